@@ -261,7 +261,7 @@ class Value:
             )
         if x == 0 and k < 0:
             raise ZeroDivisionError(f"0.0 ** {k}: zero to a negative power divides by zero")
-        return _result(_checked(x**k, "**", x, k), (self,), "**", k)
+        return _result(_checked(_float_pow(x, k), "**", x, k), (self,), "**", k)
 
     @staticmethod
     def _back_pow(out: Value) -> None:
@@ -282,7 +282,7 @@ class Value:
         c = _as_float(c, "the base of **")
         if c <= 0:
             raise ValueError(f"{c} ** Value: the base must be positive (it is raised to a real)")
-        return _result(_checked(c**self.data, "**", c, self.data), (self,), "c**", c)
+        return _result(_checked(_float_pow(c, self.data), "**", c, self.data), (self,), "c**", c)
 
     @staticmethod
     def _back_rpow(out: Value) -> None:
@@ -370,6 +370,14 @@ class Value:
         """
         for _ in _walk(self):
             pass
+
+
+def _float_pow(x: float, k: float) -> float:
+    # float ** raises its own terse OverflowError; return inf so _checked explains it.
+    try:
+        return x**k
+    except OverflowError:
+        return math.inf
 
 
 def _sigmoid(x: float) -> float:
