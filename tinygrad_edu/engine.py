@@ -368,8 +368,7 @@ class Value:
         Gradients *accumulate* in leaves (call ``zero_grad()`` between steps, as in
         PyTorch); intermediate nodes are recomputed from scratch on every call.
         """
-        for _ in _walk(self):
-            pass
+        _backprop(self)
 
 
 def _float_pow(x: float, k: float) -> float:
@@ -488,6 +487,48 @@ def _walk(root: Value) -> Iterator[Value]:
         yield node  # node.grad is final here
         if node.children:
             backward_rule[node.op](node)
+
+
+def _count_inner_users(root: Value) -> dict[Value, int]:
+    """``_count_users`` for inner nodes only, zeroing their grads on the way."""
+    users = {root: 0}
+    root.grad = 0.0
+    stack = [root]
+    while stack:
+        for child in stack.pop().children:
+            if child.children:  # leaves have no rule, nothing waits for them
+                if child in users:
+                    users[child] += 1
+                else:
+                    users[child] = 1
+                    child.grad = 0.0
+                    stack.append(child)
+    return users
+
+
+def _backprop(root: Value) -> None:
+    """``root.backward()``: the walk of ``_walk`` as one plain loop (the hot path).
+
+    Leaves are never visited: they pass nothing on, and leaving them out does not change
+    the order of the inner nodes, so every grad is the same float as with backward_steps.
+    """
+    if not root.children:
+        root.grad += 1.0
+        return
+    users = _count_inner_users(root)
+    root.grad = 1.0
+    backward_rule = _BACKWARD
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        backward_rule[node.op](node)  # node.grad is final here
+        for child in node.children:
+            if child.children:
+                left = users[child] - 1
+                if left:
+                    users[child] = left
+                else:
+                    ready.append(child)
 
 
 def backward_steps(root: Value) -> Iterator[Value]:
