@@ -391,6 +391,9 @@ def _sigmoid(x: float) -> float:
 # A fused neuron: out = b + w_0*x_0 + w_1*x_1 + ... in one node with children (b, w..., x...).
 # d out/db = 1,   d out/dw_i = x_i,   d out/dx_i = w_i
 # ---------------------------------------------------------------------------------------------
+_ONLY_VALUES = {Value}  # linear's quick test that x needs no lifting
+
+
 def linear(w: Sequence[Value], x: Sequence[Operand], b: Value) -> Value:
     """``b + sum(w_i * x_i)`` as a single node (op ``"linear"``).
 
@@ -400,7 +403,9 @@ def linear(w: Sequence[Value], x: Sequence[Operand], b: Value) -> Value:
     """
     if len(w) != len(x):
         raise ValueError(f"linear: {len(w)} weights but {len(x)} inputs; they must match")
-    xs = [xi if isinstance(xi, Value) else _lift(xi, "linear") for xi in x]
+    xs = x
+    if set(map(type, x)) != _ONLY_VALUES:  # numbers in x become constant leaves
+        xs = [xi if isinstance(xi, Value) else _lift(xi, "linear") for xi in x]
     acc = b.data
     for wi, xi in zip(w, xs):
         acc += wi.data * xi.data
