@@ -1,0 +1,289 @@
+"""Small seeded data sets for the examples, and feature scaling. Plain Python, no dependencies.
+
+Every generator takes ``seed`` and returns ``(X, y)``: ``X`` a list of rows (lists of floats),
+``y`` a list of labels or targets. The same seed gives the same data.
+
+The pass/fail example
+---------------------
+Features: lectures attended (a whole number 0–10) and the last exam score (0–8 marks, in half
+marks). The hidden rule: a student's *readiness* is
+
+    r = 0.6 * lectures + 0.8 * marks - 5.5  +  noise,   noise ~ Normal(0, noise)
+
+and the student passes (label 1) when ``r > 0``, fails (label 0) otherwise. The noise makes
+some students near the boundary pass or fail against the trend, as real students do. The query
+``YOU = (5, 4)`` ("you: 5 lectures, 4 marks") has ``r = 0.7`` before noise: more likely to pass
+than not, but not certain.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from numbers import Real
+from typing import Any
+
+__all__ = [
+    "YOU",
+    "PASS_FAIL_FEATURES",
+    "make_pass_fail",
+    "make_grades",
+    "make_moons",
+    "make_spiral",
+    "make_blobs",
+    "to_pm1",
+    "train_test_split",
+    "StandardScaler",
+    "standardize",
+]
+
+#: The seed material's question: "you" attended 5 lectures and scored 4 marks.
+YOU: tuple[float, float] = (5.0, 4.0)
+#: Names of the two pass/fail features, in column order.
+PASS_FAIL_FEATURES: tuple[str, str] = ("lectures attended", "last exam score")
+
+Dataset = tuple[list[list[float]], list[Any]]
+
+
+def _check_n(n: object, what: str = "n") -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what} must be a positive int, got {n!r}")
+    return n
+
+
+def _check_noise(noise: object) -> float:
+    if isinstance(noise, bool) or not isinstance(noise, Real) or not 0 <= noise < math.inf:
+        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    return float(noise)
+
+
+def _students(n: int, rng: random.Random) -> list[list[float]]:
+    return [[float(rng.randint(0, 10)), rng.randint(0, 16) / 2.0] for _ in range(n)]
+
+
+def make_pass_fail(n: int = 100, noise: float = 1.0, seed: int = 0) -> Dataset:
+    """``n`` students ``[lectures, marks]`` with label 1 (pass) or 0 (fail); see module doc.
+
+    ``noise`` is the standard deviation of the readiness noise (0 gives a clean linear rule).
+    """
+    _check_n(n)
+    noise = _check_noise(noise)
+    rng = random.Random(seed)
+    X = _students(n, rng)
+    y = [1 if 0.6 * lec + 0.8 * marks - 5.5 + rng.gauss(0.0, noise) > 0 else 0
+         for lec, marks in X]
+    return X, y
+
+
+def make_grades(n: int = 100, noise: float = 0.5, seed: int = 0) -> Dataset:
+    """The regression variant: predict the final grade (0–10) from ``[lectures, marks]``.
+
+    ``grade = clip(1 + 0.35 * lectures + 0.55 * marks + Normal(0, noise), 0, 10)``, rounded to
+    one decimal. Train with ``mse_loss`` and a linear output.
+    """
+    _check_n(n)
+    noise = _check_noise(noise)
+    rng = random.Random(seed)
+    X = _students(n, rng)
+    y = []
+    for lec, marks in X:
+        g = 1.0 + 0.35 * lec + 0.55 * marks + rng.gauss(0.0, noise)
+        y.append(round(min(10.0, max(0.0, g)), 1))
+    return X, y
+
+
+def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """Two interleaving half circles (as scikit-learn's ``make_moons``), labels 0 and 1.
+
+    Upper moon (label 0): ``(cos t, sin t)``, lower moon (label 1): ``(1 - cos t, 0.5 - sin t)``
+    for ``t`` evenly spaced in [0, pi]; Gaussian noise of std ``noise`` is added to both
+    coordinates and the examples are shuffled. micrograd's demo uses labels ``2*y - 1``
+    (see ``to_pm1``) with the hinge loss.
+    """
+    _check_n(n)
+    noise = _check_noise(noise)
+    rng = random.Random(seed)
+    n_upper = n // 2
+    n_lower = n - n_upper
+    pts: list[tuple[list[float], int]] = []
+    for k in range(n_upper):
+        t = math.pi * k / (n_upper - 1) if n_upper > 1 else 0.0
+        pts.append(([math.cos(t), math.sin(t)], 0))
+    for k in range(n_lower):
+        t = math.pi * k / (n_lower - 1) if n_lower > 1 else 0.0
+        pts.append(([1.0 - math.cos(t), 0.5 - math.sin(t)], 1))
+    rng.shuffle(pts)
+    X = [[a + rng.gauss(0.0, noise), b + rng.gauss(0.0, noise)] for (a, b), _ in pts]
+    return X, [label for _, label in pts]
+
+
+def make_spiral(n_per_class: int = 50, classes: int = 3, noise: float = 0.2,
+                seed: int = 0) -> Dataset:
+    """``classes`` interleaved spiral arms (CS231n's classic), labels ``0 .. classes-1``.
+
+    Arm ``c``: radius ``r`` from 0 to 1, angle ``4 c + 4 r`` plus Gaussian noise of std
+    ``noise``; point ``(r sin a, r cos a)``. Not linearly separable: needs hidden layers.
+    """
+    _check_n(n_per_class, "n_per_class")
+    _check_n(classes, "classes")
+    noise = _check_noise(noise)
+    rng = random.Random(seed)
+    pts: list[tuple[list[float], int]] = []
+    for c in range(classes):
+        for k in range(n_per_class):
+            r = k / (n_per_class - 1) if n_per_class > 1 else 0.0
+            a = 4.0 * c + 4.0 * r + rng.gauss(0.0, noise)
+            pts.append(([r * math.sin(a), r * math.cos(a)], c))
+    rng.shuffle(pts)
+    return [p for p, _ in pts], [c for _, c in pts]
+
+
+def make_blobs(n: int = 150, centers: int = 3, std: float = 0.5, seed: int = 0) -> Dataset:
+    """Gaussian blobs in 2-D around ``centers`` points spread on a circle of radius 2.
+
+    Labels ``0 .. centers-1``, ``n`` points in total, dealt round-robin to the blobs.
+    """
+    _check_n(n)
+    _check_n(centers, "centers")
+    std = _check_noise(std)
+    rng = random.Random(seed)
+    X: list[list[float]] = []
+    y: list[int] = []
+    for i in range(n):
+        c = i % centers
+        angle = 2.0 * math.pi * c / centers
+        X.append([2.0 * math.cos(angle) + rng.gauss(0.0, std),
+                  2.0 * math.sin(angle) + rng.gauss(0.0, std)])
+        y.append(c)
+    order = list(range(n))
+    rng.shuffle(order)
+    return [X[i] for i in order], [y[i] for i in order]
+
+
+def to_pm1(y: Sequence[Any]) -> list[int]:
+    """0/1 labels as -1/+1 (``2*y - 1``), for ``hinge_loss`` and tanh outputs."""
+    out = []
+    for i, v in enumerate(y):
+        if v not in (0, 1) or isinstance(v, str):
+            raise ValueError(f"to_pm1: label {i} is {v!r}; expected 0 or 1")
+        out.append(2 * int(v) - 1)
+    return out
+
+
+def train_test_split(X: Sequence[Any], y: Sequence[Any], test_fraction: float = 0.25,
+                     seed: int = 0) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """Shuffle and split into ``X_train, X_test, y_train, y_test`` (scikit-learn's order)."""
+    if len(X) != len(y):
+        raise ValueError(f"train_test_split: {len(X)} rows in X but {len(y)} labels in y")
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+    order = list(range(len(X)))
+    random.Random(seed).shuffle(order)
+    n_test = max(1, round(len(X) * test_fraction)) if len(X) > 1 else 0
+    test, train = order[:n_test], order[n_test:]
+    return ([X[i] for i in train], [X[i] for i in test], [y[i] for i in train],
+            [y[i] for i in test])
+
+
+class StandardScaler:
+    """Standardize features: ``x' = (x - mean) / std`` per column, fitted on training data.
+
+    ``fit(X_train)`` learns each column's mean and (population) standard deviation; then
+    ``transform`` applies the *same* shift and scale to any rows, e.g. the query point, so the
+    model sees it on the scale it was trained on. A constant column gets std 1.
+    """
+
+    def __init__(self) -> None:
+        self.mean: list[float] | None = None
+        self.std: list[float] | None = None
+
+    def fit(self, X: Sequence[Sequence[float]]) -> StandardScaler:
+        rows = _rows(X, "StandardScaler.fit")
+        n, d = len(rows), len(rows[0])
+        self.mean = [sum(r[j] for r in rows) / n for j in range(d)]
+        self.std = []
+        for j in range(d):
+            var = sum((r[j] - self.mean[j]) ** 2 for r in rows) / n
+            self.std.append(math.sqrt(var) if var > 0 else 1.0)
+        return self
+
+    def _check(self, row: Sequence[float], what: str) -> list[float]:
+        if self.mean is None or self.std is None:
+            raise RuntimeError("StandardScaler: call fit(X_train) before transform")
+        row = _tolist(row)
+        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
+            raise TypeError(f"{what} must be a list of {len(self.mean)} numbers, got {row!r}")
+        if len(row) != len(self.mean):
+            raise ValueError(
+                f"{what} has {len(row)} features, the scaler was fitted on {len(self.mean)}"
+            )
+        return [float(v) for v in row]
+
+    def transform_one(self, row: Sequence[float]) -> list[float]:
+        """One row (e.g. ``YOU``) scaled: ``[(x_j - mean_j) / std_j for each column j]``."""
+        r = self._check(row, "the row")
+        assert self.mean is not None and self.std is not None
+        return [(v - m) / s for v, m, s in zip(r, self.mean, self.std)]
+
+    def transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
+        """Every row scaled with the fitted mean and std."""
+        X = _tolist(X)
+        if isinstance(X, (str, bytes)) or not isinstance(X, Sequence):
+            raise TypeError(f"transform needs a list of rows, got {type(X).__name__}")
+        return [self.transform_one(row) for row in X]
+
+    def fit_transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
+        return self.fit(X).transform(X)
+
+    def inverse_transform_one(self, row: Sequence[float]) -> list[float]:
+        """Undo the scaling: ``x = x' * std + mean``."""
+        r = self._check(row, "the row")
+        assert self.mean is not None and self.std is not None
+        return [v * s + m for v, m, s in zip(r, self.mean, self.std)]
+
+    def inverse_transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
+        return [self.inverse_transform_one(row) for row in X]
+
+    def __repr__(self) -> str:
+        if self.mean is None or self.std is None:
+            return "StandardScaler(not fitted)"
+        m = ", ".join(f"{v:.4g}" for v in self.mean)
+        s = ", ".join(f"{v:.4g}" for v in self.std)
+        return f"StandardScaler(mean=[{m}], std=[{s}])"
+
+
+def _tolist(X: Any) -> Any:
+    """numpy arrays (and anything with ``tolist``) as plain lists."""
+    return X.tolist() if hasattr(X, "tolist") and not isinstance(X, (list, tuple)) else X
+
+
+def _rows(X: Any, what: str) -> list[list[float]]:
+    X = _tolist(X)
+    if isinstance(X, (str, bytes)) or not isinstance(X, Sequence) or not X:
+        raise ValueError(f"{what} needs a non-empty list of rows (lists of numbers)")
+    rows = []
+    d = None
+    for i, row in enumerate(X):
+        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
+            raise TypeError(f"{what}: row {i} must be a list of numbers, got {row!r}")
+        if d is None:
+            d = len(row)
+        elif len(row) != d:
+            raise ValueError(f"{what}: row {i} has {len(row)} features, row 0 has {d}")
+        for v in row:
+            if isinstance(v, bool) or not isinstance(v, Real):
+                raise TypeError(f"{what}: row {i} holds {v!r}, not a number")
+        rows.append([float(v) for v in row])
+    return rows
+
+
+def standardize(X_train: Sequence[Sequence[float]]) -> tuple[list[list[float]], StandardScaler]:
+    """Fit a ``StandardScaler`` on ``X_train``; return the scaled rows and the scaler.
+
+    >>> X, y = make_pass_fail(seed=0)
+    >>> Xs, scaler = standardize(X)
+    >>> you = scaler.transform_one(YOU)   # the query on the training data's scale
+    """
+    scaler = StandardScaler()
+    return scaler.fit_transform(X_train), scaler

@@ -1,0 +1,311 @@
+"""Loss functions: how wrong a model's outputs are, as one ``Value`` to call ``backward()`` on.
+
+Every loss is the *empirical loss*, the mean over examples of a per-example loss:
+
+    J = (1/N) * sum_n  loss(pred_n, target_n)
+
+Signature ``loss(preds, targets)``: ``preds`` holds one model output per example (a ``Value``,
+or a list of Values for a model with several outputs), ``targets`` the matching plain numbers.
+A single example may be passed without the list. The losses are built from the engine's
+operations, so ``backward()`` sends gradients through them into the model. The formulas
+(and the numbers, in float64) are those of ``torch.nn.functional``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Real
+from typing import Any
+
+from tinygrad_edu.engine import Value
+
+__all__ = [
+    "mse_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "softmax",
+    "cross_entropy",
+    "hinge_loss",
+]
+
+_LOG_FLOOR = -100.0  # PyTorch clamps log(p) in binary_cross_entropy to >= -100
+_TINY = math.exp(_LOG_FLOOR)  # below this probability, log(p) would be < -100
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, Real) and not isinstance(x, bool)
+
+
+def _flat(preds: Any, targets: Any, name: str) -> tuple[list[Value], list[Any]]:
+    """Flatten predictions and targets to matching lists, checking the shapes agree."""
+    if isinstance(preds, Value) or _is_number(preds):
+        preds = [preds]
+        if not isinstance(targets, (list, tuple)):
+            targets = [targets]
+    if isinstance(preds, (str, bytes)) or not isinstance(preds, Sequence):
+        raise TypeError(
+            f"{name}: preds must be a Value or a list of model outputs, got "
+            f"{type(preds).__name__}"
+        )
+    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence):
+        if hasattr(targets, "tolist"):  # numpy arrays
+            targets = targets.tolist()
+        else:
+            raise TypeError(
+                f"{name}: targets must be a list of numbers matching preds, got "
+                f"{type(targets).__name__} {targets!r}"
+            )
+    if len(preds) != len(targets):
+        raise ValueError(
+            f"{name}: {len(preds)} predictions but {len(targets)} targets; "
+            "pass one target per model output"
+        )
+    if not preds:
+        raise ValueError(f"{name}: no predictions (empty list); the mean of nothing is undefined")
+    flat_p: list[Value] = []
+    flat_t: list[Any] = []
+    for i, (p, t) in enumerate(zip(preds, targets)):
+        if isinstance(p, (list, tuple)):
+            if not isinstance(t, (list, tuple)) or len(t) != len(p):
+                got = f"{len(t)} targets" if isinstance(t, (list, tuple)) else repr(t)
+                raise ValueError(
+                    f"{name}: example {i} has {len(p)} outputs but its target is {got}; "
+                    "give one target per output"
+                )
+            flat_p.extend(_lift(q, name, i) for q in p)
+            flat_t.extend(t)
+        else:
+            if isinstance(t, (list, tuple)):
+                raise ValueError(
+                    f"{name}: example {i} has one output but its target is a list of {len(t)}"
+                )
+            flat_p.append(_lift(p, name, i))
+            flat_t.append(t)
+    return flat_p, flat_t
+
+
+def _lift(p: Any, name: str, i: int) -> Value:
+    if isinstance(p, Value):
+        return p
+    if _is_number(p):
+        return Value(p)
+    raise TypeError(f"{name}: prediction {i} must be a Value or a number, got {type(p).__name__}")
+
+
+def _target(t: Any, name: str, i: int) -> float:
+    if isinstance(t, Value):
+        raise TypeError(
+            f"{name}: target {i} is a Value; targets are plain numbers (labels), use .data"
+        )
+    if not _is_number(t):
+        raise TypeError(f"{name}: target {i} must be a number, got {type(t).__name__} {t!r}")
+    f = float(t)
+    if not -math.inf < f < math.inf:
+        raise ValueError(f"{name}: target {i} is {f}; targets must be finite numbers")
+    return f
+
+
+def _sum(terms: Sequence[Value]) -> Value:
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+def _mean(terms: Sequence[Value]) -> Value:
+    return _sum(terms) / len(terms) if len(terms) > 1 else terms[0]
+
+
+# ---------------------------------------------------------------------------------------------
+def mse_loss(preds: Any, targets: Any) -> Value:
+    """Mean squared error ``(1/N) sum (p_n - y_n)^2`` (regression).
+
+    d/dp_n = 2 (p_n - y_n) / N. Targets may be numbers or, to compare two graphs, Values.
+    Same as ``torch.nn.functional.mse_loss``.
+    """
+    ps, ts = _flat(preds, targets, "mse_loss")
+    terms = []
+    for i, (p, t) in enumerate(zip(ps, ts)):
+        diff = p - (t if isinstance(t, Value) else _target(t, "mse_loss", i))
+        terms.append(diff * diff)
+    return _mean(terms)
+
+
+def _clamped_log(p: Value) -> Value:
+    """log(p), clamped to >= -100 as PyTorch's binary_cross_entropy does (constant below)."""
+    if p.data <= _TINY:
+        return Value(_LOG_FLOOR)
+    out = p.log()
+    return out if out.data >= _LOG_FLOOR else Value(_LOG_FLOOR)
+
+
+def binary_cross_entropy(probs: Any, targets: Any) -> Value:
+    """Binary cross-entropy of probabilities: mean of ``-(y log p + (1 - y) log(1 - p))``.
+
+    ``probs`` must lie in [0, 1] (e.g. a sigmoid output), ``targets`` in [0, 1] (labels 0/1).
+    Each log is clamped to >= -100 as in ``torch.nn.functional.binary_cross_entropy``, so the
+    loss stays finite at p = 0 and p = 1 (at most 100 per example). d/dp = (p - y) / (p (1-p)).
+    """
+    name = "binary_cross_entropy"
+    ps, ts = _flat(probs, targets, name)
+    terms = []
+    for i, (p, t) in enumerate(zip(ps, ts)):
+        y = _target(t, name, i)
+        if not 0.0 <= p.data <= 1.0:
+            raise ValueError(
+                f"{name}: prediction {i} is {p.data}, not a probability in [0, 1]; apply "
+                "sigmoid first, or use binary_cross_entropy_with_logits on raw outputs"
+            )
+        if not 0.0 <= y <= 1.0:
+            raise ValueError(
+                f"{name}: target {i} is {y}; targets must be in [0, 1] (labels 0 and 1)"
+            )
+        # Terms with weight 0 are left out: they add 0 to the loss and to every gradient.
+        if y == 1.0:
+            terms.append(-_clamped_log(p))
+        elif y == 0.0:
+            terms.append(-_clamped_log(1.0 - p))
+        else:
+            terms.append(-(y * _clamped_log(p) + (1.0 - y) * _clamped_log(1.0 - p)))
+    return _mean(terms)
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
+    """Binary cross-entropy of raw scores ``z`` (probability ``sigmoid(z)``), computed stably.
+
+    Per example ``-(y log s(z) + (1-y) log(1 - s(z)))`` rewritten so that no exp overflows:
+
+        z >= 0:  (1 - y) z + log(1 + e^-z)
+        z <  0:       -y z + log(1 + e^z)
+
+    d/dz = sigmoid(z) - y. Same as ``torch.nn.functional.binary_cross_entropy_with_logits``.
+    """
+    name = "binary_cross_entropy_with_logits"
+    zs, ts = _flat(logits, targets, name)
+    terms = []
+    for i, (z, t) in enumerate(zip(zs, ts)):
+        y = _target(t, name, i)
+        if not 0.0 <= y <= 1.0:
+            raise ValueError(
+                f"{name}: target {i} is {y}; targets must be in [0, 1] (labels 0 and 1)"
+            )
+        if z.data >= 0:
+            softplus = (1.0 + (-z).exp()).log()  # log(1 + e^-z)
+            terms.append(z * (1.0 - y) + softplus if y != 1.0 else softplus)
+        else:
+            softplus = (1.0 + z.exp()).log()  # log(1 + e^z)
+            terms.append(softplus - z * y if y != 0.0 else softplus)
+    return _mean(terms)
+
+
+def _logit_list(logits: Any, name: str) -> list[Value]:
+    if isinstance(logits, Value) or _is_number(logits):
+        raise TypeError(
+            f"{name}: needs a list of scores, one per class, got a single "
+            f"{type(logits).__name__}; for one output use binary_cross_entropy_with_logits"
+        )
+    if isinstance(logits, (str, bytes)) or not isinstance(logits, Sequence):
+        raise TypeError(f"{name}: needs a list of Values (one per class), got {logits!r}")
+    if not logits:
+        raise ValueError(f"{name}: got an empty list of scores; need one per class")
+    return [_lift(v, name, i) for i, v in enumerate(logits)]
+
+
+def softmax(values: Any) -> list[Value]:
+    """``softmax(z)_k = e^(z_k) / sum_j e^(z_j)``: positive numbers that sum to 1.
+
+    Computed as ``e^(z_k - m) / sum_j e^(z_j - m)`` with ``m = max(z)`` taken as a constant
+    (the result is the same, and no exp can overflow). Gradients flow through every output.
+    """
+    zs = _logit_list(values, "softmax")
+    m = max(z.data for z in zs)
+    exps = [(z - m).exp() for z in zs]
+    total = _sum(exps)
+    return [e / total for e in exps]
+
+
+def _class_index(t: Any, nclasses: int, name: str, i: int | None) -> int:
+    where = "target" if i is None else f"target {i}"
+    if isinstance(t, bool) or not isinstance(t, (int, Real)) or isinstance(t, Value):
+        raise TypeError(
+            f"{name}: {where} must be a class index (an int), got {type(t).__name__} {t!r}"
+        )
+    if not float(t).is_integer():
+        raise TypeError(f"{name}: {where} must be a whole class index, got {t!r}")
+    k = int(t)
+    if not 0 <= k < nclasses:
+        raise IndexError(
+            f"{name}: {where} is class {k}, but there are {nclasses} classes "
+            f"(valid indices 0 to {nclasses - 1})"
+        )
+    return k
+
+
+def _one_cross_entropy(zs: list[Value], k: int) -> Value:
+    # -log softmax(z)_k = log(sum_j e^(z_j - m)) - (z_k - m),   m = max(z) as a constant
+    m = max(z.data for z in zs)
+    shifted = [z - m for z in zs]
+    return _sum([s.exp() for s in shifted]).log() - shifted[k]
+
+
+def cross_entropy(logits: Any, target_index: Any) -> Value:
+    """Softmax + negative log-likelihood: ``-log softmax(z)_k = log sum_j e^(z_j) - z_k``.
+
+    One example: ``logits`` a list of class scores, ``target_index`` the correct class (int).
+    A batch: a list of such lists and a list of indices; the result is the mean. Uses
+    log-sum-exp with the max subtracted, so it is finite even for scores of +-1000.
+    d/dz_j = softmax(z)_j - [j == k]. Same as ``torch.nn.functional.cross_entropy``.
+    """
+    name = "cross_entropy"
+    batch = (
+        isinstance(logits, (list, tuple))
+        and len(logits) > 0
+        and isinstance(logits[0], (list, tuple))
+    )
+    if not batch:
+        zs = _logit_list(logits, name)
+        if isinstance(target_index, (list, tuple)):
+            raise TypeError(
+                f"{name}: one example of {len(zs)} scores but {len(target_index)} targets; for "
+                "a batch pass a list of score lists (one per example) and a list of indices"
+            )
+        return _one_cross_entropy(zs, _class_index(target_index, len(zs), name, None))
+    if isinstance(target_index, (str, bytes)) or not isinstance(target_index, Sequence):
+        if hasattr(target_index, "tolist"):
+            target_index = target_index.tolist()
+        else:
+            raise TypeError(
+                f"{name}: a batch of {len(logits)} examples needs a list of "
+                f"{len(logits)} class indices, got {target_index!r}"
+            )
+    if len(logits) != len(target_index):
+        raise ValueError(
+            f"{name}: {len(logits)} examples but {len(target_index)} targets; they must match"
+        )
+    terms = []
+    for i, (z, t) in enumerate(zip(logits, target_index)):
+        zs = _logit_list(z, f"{name} (example {i})")
+        terms.append(_one_cross_entropy(zs, _class_index(t, len(zs), name, i)))
+    return _mean(terms)
+
+
+def hinge_loss(scores: Any, targets: Any) -> Value:
+    """Max-margin loss of micrograd's demo: mean of ``relu(1 - y * s)`` with labels ``y = ±1``.
+
+    Zero once an example is on the right side with margin ``y s >= 1``; otherwise it pushes
+    the score: d/ds = -y where ``1 - y s > 0``, else 0. (For 0/1 labels use ``2*y - 1``, see
+    ``tinygrad_edu.data.to_pm1``.)
+    """
+    name = "hinge_loss"
+    ss, ts = _flat(scores, targets, name)
+    terms = []
+    for i, (s, t) in enumerate(zip(ss, ts)):
+        y = _target(t, name, i)
+        if y not in (-1.0, 1.0):
+            raise ValueError(
+                f"{name}: target {i} is {t!r}; hinge loss needs labels -1 and +1 "
+                "(convert 0/1 labels with 2*y - 1)"
+            )
+        terms.append((1.0 - s).relu() if y == 1.0 else (1.0 + s).relu())  # 1 - y s
+    return _mean(terms)

@@ -1,0 +1,197 @@
+"""Optimizers: turn gradients into parameter updates (PyTorch's update rules, exactly).
+
+Usage, as in PyTorch::
+
+    opt = SGD(model.parameters(), lr=0.1)
+    for step in range(100):
+        loss = mse_loss([model(x) for x in X], y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+``step()`` changes each parameter's ``.data`` in place and records no graph.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from numbers import Real
+
+from tinygrad_edu.engine import Value
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+
+def _hyper(value: object, name: str, low: float, *, low_ok: bool, high: float | None = None,
+           who: str) -> float:
+    """A hyper-parameter as a float in its allowed range, or a clear error."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{who}: {name} must be a number, got {type(value).__name__} {value!r}")
+    f = float(value)
+    if math.isnan(f) or math.isinf(f):
+        raise ValueError(f"{who}: {name} must be a finite number, got {f}")
+    too_low = f < low if low_ok else f <= low
+    too_high = high is not None and f >= high
+    if too_low or too_high:
+        lo = f"{'>=' if low_ok else '>'} {low:g}"
+        rng = lo if high is None else f"{lo} and < {high:g}"
+        raise ValueError(f"{who}: {name} must be {rng}, got {f}")
+    return f
+
+
+class Optimizer:
+    """Holds the parameters to update; ``zero_grad()`` clears their gradients."""
+
+    def __init__(self, params: Iterable[Value], who: str) -> None:
+        if isinstance(params, Value):
+            params = [params]
+        try:
+            self.params: list[Value] = list(params)
+        except TypeError:
+            raise TypeError(
+                f"{who}: params must be a list of Values, e.g. model.parameters(), "
+                f"got {type(params).__name__}"
+            ) from None
+        if not self.params:
+            raise ValueError(f"{who}: got an empty parameter list; pass model.parameters()")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Value):
+                raise TypeError(
+                    f"{who}: parameter {i} is a {type(p).__name__}, not a Value; "
+                    "pass model.parameters()"
+                )
+        self._who = who
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to 0 before the next ``backward()``."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def _bad(self, i: int, p: Value, new: float) -> FloatingPointError:
+        name = f" ({p.label!r})" if p.label else ""
+        return FloatingPointError(
+            f"{self._who}.step(): parameter {i}{name} has gradient {p.grad} and would become "
+            f"{new}; training diverged. Try a smaller learning rate (lr={self.lr:g})."
+        )
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum and weight decay (``torch.optim.SGD``).
+
+    For each parameter ``p`` with gradient ``g``:
+
+        g   = g + weight_decay * p
+        buf = g                                   (first step)
+        buf = momentum * buf + (1 - dampening) * g  (later steps)
+        g   = g + momentum * buf  if nesterov else  buf       (only when momentum != 0)
+        p   = p - lr * g
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        super().__init__(params, "SGD")
+        self.lr = _hyper(lr, "lr (learning rate)", 0.0, low_ok=False, who="SGD")
+        self.momentum = _hyper(momentum, "momentum", 0.0, low_ok=True, who="SGD")
+        self.weight_decay = _hyper(weight_decay, "weight_decay", 0.0, low_ok=True, who="SGD")
+        self.dampening = _hyper(dampening, "dampening", 0.0, low_ok=True, who="SGD")
+        if nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
+        self.nesterov = bool(nesterov)
+        self._buffers: list[float] | None = None
+
+    def step(self) -> None:
+        """Update every parameter once from its current ``grad``."""
+        lr, mom, wd = self.lr, self.momentum, self.weight_decay
+        if mom == 0.0 and wd == 0.0:  # plain gradient descent: p -= lr * g
+            for i, p in enumerate(self.params):
+                new = p.data + -lr * p.grad
+                if not -math.inf < new < math.inf:
+                    raise self._bad(i, p, new)
+                p.data = new
+            return
+        first = self._buffers is None
+        if first:
+            self._buffers = [0.0] * len(self.params)
+        bufs = self._buffers
+        keep = 1.0 - self.dampening
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if wd != 0.0:
+                g = g + wd * p.data
+            if mom != 0.0:
+                buf = g if first else bufs[i] * mom + keep * g
+                bufs[i] = buf
+                g = g + mom * buf if self.nesterov else buf
+            new = p.data + -lr * g
+            if not -math.inf < new < math.inf:
+                raise self._bad(i, p, new)
+            p.data = new
+
+
+class Adam(Optimizer):
+    """Adam (``torch.optim.Adam``): a step per parameter scaled by running gradient statistics.
+
+    With ``t`` the step number (from 1) and ``g`` the gradient:
+
+        g   = g + weight_decay * p
+        m   = beta1 * m + (1 - beta1) * g        (running mean of g)
+        v   = beta2 * v + (1 - beta2) * g^2      (running mean of g^2)
+        p   = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, "Adam")
+        self.lr = _hyper(lr, "lr (learning rate)", 0.0, low_ok=False, who="Adam")
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2) like (0.9, 0.999), "
+                             f"got {betas!r}")
+        self.betas = (
+            _hyper(betas[0], "betas[0]", 0.0, low_ok=True, high=1.0, who="Adam"),
+            _hyper(betas[1], "betas[1]", 0.0, low_ok=True, high=1.0, who="Adam"),
+        )
+        self.eps = _hyper(eps, "eps", 0.0, low_ok=True, who="Adam")
+        self.weight_decay = _hyper(weight_decay, "weight_decay", 0.0, low_ok=True, who="Adam")
+        self.t = 0
+        n = len(self.params)
+        self._m = [0.0] * n
+        self._v = [0.0] * n
+
+    def step(self) -> None:
+        """Update every parameter once from its current ``grad``."""
+        self.t += 1
+        beta1, beta2 = self.betas
+        wd, eps = self.weight_decay, self.eps
+        step_size = self.lr / (1 - beta1**self.t)
+        bc2_sqrt = (1 - beta2**self.t) ** 0.5
+        w1 = 1 - beta1  # m moves towards g by this fraction (torch's lerp)
+        w2 = 1 - beta2
+        m, v = self._m, self._v
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if wd != 0.0:
+                g = g + wd * p.data
+            # m.lerp_(g, w1): the same two formulas as PyTorch for its two halves of w1
+            m[i] = mi = m[i] + w1 * (g - m[i]) if w1 < 0.5 else g - (g - m[i]) * (1 - w1)
+            v[i] = vi = v[i] * beta2 + w2 * (g * g)
+            new = p.data + -step_size * (mi / (math.sqrt(vi) / bc2_sqrt + eps))
+            if not -math.inf < new < math.inf:
+                raise self._bad(i, p, new)
+            p.data = new
