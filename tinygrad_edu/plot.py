@@ -294,8 +294,10 @@ def plot_decision_boundary(
     g0 = [lo0 + (hi0 - lo0) * i / (resolution - 1) for i in range(resolution)]
     g1 = [lo1 + (hi1 - lo1) * j / (resolution - 1) for j in range(resolution)]
     with no_grad():
-        grid = [[classify(a, b)[0] for a in g0] for b in g1]
-        query_class = classify(float(query[0]), float(query[1]))[0] if query else None
+        query_class = classify(float(query[0]), float(query[1]))[0] if query is not None else None
+        cells = [[classify(a, b) for a in g0] for b in g1]
+    grid = [[c[0] for c in row] for row in cells]  # class of each grid point
+    score = [[c[1] for c in row] for row in cells]  # its output (binary: compared to threshold)
 
     ax = _new_axes(ax, figsize)
     fig = ax.figure
@@ -314,10 +316,14 @@ def plot_decision_boundary(
     else:
         if len(labels) != 2:
             raise ValueError(f"labels must be two names (negative, positive), got {labels!r}")
-        ax.contourf(g0, g1, grid, levels=[-0.5, 0.5, 1.5], cmap=ListedColormap(
-            [_FAIL_BG, _PASS_BG]))
-        if any(v != grid[0][0] for line in grid for v in line):
-            ax.contour(g0, g1, grid, levels=[0.5], colors="#555555", linewidths=1.2)
+        # Regions from the output itself (not the 0/1 grid), so the boundary is a smooth line
+        # where the output crosses the threshold.
+        flat = [v for row in score for v in row]
+        lo, hi = min(min(flat), threshold), max(max(flat), threshold)
+        ax.contourf(g0, g1, score, levels=[lo - 1.0, threshold, hi + 1.0],
+                    cmap=ListedColormap([_FAIL_BG, _PASS_BG]))
+        if min(flat) < threshold < max(flat):
+            ax.contour(g0, g1, score, levels=[threshold], colors="#555555", linewidths=1.2)
         positive = [float(t) > 0 for t in ys]
         for flag, color, name in ((False, _FAIL, labels[0]), (True, _PASS, labels[1])):
             pts = [r for r, p in zip(rows, positive) if p is flag]
