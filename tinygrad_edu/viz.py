@@ -500,7 +500,7 @@ def draw_network(
                     col.append((more, None))
                 nid = f"{name}_{i}"
                 sub.node(nid, label=graphviz.nohtml(unit_label(i)), shape="circle",
-                         style="filled", fillcolor=fill, fixedsize="true", width="0.75")
+                         style="filled", fillcolor=fill, width="0.75")
                 col.append((nid, i))
             chain = [f"{name}_title"] + [nid for nid, _ in col]
             for a, b in zip(chain, chain[1:]):
