@@ -158,10 +158,13 @@ def _grad_color(g: float, low: float, high: float) -> str:
     """Fill colour for a gradient: blue when |g| <= low, white near the middle (log scale),
     red when |g| >= high."""
     mag = abs(g)
-    if mag == 0.0 or not math.isfinite(mag):
-        return _mix(_BLUE, _BLUE, 0.0) if mag == 0.0 else _mix(_RED, _RED, 0.0)
-    lo, hi = math.log10(low), math.log10(high)
-    t = min(max((math.log10(mag) - lo) / (hi - lo), 0.0), 1.0)
+    if mag == 0.0:
+        t = 0.0
+    elif not math.isfinite(mag):
+        t = 1.0
+    else:
+        lo, hi = math.log10(low), math.log10(high)
+        t = min(max((math.log10(mag) - lo) / (hi - lo), 0.0), 1.0)
     if t < 0.5:
         return _mix(_BLUE, _WHITE, t / 0.5)
     return _mix(_WHITE, _RED, (t - 0.5) / 0.5)
