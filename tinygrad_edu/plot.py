@@ -45,8 +45,7 @@ def _new_axes(ax: Any, figsize: tuple[float, float]) -> Any:
     """``ax`` itself, or the axes of a new figure that pyplot does not track."""
     if ax is not None:
         return ax
-    _attach_backend()
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = _new_figure(figsize)
     return fig.add_subplot()
 
 
@@ -63,11 +62,19 @@ def _axes_list(ax: Any) -> list[Any]:
     return out
 
 
-def _attach_backend() -> None:
-    # Importing pyplot once loads the notebook's inline backend, which teaches Jupyter to
-    # display returned Figure objects. Figures are then made without pyplot (never closed
-    # by a missing plt.close, never shown twice).
-    import matplotlib.pyplot  # noqa: F401
+def _new_figure(figsize: tuple[float, float]) -> Figure:
+    """A new Figure that pyplot does not keep open.
+
+    Made by pyplot, so the active backend is loaded (in Jupyter that is what makes a returned
+    Figure display inline), then closed at once: pyplot forgets it (no "too many open
+    figures", no second copy shown at the end of the cell), yet it can still be displayed,
+    drawn on and saved.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=figsize, layout="constrained")
+    plt.close(fig)
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,9 +155,7 @@ def plot_history(
         raise ValueError("plot_history: the history is empty (train for at least one epoch)")
 
     if ax is None:
-        _attach_backend()
-        size = figsize or (4.6 * len(keys), 3.4)
-        fig = Figure(figsize=size, layout="constrained")
+        fig = _new_figure(figsize or (4.6 * len(keys), 3.4))
         axes = list(fig.subplots(1, len(keys), squeeze=False)[0])
     elif hasattr(ax, "plot"):
         axes = [ax] * len(keys)
@@ -506,8 +511,7 @@ def plot_activations(
     if unknown:
         raise ValueError(f"unknown activation(s) {unknown}; choose from {list(_ACTIVATIONS)}")
     if ax is None:
-        _attach_backend()
-        fig = Figure(figsize=figsize or (3.2 * len(names), 3.0), layout="constrained")
+        fig = _new_figure(figsize or (3.2 * len(names), 3.0))
         axes = list(fig.subplots(1, len(names), squeeze=False)[0])
     else:
         axes = [ax] if hasattr(ax, "plot") else _axes_list(ax)
