@@ -1,0 +1,364 @@
+"""Neurons, layers, MLPs and Sequential: structure, exact forward floats, saving, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from tinygrad_edu import Value
+from tinygrad_edu.nn import MLP, Layer, Module, Neuron, Sequential
+
+
+def set_weights(neuron: Neuron, w: list[float], b: float) -> None:
+    for p, v in zip(neuron.w, w):
+        p.data = v
+    neuron.b.data = b
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-computed forward and backward
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "activation, expected",
+    [
+        ("linear", 0.5 + 2.0 * 1.0 + (-1.0) * 3.0),  # z = -0.5
+        ("relu", 0.0),
+        ("tanh", math.tanh(-0.5)),
+        ("sigmoid", 1.0 / (1.0 + math.exp(0.5))),
+    ],
+)
+def test_neuron_forward_by_hand(activation, expected):
+    n = Neuron(2, activation, seed=0)
+    set_weights(n, [2.0, -1.0], 0.5)
+    assert n([1.0, 3.0]).data == pytest.approx(expected, abs=1e-15)
+
+
+def test_neuron_backward_by_hand():
+    # out = tanh(b + w0 x0 + w1 x1); d out/d w_i = (1 - out^2) x_i, d out/d b = 1 - out^2
+    n = Neuron(2, "tanh", seed=0)
+    set_weights(n, [0.5, -0.25], 0.1)
+    x = [Value(2.0), Value(4.0)]
+    out = n(x)
+    out.backward()
+    z = 0.1 + 0.5 * 2.0 + (-0.25) * 4.0
+    local = 1.0 - math.tanh(z) ** 2
+    assert out.data == math.tanh(z)
+    assert n.w[0].grad == pytest.approx(local * 2.0, abs=1e-15)
+    assert n.w[1].grad == pytest.approx(local * 4.0, abs=1e-15)
+    assert n.b.grad == pytest.approx(local, abs=1e-15)
+    assert x[0].grad == pytest.approx(local * 0.5, abs=1e-15)
+    assert x[1].grad == pytest.approx(local * -0.25, abs=1e-15)
+
+
+def test_layer_outputs_are_its_neurons():
+    layer = Layer(3, 2, "linear", seed=1)
+    x = [1.0, -2.0, 0.5]
+    out = layer(x)
+    assert isinstance(out, list) and len(out) == 2
+    for o, n in zip(out, layer.neurons):
+        assert o.data == n(x).data
+
+
+# ---------------------------------------------------------------------------------------------
+# Structure that pictures, notebooks and benchmarks rely on
+# ---------------------------------------------------------------------------------------------
+def test_attributes():
+    m = MLP(2, [16, 16, 1], seed=0)
+    assert m.nin == 2 and m.nouts == [16, 16, 1]
+    assert [type(layer) for layer in m.layers] == [Layer, Layer, Layer]
+    assert [(la.nin, la.nout, la.activation) for la in m.layers] == [
+        (2, 16, "relu"), (16, 16, "relu"), (16, 1, "linear")
+    ]
+    n = m.layers[1].neurons[3]
+    assert isinstance(n, Neuron) and n.nin == 16 and n.activation == "relu"
+    assert len(n.w) == 16 and all(isinstance(w, Value) for w in n.w) and isinstance(n.b, Value)
+    assert [w.label for w in m.layers[0].neurons[0].w] == ["w0", "w1"]
+    assert m.layers[0].neurons[0].b.label == "b"
+    s = Sequential(Layer(2, 3), Layer(3, 1))
+    assert len(s.layers) == 2 and s.nin == 2
+
+
+def test_micrograd_demo_model_has_337_parameters():
+    m = MLP(2, [16, 16, 1])
+    assert len(m.parameters()) == 337 == m.num_parameters()
+    assert len(set(map(id, m.parameters()))) == 337
+
+
+def test_parameter_order_is_neuron_by_neuron():
+    layer = Layer(2, 2, seed=0)
+    n0, n1 = layer.neurons
+    assert layer.parameters() == [n0.w[0], n0.w[1], n0.b, n1.w[0], n1.w[1], n1.b]
+    m = MLP(2, [2, 1], seed=0)
+    assert m.parameters() == m.layers[0].parameters() + m.layers[1].parameters()
+
+
+def test_repr():
+    assert repr(MLP(2, [16, 16, 1])) == "MLP(2 → 16 relu → 16 relu → 1 linear)"
+    assert repr(MLP(2, [3, 1], "sigmoid", "sigmoid")) == "MLP(2 → 3 sigmoid → 1 sigmoid)"
+    assert repr(Layer(2, 3, "tanh")) == "Layer(2 → 3 tanh)"
+    assert repr(Neuron(4, "linear")) == "Neuron(4 → 1 linear)"
+    assert repr(Sequential(Layer(2, 3), Layer(3, 1, "linear"))) == (
+        "Sequential(Layer(2 → 3 relu), Layer(3 → 1 linear))"
+    )
+    assert "fused=False" in repr(MLP(2, [1], fused=False))
+
+
+# ---------------------------------------------------------------------------------------------
+# Initialisation
+# ---------------------------------------------------------------------------------------------
+def test_same_seed_same_weights_different_seed_different_weights():
+    a = MLP(3, [4, 2], seed=7).state_dict()
+    b = MLP(3, [4, 2], seed=7).state_dict()
+    c = MLP(3, [4, 2], seed=8).state_dict()
+    assert a == b
+    assert a != c
+
+
+def test_init_is_uniform_within_torch_bound():
+    m = MLP(25, [64, 4], seed=3)
+    for layer in m.layers:
+        bound = 1.0 / math.sqrt(layer.nin)
+        values = [p.data for p in layer.parameters()]
+        assert all(-bound <= v <= bound for v in values)
+        # spread over the interval, not clustered (uniform: mean ~0, max near the bound)
+        assert max(values) > 0.8 * bound and min(values) < -0.8 * bound
+        assert abs(sum(values) / len(values)) < 0.2 * bound
+
+
+# ---------------------------------------------------------------------------------------------
+# Fused and op-by-op paths: the same floats, different graphs
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+def test_fused_and_unfused_forward_are_identical(activation):
+    fused = MLP(5, [7, 6, 3], activation, "sigmoid" if activation == "tanh" else "linear", seed=2)
+    plain = MLP(5, [7, 6, 3], activation, "sigmoid" if activation == "tanh" else "linear", seed=2,
+                fused=False)
+    for k in range(20):
+        x = [math.sin(k + i) * 3.0 for i in range(5)]
+        a, b = fused(x), plain(x)
+        assert [v.data for v in a] == [v.data for v in b]  # exactly, not approximately
+
+
+def test_fused_and_unfused_backward_agree():
+    fused = MLP(3, [4, 1], "tanh", seed=5)
+    plain = MLP(3, [4, 1], "tanh", seed=5, fused=False)
+    x = [0.3, -1.2, 2.0]
+    fused(x).backward()
+    plain(x).backward()
+    for p, q in zip(fused.parameters(), plain.parameters()):
+        assert p.grad == pytest.approx(q.grad, rel=1e-12, abs=1e-15)
+
+
+def test_graph_shapes():
+    n = Neuron(3, "tanh", seed=0)
+    out = n([1.0, 2.0, 3.0])
+    assert out.op == "tanh" and out.children[0].op == "linear"
+    n.fused = False
+    out = n([1.0, 2.0, 3.0])
+    z = out.children[0]
+    assert out.op == "tanh" and z.op == "+" and z.label == "z"
+    # b + w0*x0 + w1*x1 + w2*x2, added left to right
+    ops = []
+    node = z
+    while node.op == "+":
+        ops.append(node.children[1].label)
+        node = node.children[0]
+    assert node is n.b
+    assert ops == ["w2*x2", "w1*x1", "w0*x0"]
+
+
+def test_fused_flag_propagates():
+    m = MLP(2, [3, 1], seed=0)
+    m.fused = False
+    assert all(not n.fused for la in m.layers for n in la.neurons) and not m.fused
+    assert m([1.0, 2.0]).children[0].op == "+"
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs and inputs: one output is a Value; a 1-input layer takes it (micrograd's bug)
+# ---------------------------------------------------------------------------------------------
+def test_one_output_is_a_value_several_are_a_list():
+    assert isinstance(MLP(2, [3, 1], seed=0)([1.0, 2.0]), Value)
+    out = MLP(2, [3, 2], seed=0)([1.0, 2.0])
+    assert isinstance(out, list) and len(out) == 2
+
+
+def test_one_neuron_hidden_layer_works():
+    m = MLP(2, [1, 4, 1], "tanh", seed=0)
+    out = m([0.5, -1.0])
+    out.backward()
+    assert isinstance(out, Value)
+    assert all(p.grad != 0.0 for p in m.layers[0].parameters())
+    s = Sequential(Layer(2, 1, "tanh", seed=0), Layer(1, 3, seed=0), Layer(3, 1, "linear"))
+    assert isinstance(s([1.0, 2.0]), Value)
+    assert Layer(1, 2, seed=0)(Value(2.0))[0].data == Layer(1, 2, seed=0)([2.0])[0].data
+    assert Neuron(1, seed=0)(3.0).data == Neuron(1, seed=0)([3.0]).data
+
+
+def test_inputs_may_be_values_numbers_or_tuples():
+    m = MLP(2, [3, 1], seed=0)
+    a = m([1, 2.5]).data
+    assert m((1.0, 2.5)).data == a
+    assert m([Value(1.0), 2.5]).data == a
+
+
+@pytest.mark.parametrize("module", [Neuron(3), Layer(3, 2), MLP(3, [2, 1])])
+def test_wrong_input_length_names_both_sizes(module):
+    with pytest.raises(ValueError, match=r"expects 3 inputs, got 2"):
+        module([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"expects 3 inputs, got a single value"):
+        module(Value(1.0))
+
+
+def test_bad_input_values():
+    m = MLP(2, [1], seed=0)
+    with pytest.raises(TypeError, match="input 1"):
+        m([1.0, "a"])
+    with pytest.raises(TypeError, match="list of 2 numbers"):
+        m("ab")
+    with pytest.raises(ValueError, match="input 0.*finite"):
+        m([math.nan, 1.0])
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Neuron(0), "positive int"),
+        (lambda: Layer(2, 0), "positive int"),
+        (lambda: MLP(2, []), "non-empty list"),
+        (lambda: MLP(2, 3), "non-empty list"),
+        (lambda: MLP(2, [3, 0]), r"nouts\[1\]"),
+        (lambda: Neuron(2, "softmax"), "softmax is applied by"),
+        (lambda: MLP(2, [1], output_activation="Relu"), "output_activation must be one of"),
+        (lambda: Sequential(), "at least one"),
+        (lambda: Neuron(2, seed="x"), "seed"),
+    ],
+)
+def test_bad_construction(make, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make()
+
+
+def test_sequential_rejects_non_modules():
+    with pytest.raises(TypeError, match="argument 1 must be a Module"):
+        Sequential(Layer(2, 2), lambda x: x)
+
+
+# ---------------------------------------------------------------------------------------------
+# zero_grad, state_dict
+# ---------------------------------------------------------------------------------------------
+def test_zero_grad():
+    m = MLP(2, [3, 1], seed=0)
+    m([1.0, 2.0]).backward()
+    assert any(p.grad != 0 for p in m.parameters())
+    m.zero_grad()
+    assert all(p.grad == 0.0 for p in m.parameters())
+
+
+def test_state_dict_keys_and_shapes():
+    sd = MLP(2, [3, 1], seed=0).state_dict()
+    assert list(sd) == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+    assert len(sd["layers.0.weight"]) == 3 and all(len(r) == 2 for r in sd["layers.0.weight"])
+    assert len(sd["layers.0.bias"]) == 3 and len(sd["layers.1.weight"]) == 1
+    assert all(isinstance(v, float) for row in sd["layers.0.weight"] for v in row)
+    assert Neuron(2, seed=0).state_dict().keys() == {"weight", "bias"}
+    assert isinstance(Neuron(2, seed=0).state_dict()["bias"], float)
+    assert list(Sequential(Layer(2, 1), Layer(1, 1)).state_dict())[2] == "layers.1.weight"
+
+
+def test_state_dict_weight_rows_are_neurons():
+    m = MLP(2, [3, 1], seed=0)
+    sd = m.state_dict()
+    n = m.layers[0].neurons[2]
+    assert sd["layers.0.weight"][2] == [n.w[0].data, n.w[1].data]
+    assert sd["layers.0.bias"][2] == n.b.data
+
+
+def test_state_dict_exact_json_round_trip():
+    a = MLP(3, [5, 4, 2], "tanh", seed=11)
+    b = MLP(3, [5, 4, 2], "tanh", seed=12)
+    b.load_state_dict(json.loads(json.dumps(a.state_dict())))
+    assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
+    x = [0.1, 0.2, -0.3]
+    assert [v.data for v in a(x)] == [v.data for v in b(x)]
+    n1, n2 = Neuron(3, seed=1), Neuron(3, seed=2)
+    n2.load_state_dict(json.loads(json.dumps(n1.state_dict())))
+    assert n1.state_dict() == n2.state_dict()
+
+
+def test_load_state_dict_errors_name_the_key():
+    m = MLP(2, [3, 1], seed=0)
+    good = m.state_dict()
+    before = [p.data for p in m.parameters()]
+
+    missing = dict(good)
+    del missing["layers.1.bias"]
+    with pytest.raises(ValueError, match=r"missing key\(s\) 'layers.1.bias'"):
+        m.load_state_dict(missing)
+    with pytest.raises(ValueError, match=r"unexpected key\(s\) 'layers.2.weight'"):
+        m.load_state_dict({**good, "layers.2.weight": [[1.0]]})
+    wrong = {**good, "layers.0.weight": [[1.0, 2.0, 3.0]] * 3}
+    with pytest.raises(ValueError, match=r"'layers.0.weight'.*wrong shape.*3 rows of 2"):
+        m.load_state_dict(wrong)
+    with pytest.raises(ValueError, match=r"'layers.1.bias'.*wrong shape"):
+        m.load_state_dict({**good, "layers.1.bias": 0.5})
+    with pytest.raises(TypeError, match=r"'layers.0.bias'.*str"):
+        m.load_state_dict({**good, "layers.0.bias": ["a", 1.0, 2.0]})
+    with pytest.raises(ValueError, match="non-finite"):
+        m.load_state_dict({**good, "layers.0.bias": [math.nan, 1.0, 2.0]})
+    with pytest.raises(TypeError, match="dict"):
+        m.load_state_dict([1, 2])
+    # nothing was changed by the failed loads
+    assert [p.data for p in m.parameters()] == before
+
+
+def test_custom_module_finds_its_parameters():
+    class Affine(Module):
+        def __init__(self):
+            self.scale = Value(2.0)
+            self.shift = Value(-1.0)
+            self.inner = Layer(1, 1, "linear", seed=0)
+
+        def forward(self, x):
+            return self.inner(x) * self.scale + self.shift
+
+    m = Affine()
+    assert m.num_parameters() == 4
+    assert set(m.state_dict()) == {"scale", "shift", "inner.weight", "inner.bias"}
+    out = m([3.0])
+    out.backward()
+    assert m.shift.grad == 1.0
+
+
+def test_module_without_forward():
+    with pytest.raises(NotImplementedError, match="forward"):
+        Module()(1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Against PyTorch: forward and backward of MLPs in float64
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("activation, out_act", [("relu", "linear"), ("tanh", "sigmoid"),
+                                                 ("sigmoid", "tanh")])
+def test_mlp_matches_torch_forward_and_backward(activation, out_act):
+    torch = pytest.importorskip("torch")
+    from tinygrad_edu.interop import to_torch
+
+    m = MLP(3, [8, 5, 2], activation, out_act, seed=4)
+    t = to_torch(m)
+    x = [0.7, -1.3, 2.1]
+    out = m(x)
+    loss = out[0] * out[0] + 3.0 * out[1]
+    loss.backward()
+    xt = torch.tensor([x], dtype=torch.float64)
+    ot = t(xt)[0]
+    (ot[0] * ot[0] + 3.0 * ot[1]).backward()
+    assert [v.data for v in out] == pytest.approx(ot.tolist(), abs=1e-12, rel=1e-12)
+    linears = [mod for mod in t if isinstance(mod, torch.nn.Linear)]
+    for layer, lin in zip(m.layers, linears):
+        for j, n in enumerate(layer.neurons):
+            assert [w.grad for w in n.w] == pytest.approx(lin.weight.grad[j].tolist(),
+                                                          abs=1e-12, rel=1e-10)
+            assert n.b.grad == pytest.approx(lin.bias.grad[j].item(), abs=1e-12, rel=1e-10)

@@ -1,0 +1,159 @@
+"""Optimizers: hand-computed steps and torch.optim in float64 with the same gradients."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tinygrad_edu import Value
+from tinygrad_edu.nn import MLP
+from tinygrad_edu.optim import SGD, Adam
+
+
+def test_sgd_step_by_hand():
+    p = Value(1.0)
+    p.grad = 0.5
+    SGD([p], lr=0.1).step()
+    assert p.data == 1.0 - 0.1 * 0.5
+
+
+def test_sgd_momentum_by_hand():
+    p = Value(1.0)
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    p.grad = 1.0
+    opt.step()  # buf = 1, p = 1 - 0.1
+    assert p.data == pytest.approx(0.9, abs=1e-15)
+    p.grad = 1.0
+    opt.step()  # buf = 0.9 + 1 = 1.9, p = 0.9 - 0.19
+    assert p.data == pytest.approx(0.71, abs=1e-15)
+
+
+def test_adam_first_step_is_lr_times_sign():
+    # after one step m_hat = g, v_hat = g^2, so the step is lr * g / (|g| + eps)
+    p, q = Value(1.0), Value(-2.0)
+    p.grad, q.grad = 3.0, -0.01
+    Adam([p, q], lr=0.1).step()
+    assert p.data == pytest.approx(0.9, abs=1e-9)
+    assert q.data == pytest.approx(-1.9, abs=1e-6)
+
+
+def test_zero_grad_and_step_changes_data_without_graph():
+    m = MLP(2, [3, 1], seed=0)
+    opt = SGD(m.parameters(), lr=0.1)
+    m([1.0, 2.0]).backward()
+    before = [p.data for p in m.parameters()]
+    opt.step()
+    assert [p.data for p in m.parameters()] != before
+    assert all(p.op == "" and p.children == () for p in m.parameters())
+    opt.zero_grad()
+    assert all(p.grad == 0.0 for p in m.parameters())
+
+
+# ---------------------------------------------------------------------------------------------
+# Against torch.optim, several steps with the same gradients
+# ---------------------------------------------------------------------------------------------
+START = [0.5, -1.25, 2.0, 0.0, -0.3]
+
+
+def grads_at(step: int, params: list[float]) -> list[float]:
+    """Gradients depending on the step and on the current parameters (as real training)."""
+    return [math.sin(1.7 * step + i) * 2.0 + 0.3 * p for i, p in enumerate(params)]
+
+
+def run_ours(make, steps=8):
+    ps = [Value(v) for v in START]
+    opt = make(ps)
+    for k in range(steps):
+        opt.zero_grad()
+        for p, g in zip(ps, grads_at(k, [p.data for p in ps])):
+            p.grad = g
+        opt.step()
+    return [p.data for p in ps]
+
+
+def run_torch(torch, make, steps=8):
+    t = torch.tensor(START, dtype=torch.float64, requires_grad=True)
+    opt = make([t])
+    for k in range(steps):
+        opt.zero_grad()
+        t.grad = torch.tensor(grads_at(k, t.detach().tolist()), dtype=torch.float64)
+        opt.step()
+    return t.detach().tolist()
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"lr": 0.1},
+    {"lr": 0.05, "momentum": 0.9},
+    {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01},
+    {"lr": 0.2, "weight_decay": 0.1},
+    {"lr": 0.05, "momentum": 0.5, "dampening": 0.3},
+    {"lr": 0.05, "momentum": 0.9, "nesterov": True},
+])
+def test_sgd_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    ours = run_ours(lambda ps: SGD(ps, **kwargs))
+    theirs = run_torch(torch, lambda ps: torch.optim.SGD(ps, **kwargs))
+    assert ours == pytest.approx(theirs, abs=1e-12, rel=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"lr": 0.01},
+    {"lr": 0.1, "betas": (0.8, 0.99), "eps": 1e-6},
+    {"lr": 0.05, "weight_decay": 0.1},
+    {"lr": 0.05, "betas": (0.3, 0.9)},  # 1 - beta1 >= 0.5: the other half of torch's lerp
+])
+def test_adam_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    ours = run_ours(lambda ps: Adam(ps, **kwargs), steps=10)
+    theirs = run_torch(torch, lambda ps: torch.optim.Adam(ps, **kwargs), steps=10)
+    assert ours == pytest.approx(theirs, abs=1e-12, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad settings and divergence
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("make, message", [
+    (lambda ps: SGD(ps, lr=0), r"lr \(learning rate\) must be > 0"),
+    (lambda ps: SGD(ps, lr=-0.1), r"must be > 0, got -0.1"),
+    (lambda ps: SGD(ps, lr=math.nan), "finite"),
+    (lambda ps: SGD(ps, lr="0.1"), "must be a number"),
+    (lambda ps: SGD(ps, lr=0.1, momentum=-1), "momentum must be >= 0"),
+    (lambda ps: SGD(ps, lr=0.1, weight_decay=math.inf), "finite"),
+    (lambda ps: SGD(ps, lr=0.1, nesterov=True), "nesterov"),
+    (lambda ps: Adam(ps, lr=0), "must be > 0"),
+    (lambda ps: Adam(ps, lr=math.nan), "finite"),
+    (lambda ps: Adam(ps, betas=(0.9, 1.0)), r"betas\[1\] must be >= 0 and < 1"),
+    (lambda ps: Adam(ps, betas=(-0.1, 0.9)), r"betas\[0\]"),
+    (lambda ps: Adam(ps, betas=0.9), "pair"),
+    (lambda ps: Adam(ps, eps=-1.0), "eps"),
+])
+def test_bad_hyperparameters(make, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make([Value(1.0)])
+
+
+def test_bad_params():
+    with pytest.raises(ValueError, match="empty"):
+        SGD([], lr=0.1)
+    with pytest.raises(TypeError, match=r"parameter 1 is a float.*model.parameters\(\)"):
+        SGD([Value(1.0), 2.0], lr=0.1)
+    with pytest.raises(TypeError, match="list of Values"):
+        Adam(3)
+
+
+@pytest.mark.parametrize("opt", [SGD, Adam])
+def test_non_finite_update_is_a_clear_error(opt):
+    p = Value(1.0, "w")
+    p.grad = math.nan
+    with pytest.raises(FloatingPointError, match=r"parameter 0 \('w'\).*smaller learning rate"):
+        opt([p], lr=0.1).step()
+    assert p.data == 1.0
+
+
+def test_overflowing_update_is_a_clear_error():
+    p = Value(1.0)
+    p.grad = 1e308
+    with pytest.raises(FloatingPointError, match="inf"):
+        SGD([p], lr=1e10).step()

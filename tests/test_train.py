@@ -1,0 +1,337 @@
+"""fit / predict / accuracy: learning on seeded data, the three batch modes, errors."""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import pytest
+
+from tinygrad_edu.data import (
+    make_blobs,
+    make_grades,
+    make_moons,
+    make_pass_fail,
+    standardize,
+    to_pm1,
+)
+from tinygrad_edu.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    mse_loss,
+)
+from tinygrad_edu.nn import MLP, Neuron
+from tinygrad_edu.optim import SGD, Adam
+from tinygrad_edu.train import History, accuracy, fit, predict
+
+
+def pass_fail(n=60):
+    X, y = make_pass_fail(n, seed=1)
+    Xs, _ = standardize(X)
+    return Xs, y
+
+
+# ---------------------------------------------------------------------------------------------
+# Learning
+# ---------------------------------------------------------------------------------------------
+def test_full_batch_gradient_descent_learns_pass_fail():
+    X, y = pass_fail()
+    model = MLP(2, [3, 1], "sigmoid", "sigmoid", seed=0)
+    h = fit(model, X, y, binary_cross_entropy, SGD(model.parameters(), lr=1.0), epochs=150,
+            progress=False, metrics=["accuracy"])
+    loss = h.history["loss"]
+    assert len(loss) == 150 and h.epoch == list(range(1, 151))
+    assert loss[-1] < 0.5 * loss[0]
+    assert all(b <= a + 1e-12 for a, b in zip(loss, loss[1:]))  # GD with a small step: monotone
+    assert h.history["accuracy"][-1] >= 0.85
+    assert accuracy(model, X, y) == h.history["accuracy"][-1]
+
+
+def test_full_batch_loss_is_the_empirical_loss_before_the_step():
+    X, y = pass_fail(20)
+    model = MLP(2, [3, 1], "tanh", "sigmoid", seed=2)
+    preds = [model(x) for x in X]
+    expected = binary_cross_entropy(preds, y).data
+    h = fit(model, X, y, binary_cross_entropy, SGD(model.parameters(), lr=0.1), epochs=1,
+            progress=False)
+    assert h.history["loss"] == [expected]
+
+
+def test_fit_equals_a_hand_written_loop():
+    X, y = pass_fail(20)
+    a = MLP(2, [4, 1], "tanh", "sigmoid", seed=3)
+    b = MLP(2, [4, 1], "tanh", "sigmoid", seed=3)
+    fit(a, X, y, binary_cross_entropy, SGD(a.parameters(), lr=0.5), epochs=5, progress=False)
+    opt = SGD(b.parameters(), lr=0.5)
+    for _ in range(5):
+        loss = binary_cross_entropy([b(x) for x in X], y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 7])
+def test_all_three_batch_modes_learn(batch_size):
+    X, y = pass_fail(50)
+    model = MLP(2, [4, 1], "tanh", "sigmoid", seed=0)
+    h = fit(model, X, y, binary_cross_entropy, SGD(model.parameters(), lr=0.5), epochs=30,
+            batch_size=batch_size, progress=False, metrics=["accuracy"])
+    assert h.history["loss"][-1] < 0.7 * h.history["loss"][0]
+    assert h.history["accuracy"][-1] >= 0.8
+    assert h.params["steps_per_epoch"] == {None: 1, 1: 50, 7: 8}[batch_size]
+
+
+def test_batches_cover_every_example_once_per_epoch():
+    seen = []
+
+    def recording_loss(preds, targets):
+        seen.extend(targets)
+        return mse_loss(preds, targets)
+
+    X = [[float(i)] for i in range(10)]
+    y = [float(i) for i in range(10)]
+    model = MLP(1, [1], seed=0)
+    fit(model, X, y, recording_loss, SGD(model.parameters(), lr=1e-3), epochs=2, batch_size=3,
+        progress=False)
+    assert len(seen) == 20
+    assert sorted(seen[:10]) == y and sorted(seen[10:]) == y
+    assert seen[:10] != seen[10:]  # reshuffled every epoch
+
+
+def test_same_seed_same_run_and_shuffle_off_keeps_order():
+    X, y = pass_fail(30)
+
+    def run(**kw):
+        m = MLP(2, [3, 1], "tanh", "sigmoid", seed=0)
+        return fit(m, X, y, binary_cross_entropy, SGD(m.parameters(), lr=0.3), epochs=3,
+                   batch_size=4, progress=False, **kw).history["loss"]
+
+    assert run(seed=5) == run(seed=5)
+    assert run(seed=5) != run(seed=6)
+    order = []
+
+    def recording(preds, targets):
+        order.extend(targets)
+        return mse_loss(preds, targets)
+
+    m = MLP(1, [1], seed=0)
+    fit(m, [[1.0], [2.0], [3.0]], [1.0, 2.0, 3.0], recording, SGD(m.parameters(), lr=1e-3),
+        epochs=2, batch_size=2, shuffle=False, progress=False)
+    assert order == [1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
+
+
+def test_micrograd_demo_setup_learns_moons():
+    X, y = make_moons(60, noise=0.1, seed=0)
+    y = to_pm1(y)
+    model = MLP(2, [16, 16, 1], seed=1)
+    h = fit(model, X, y, hinge_loss, SGD(model.parameters(), lr=0.05, momentum=0.9), epochs=40,
+            progress=False, metrics=["accuracy"])
+    assert h.history["loss"][-1] < 0.3 * h.history["loss"][0]
+    assert h.history["accuracy"][-1] >= 0.9  # hinge scores are split at 0 automatically
+
+
+def test_regression_with_mse():
+    X, y = make_grades(60, seed=0)
+    Xs, _ = standardize(X)
+    model = MLP(2, [8, 1], "tanh", seed=0)
+    h = fit(model, Xs, y, mse_loss, Adam(model.parameters(), lr=0.05), epochs=60,
+            batch_size=10, progress=False)
+    assert h.history["loss"][-1] < 0.1 * h.history["loss"][0]
+    assert h.history["loss"][-1] < 1.0  # grade error well under a point
+
+
+def test_multiclass_with_cross_entropy():
+    X, y = make_blobs(90, centers=3, std=0.4, seed=0)
+    model = MLP(2, [8, 3], "relu", seed=0)
+    h = fit(model, X, y, cross_entropy, Adam(model.parameters(), lr=0.05), epochs=15,
+            batch_size=16, progress=False, metrics=["accuracy"])
+    assert h.history["loss"][-1] < 0.3 * h.history["loss"][0]
+    assert h.history["accuracy"][-1] >= 0.95
+
+
+def test_logits_with_bce_with_logits_and_loss_by_name():
+    X, y = pass_fail(40)
+    model = MLP(2, [3, 1], "tanh", seed=0)
+    h = fit(model, X, y, "binary_cross_entropy_with_logits", SGD(model.parameters(), lr=0.5),
+            epochs=40, progress=False, metrics=["accuracy"])
+    assert h.history["accuracy"][-1] >= 0.8
+    assert h.history["accuracy"][-1] == accuracy(model, X, y, threshold=0.0)
+    assert binary_cross_entropy_with_logits  # the same function fit looked up
+
+
+def test_callable_and_named_metrics():
+    X, y = pass_fail(20)
+    model = MLP(2, [3, 1], "tanh", "sigmoid", seed=0)
+
+    def first_output(m, X, y):
+        return m(X[0]).data
+
+    h = fit(model, X, y, binary_cross_entropy, SGD(model.parameters(), lr=0.1), epochs=3,
+            progress=False, metrics={"acc": "accuracy", "p0": first_output})
+    assert set(h.history) == {"loss", "acc", "p0"} and len(h.history["p0"]) == 3
+    h = fit(model, X, y, binary_cross_entropy, SGD(model.parameters(), lr=0.1), epochs=2,
+            progress=False, metrics=[first_output])
+    assert "first_output" in h.history
+
+
+# ---------------------------------------------------------------------------------------------
+# Divergence
+# ---------------------------------------------------------------------------------------------
+def test_divergence_names_epoch_and_step_and_suggests_smaller_lr():
+    X = [[10.0 * i] for i in range(1, 9)]
+    y = [1000.0 * i for i in range(1, 9)]
+    model = MLP(1, [8, 1], "relu", seed=0)
+    expected = r"epoch \d+/50, step \d+/4.*smaller learning rate"
+    with pytest.raises(FloatingPointError, match=expected):
+        fit(model, X, y, mse_loss, SGD(model.parameters(), lr=10.0), epochs=50, batch_size=2,
+            progress=False)
+
+
+def test_nan_loss_is_reported():
+    def nan_loss(preds, targets):
+        out = mse_loss(preds, targets)
+        out.data = math.nan  # as if something upstream had produced NaN
+        return out
+
+    model = Neuron(1, seed=0)
+    with pytest.raises(FloatingPointError, match=r"epoch 1/3, step 1/1: the loss is nan"):
+        fit(model, [[1.0]], [1.0], nan_loss, SGD(model.parameters(), lr=0.1), epochs=3,
+            progress=False)
+
+
+def test_engine_overflow_becomes_the_same_error():
+    X = [[1.0], [2.0]]
+    model = MLP(1, [1], "linear", seed=0)
+    for p in model.parameters():
+        p.data = 1e200
+
+    with pytest.raises(FloatingPointError, match=r"epoch 1/2, step 1/1.*overflow") as info:
+        fit(model, X, [0.0, 1.0], mse_loss, SGD(model.parameters(), lr=0.1), epochs=2,
+            progress=False)
+    assert isinstance(info.value.__cause__, OverflowError)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def setup():
+    model = MLP(2, [2, 1], seed=0)
+    return model, SGD(model.parameters(), lr=0.1)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"X": [], "y": []}, ValueError, "X is empty"),
+    ({"X": [[1.0, 2.0]], "y": [1, 0]}, ValueError, "1 rows but y has 2 targets"),
+    ({"batch_size": 0}, ValueError, "batch_size must be None"),
+    ({"batch_size": 2.5}, ValueError, "batch_size"),
+    ({"epochs": 0}, ValueError, "epochs must be a whole number >= 1"),
+    ({"epochs": 1.5}, ValueError, "epochs"),
+    ({"X": [[1.0, "a"]], "y": [1]}, TypeError, r"X\[0\] holds 'a'"),
+    ({"X": "ab", "y": [1, 0]}, TypeError, "X must be a list"),
+    ({"loss": "l2"}, ValueError, "unknown loss 'l2'"),
+    ({"loss": 3}, TypeError, "loss must be a function"),
+    ({"metrics": ["f1"]}, ValueError, "unknown metric 'f1'"),
+])
+def test_bad_arguments(setup, kwargs, error, message):
+    model, opt = setup
+    args = {"X": [[1.0, 2.0], [0.0, 1.0]], "y": [1, 0], "loss": mse_loss, "epochs": 2}
+    args.update(kwargs)
+    with pytest.raises(error, match=message):
+        fit(model, args["X"], args["y"], args["loss"], opt, args["epochs"],
+            batch_size=args.get("batch_size"), progress=False, metrics=args.get("metrics"))
+
+
+def test_bad_optimizer(setup):
+    model, _ = setup
+    with pytest.raises(TypeError, match=r"step\(\) and zero_grad\(\)"):
+        fit(model, [[1.0, 2.0]], [1.0], mse_loss, 0.1, epochs=1, progress=False)
+
+
+def test_batch_size_larger_than_data_is_full_batch(setup):
+    model, opt = setup
+    h = fit(model, [[1.0, 2.0], [0.0, 1.0]], [1.0, 0.0], mse_loss, opt, 2, batch_size=10,
+            progress=False)
+    assert h.params["steps_per_epoch"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress display
+# ---------------------------------------------------------------------------------------------
+def test_progress_false_prints_nothing(setup, capsys):
+    model, opt = setup
+    fit(model, [[1.0, 2.0]], [1.0], mse_loss, opt, epochs=3, progress=False)
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+def test_progress_bar_shows_epoch_and_loss(setup, capsys):
+    pytest.importorskip("tqdm")
+    model, opt = setup
+    fit(model, [[1.0, 2.0]], [1.0], mse_loss, opt, epochs=3)
+    err = capsys.readouterr().err
+    assert "epoch 3/3" in err and "loss=" in err
+
+
+def test_builtin_progress_line_without_tqdm(setup, capsys, monkeypatch):
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError("no tqdm here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    model, opt = setup
+    fit(model, [[1.0, 2.0], [2.0, 1.0]], [1.0, 0.0], mse_loss, opt, epochs=4,
+        metrics=["accuracy"])
+    err = capsys.readouterr().err
+    assert "epoch 4/4" in err and "4/4 epochs" in err and "loss=" in err and "accuracy=" in err
+    assert err.endswith("\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# predict, accuracy, History
+# ---------------------------------------------------------------------------------------------
+def test_predict_returns_floats_without_graph():
+    m1 = MLP(2, [3, 1], seed=0)
+    m2 = MLP(2, [3, 2], seed=0)
+    X = [[1.0, 2.0], [0.5, -1.0]]
+    p1 = predict(m1, X)
+    assert p1 == [m1(x).data for x in X] and all(isinstance(v, float) for v in p1)
+    p2 = predict(m2, X)
+    assert p2 == [[v.data for v in m2(x)] for x in X]
+
+
+def test_accuracy_binary_and_multiclass():
+    n = Neuron(1, "linear", seed=0)
+    n.w[0].data, n.b.data = 1.0, 0.0  # output = x
+    X = [[0.9], [0.2], [0.7], [-0.5]]
+    assert accuracy(n, X, [1, 0, 0, 0]) == 0.75  # threshold 0.5
+    assert accuracy(n, X, [1, 1, 1, -1], threshold=0.0) == 1.0  # ±1 labels
+    m = MLP(1, [3], "linear", seed=0)
+    for j, neuron in enumerate(m.layers[0].neurons):  # output j = (j+1) * x: argmax 2 if x>0
+        neuron.w[0].data, neuron.b.data = float(j + 1), 0.0
+    assert accuracy(m, [[1.0], [-1.0], [2.0]], [2, 0, 1]) == pytest.approx(2 / 3)
+
+
+def test_accuracy_errors():
+    n = Neuron(1, seed=0)
+    with pytest.raises(ValueError, match="labels 0/1 or -1/\\+1"):
+        accuracy(n, [[1.0]], [2])
+    with pytest.raises(ValueError, match="1 rows in X but 2 labels"):
+        accuracy(n, [[1.0]], [1, 0])
+    with pytest.raises(ValueError, match="class indices 0..2"):
+        accuracy(MLP(1, [3], seed=0), [[1.0]], [3])
+
+
+def test_history_repr_and_indexing():
+    h = History(["loss", "accuracy"])
+    h.history["loss"] += [0.5, 0.25]
+    h.history["accuracy"] += [0.5, 0.75]
+    h.epoch += [1, 2]
+    assert h["loss"] == [0.5, 0.25] and len(h) == 2
+    assert repr(h) == "History(2 epochs: loss=0.25, accuracy=0.75)"
