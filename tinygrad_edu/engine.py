@@ -79,7 +79,8 @@ def no_grad() -> Iterator[None]:
 # ---------------------------------------------------------------------------------------------
 def _as_float(x: object, what: str) -> float:
     """``x`` as a finite float, or a clear error saying what was wrong."""
-    if isinstance(x, bool) or not isinstance(x, Real):
+    # (plain int/float skip the isinstance(x, Real) test, which is slow: Real is an ABC)
+    if type(x) not in (float, int) and (isinstance(x, bool) or not isinstance(x, Real)):
         if isinstance(x, Value):
             raise TypeError(f"{what} is already a Value ({x!r}); use it directly")
         raise TypeError(
@@ -95,7 +96,7 @@ def _lift(x: Operand, op: str) -> Value:
     """The other operand of a binary op as a Value (numbers become constant leaves)."""
     if isinstance(x, Value):
         return x
-    if isinstance(x, bool) or not isinstance(x, Real):
+    if type(x) not in (float, int) and (isinstance(x, bool) or not isinstance(x, Real)):
         raise TypeError(
             f"unsupported operand for '{op}': a Value combines with numbers (int, float) or "
             f"other Values, got {type(x).__name__} {x!r}"
