@@ -101,7 +101,8 @@ def _write_pictures(out_dir: str, model: MLP, history: History, X: list[list[flo
         return written
 
     def loss_png(path: str) -> None:
-        fig = plot.plot_history(history, title="Training: binary cross-entropy per epoch")
+        title = "Training the pass/fail network (full-batch gradient descent)"
+        fig = plot.plot_history(history, title=title)
         fig.savefig(path, dpi=100)
 
     def boundary_png(path: str) -> None:
