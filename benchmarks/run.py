@@ -69,7 +69,7 @@ def ms(seconds: float) -> str:
 def bench_demo(rounds: int, mg_steps: int, our_steps: int) -> dict:
     times: dict[str, list[float]] = {"micrograd": [], "tinygrad_edu": []}
     losses: dict[str, list[float]] = {}
-    nodes = None
+    nodes: dict[str, int] = {}
     for r in range(rounds):
         order = ["micrograd", "tinygrad_edu"] if r % 2 == 0 else ["tinygrad_edu", "micrograd"]
         for engine in order:
@@ -78,9 +78,10 @@ def bench_demo(rounds: int, mg_steps: int, our_steps: int) -> dict:
             times[engine] += out["times"]
             losses.setdefault(engine, out["losses"])
             assert out["gc_enabled"], "both engines run with the cycle collector on"
-            nodes = out["nodes"] or nodes
+            nodes[engine] = out["nodes"]
+            each = " ".join(f"{t * 1e3:.0f}" for t in out["times"][:8])
             print(f"  round {r + 1} {engine:>12}: median {ms(statistics.median(out['times']))}"
-                  f" over {steps} steps", flush=True)
+                  f" over {steps} steps (ms: {each}{' ...' if steps > 8 else ''})", flush=True)
     common = min(len(losses["micrograd"]), len(losses["tinygrad_edu"]))
     diff = max(abs(a - b) for a, b in zip(losses["micrograd"][:common],
                                           losses["tinygrad_edu"][:common]))
@@ -89,7 +90,7 @@ def bench_demo(rounds: int, mg_steps: int, our_steps: int) -> dict:
         "median_s": med, "ratio": med["micrograd"] / med["tinygrad_edu"],
         "steps": {e: len(t) for e, t in times.items()}, "max_loss_diff": diff,
         "losses_compared": common, "first_losses": losses["tinygrad_edu"][:3],
-        "nodes_per_step_tinygrad_edu": nodes,
+        "nodes_per_step": nodes,
     }
 
 
@@ -117,8 +118,8 @@ def bench_digits(rounds: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description="tinygrad_edu vs micrograd benchmarks")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per workload")
-    parser.add_argument("--mg-steps", type=int, default=4, help="demo steps per micrograd run")
-    parser.add_argument("--steps", type=int, default=20, help="demo steps per tinygrad_edu run")
+    parser.add_argument("--mg-steps", type=int, default=8, help="demo steps per micrograd run")
+    parser.add_argument("--steps", type=int, default=30, help="demo steps per tinygrad_edu run")
     parser.add_argument("--json", type=Path, help="also write all figures to this file")
     args = parser.parse_args()
     ensure_micrograd()
@@ -146,8 +147,9 @@ def main() -> None:
           f"ratio {demo['ratio']:.0f}x  (target >= 75x)")
     print(f"             medians over {demo['steps']['micrograd']} and "
           f"{demo['steps']['tinygrad_edu']} steps; same losses: max |diff| "
-          f"{demo['max_loss_diff']:.1e} over {demo['losses_compared']} steps (need <= 1e-9); "
-          f"{demo['nodes_per_step_tinygrad_edu']:,} nodes per step")
+          f"{demo['max_loss_diff']:.1e} over {demo['losses_compared']} steps (need <= 1e-9)")
+    print(f"             nodes per step: micrograd {demo['nodes_per_step']['micrograd']:,}, "
+          f"tinygrad_edu {demo['nodes_per_step']['tinygrad_edu']:,} (one per neuron, fused)")
     b_mg, b_us = mem["micrograd"]["bytes_per_node"], mem["tinygrad_edu"]["bytes_per_node"]
     print(f"memory       micrograd {b_mg:.0f} B/node   tinygrad_edu {b_us:.0f} B/node "
           f"({mem['tinygrad_edu']['bytes_per_node_after_backward']:.0f} with grads)   "

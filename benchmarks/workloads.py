@@ -106,19 +106,25 @@ def run_demo(engine_name: str, steps: int, first_step: int) -> dict:
         t0 = time.perf_counter()
         losses.append(demo_step(engine, model, X, y, k))
         times.append(time.perf_counter() - t0)
-    if engine_name == "tinygrad_edu":  # graph size of one step, for the report
-        nodes = count_demo_nodes(engine, model, X, y)
+    nodes = count_demo_nodes(engine, model, X, y)  # graph size of one step, untimed
     return {"times": times, "losses": losses, "gc_enabled": gc.isenabled(), "nodes": nodes}
 
 
 def count_demo_nodes(engine: SimpleNamespace, model: Any, X: list, y: list) -> int:
-    from tinygrad_edu import backward_order
-
+    """Nodes in one step's graph (leaves included): ``children`` here, ``_prev`` in micrograd."""
     Value = engine.Value
     scores = [model([Value(a), Value(b)]) for a, b in X]
     losses = [(1 - yi * si).relu() for yi, si in zip(y, scores)]
     loss = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in model.parameters())
-    return len(backward_order(loss))
+    inputs_of = "_prev" if engine.name == "micrograd" else "children"
+    seen = {id(loss)}
+    stack = [loss]
+    while stack:
+        for child in getattr(stack.pop(), inputs_of):
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return len(seen)
 
 
 # ---------------------------------------------------------------------------------------------
