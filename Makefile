@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint bench notebooks clean graphviz venv-demo venv-test
+.PHONY: help demo test lint lint-only bench notebooks clean graphviz venv-demo venv-test
 
 help:
 	@echo "make demo       train the pass/fail example and write its pictures to demo_out/"
 	@echo "make test       unit tests, PyTorch comparisons and notebooks (installs everything)"
-	@echo "make lint       ruff"
+	@echo "make lint       ruff, and notebooks up to date with their sources"
 	@echo "make bench      benchmarks against micrograd (see BENCHMARKS.md)"
 	@echo "make notebooks  execute every notebook into build/notebooks/ (outputs included)"
 	@echo "make clean      remove .venv, build/ and demo_out/"
@@ -51,13 +51,16 @@ graphviz:
 demo: venv-demo graphviz
 	$(PY) -m tinygrad_edu.demo --out demo_out
 
-test: venv-test graphviz
-	$(BIN)/ruff check .
+test: venv-test graphviz lint-only
 	$(PY) -m pytest -n 2 tests
 	$(PY) -m pytest -n 2 --nbmake notebooks
 
-lint: venv-test
+lint: venv-test lint-only
+
+# ruff, and the committed notebooks must match their sources in scripts/notebook_sources/.
+lint-only:
 	$(BIN)/ruff check .
+	$(PY) scripts/build_notebooks.py --check
 
 bench: venv-test
 	$(PY) benchmarks/run.py
