@@ -221,3 +221,23 @@ def test_backward_of_a_leaf_and_of_a_number_node():
     c = Value(2.0) + 1.0  # inner node over constant leaves only
     c.backward()
     assert c.grad == 1.0
+
+
+def test_backward_counts_are_clean_after_a_walk_and_after_an_error():
+    # backward() keeps each inner node's count of waiting users in a private slot; the counts
+    # must be back to 0 afterwards, also when a backward rule raises halfway.
+    x = Value(0.0)
+    shared = x * 2.0 + 1.0
+    bad = (x**0.5) * shared  # d/dx x^0.5 at 0 is infinite: the rule raises
+    with pytest.raises(ZeroDivisionError):
+        bad.backward()
+    assert all(n._users == 0 for n in backward_order(bad))
+    x.grad = 0.0  # (the failed walk may have passed some gradient on already)
+    good = shared * shared + shared
+    good.backward()
+    assert all(n._users == 0 for n in backward_order(good))
+    steps = Value(0.0)
+    steps_root = (steps * 2.0 + 1.0) * (steps * 2.0 + 1.0) + (steps * 2.0 + 1.0)
+    for _ in backward_steps(steps_root):
+        pass
+    assert x.grad == steps.grad == 2.0 * (2 * 1.0 + 1.0)

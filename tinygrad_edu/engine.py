@@ -128,6 +128,7 @@ def _result(data: float, children: tuple[Value, ...], op: str, arg: float | None
         out.op = ""
         out.children = ()
     out._arg = arg
+    out._users = 0
     return out
 
 
@@ -152,7 +153,7 @@ class Value:
     (-5.0, -3.0, 2.0)
     """
 
-    __slots__ = ("data", "grad", "label", "op", "children", "_arg")
+    __slots__ = ("data", "grad", "label", "op", "children", "_arg", "_users")
 
     data: float
     grad: float
@@ -160,6 +161,7 @@ class Value:
     op: str
     children: tuple[Value, ...]
     _arg: float | None  # extra constant an op needs in backward (the exponent of `**`)
+    _users: int  # backward(): users that have not passed their grad on yet (0 outside it)
 
     def __init__(self, data: float, label: str = "") -> None:
         self.data = _as_float(data, "Value(data)")
@@ -170,6 +172,7 @@ class Value:
         self.op = ""
         self.children = ()
         self._arg = None
+        self._users = 0
 
     def __repr__(self) -> str:
         name = f", label={self.label!r}" if self.label else ""
@@ -495,46 +498,47 @@ def _walk(root: Value) -> Iterator[Value]:
             backward_rule[node.op](node)
 
 
-def _count_inner_users(root: Value) -> dict[Value, int]:
-    """``_count_users`` for inner nodes only, zeroing their grads on the way."""
-    users = {root: 0}
-    root.grad = 0.0
+def _count_inner_users(root: Value) -> None:
+    """``_count_users`` for inner nodes only, into their ``_users`` slots; zeroes their grads."""
     stack = [root]
     while stack:
         for child in stack.pop().children:
             if child.children:  # leaves have no rule, nothing waits for them
-                if child in users:
-                    users[child] += 1
-                else:
-                    users[child] = 1
+                if child._users == 0:  # first time seen
                     child.grad = 0.0
                     stack.append(child)
-    return users
+                child._users += 1
 
 
 def _backprop(root: Value) -> None:
     """``root.backward()``: the walk of ``_walk`` as one plain loop (the hot path).
 
-    Leaves are never visited: they pass nothing on, and leaving them out does not change
-    the order of the inner nodes, so every grad is the same float as with backward_steps.
+    Two shortcuts, same result: leaves are never visited (they pass nothing on, and leaving
+    them out does not change the order of the inner nodes, so every grad is the same float as
+    with backward_steps), and each inner node keeps its count of waiting users in its own
+    ``_users`` slot rather than in a dict. Every count is back to 0 when the walk ends.
     """
     if not root.children:
         root.grad += 1.0
         return
-    users = _count_inner_users(root)
-    root.grad = 1.0
-    backward_rule = _BACKWARD
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        backward_rule[node.op](node)  # node.grad is final here
-        for child in node.children:
-            if child.children:
-                left = users[child] - 1
-                if left:
-                    users[child] = left
-                else:
-                    ready.append(child)
+    try:
+        _count_inner_users(root)
+        root.grad = 1.0
+        backward_rule = _BACKWARD
+        ready = [root]
+        while ready:
+            node = ready.pop()
+            backward_rule[node.op](node)  # node.grad is final here
+            for child in node.children:
+                if child.children:
+                    left = child._users - 1
+                    child._users = left
+                    if left == 0:
+                        ready.append(child)
+    except BaseException:  # a rule raised (or Ctrl-C): leave no stale counts behind
+        for node in _count_users(root):
+            node._users = 0
+        raise
 
 
 def backward_steps(root: Value) -> Iterator[Value]:
