@@ -21,6 +21,8 @@ Design notes (why it is fast and lean, see BENCHMARKS.md):
   refers back to itself, so there are no reference cycles and a dropped graph is freed at
   once, without waiting for Python's cycle collector.
 - The graph walk is iterative, so graphs of any depth work (no recursion limit).
+  ``backward()`` runs it as one plain loop over the inner nodes (``_backprop``), in the same
+  order as the ``backward_steps`` generator, which also stops at the leaves.
 - ``linear(w, x, b)`` is one fused node for a neuron's ``b + sum(w_i * x_i)``: the same
   floats as the op-by-op version, with one node instead of ``2n``.
 """
