@@ -52,8 +52,7 @@ demo: venv-demo graphviz
 	$(PY) -m tinygrad_edu.demo --out demo_out
 
 test: venv-test graphviz lint-only
-	$(PY) -m pytest -n 2 tests
-	$(PY) -m pytest -n 2 --nbmake notebooks
+	$(PY) -m pytest -n 2 --nbmake tests notebooks
 
 lint: venv-test lint-only
 
