@@ -1,9 +1,15 @@
 """tinygrad_edu: learn how neural networks learn, one scalar at a time.
 
-``Value`` (in :mod:`tinygrad_edu.engine`) is the autograd engine; :mod:`tinygrad_edu.nn`
-builds neurons, layers and MLPs on it; :mod:`tinygrad_edu.losses`, :mod:`tinygrad_edu.optim`
-and :mod:`tinygrad_edu.train` train them; :mod:`tinygrad_edu.viz` and :mod:`tinygrad_edu.plot`
-draw the pictures.
+The layers, bottom to top (each imports only the ones below it):
+
+- :mod:`tinygrad_edu.engine`: ``Value``, ``backward()``, ``no_grad``, ``gradcheck`` (exported here)
+- :mod:`tinygrad_edu.nn`: ``Neuron``, ``Layer``, ``MLP``, ``Sequential``
+- :mod:`tinygrad_edu.losses`, :mod:`tinygrad_edu.optim`: losses, ``SGD`` and ``Adam``
+- :mod:`tinygrad_edu.train`: ``fit``, ``predict``, ``accuracy``
+- :mod:`tinygrad_edu.data`: seeded example data sets (pass/fail, grades, moons, spirals)
+- beside them: :mod:`tinygrad_edu.viz` (graphs, network diagrams; extra ``viz``),
+  :mod:`tinygrad_edu.plot` (training plots; extra ``plot``) and
+  :mod:`tinygrad_edu.interop` (``to_torch`` / ``from_torch``; needs torch)
 """
 
 from tinygrad_edu.engine import (
