@@ -1,23 +1,50 @@
 """Shared test set-up.
 
-With CI=true nothing may be skipped because a tool is missing: every skip becomes a failure
-(a missing torch, graphviz package or `dot` program must break CI, not hide tests).
+With CI=true nothing may be skipped because a tool is missing: the tools are checked when the
+session starts, and any skip (of a test or of a whole module at collection) becomes a failure.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# What the test suite needs in CI: Python packages, and Graphviz's `dot` program.
+REQUIRED_MODULES = ("torch", "numpy", "hypothesis", "graphviz", "matplotlib")
+
+
+def pytest_sessionstart(session):
+    if not IN_CI:
+        return
+    missing = [m for m in REQUIRED_MODULES if importlib.util.find_spec(m) is None]
+    if shutil.which("dot") is None:
+        missing.append("the `dot` program (apt-get install graphviz)")
+    if missing:
+        raise pytest.UsageError(
+            "CI=true but these are missing, and CI may not skip their tests: "
+            + ", ".join(missing) + ". Run `make test`, which installs them."
+        )
+
+
+def _fail_skip(report) -> None:
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI (CI=true forbids skips): {reason}"
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    report = outcome.get_result()
-    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
-        report.outcome = "failed"
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.longrepr = f"skipped in CI (CI=true forbids skips): {reason}"
+    _fail_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _fail_skip(outcome.get_result())
