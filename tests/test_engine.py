@@ -144,6 +144,26 @@ def test_division_derivatives():
     assert b.grad == -0.75  # -a/b^2
 
 
+def test_division_by_a_tiny_number_has_the_right_gradient():
+    # d(a/b)/db = -a/b^2 = -3e200 for a = 3, b = 1e-100; b*b = 1e-200 is still a float, but
+    # for b = 1e-200 it is not (1e-400 underflows to 0), while a/b^2 = 1e400 overflows.
+    a, b = Value(3.0), Value(1e-100)
+    (a / b).backward()
+    assert a.grad == pytest.approx(1e100, rel=1e-15)
+    assert b.grad == pytest.approx(-3e200, rel=1e-15)
+    tiny = Value(1e-200)
+    q = 1.0 / tiny  # 1e200 is fine ...
+    with pytest.raises(OverflowError, match=r"local derivative of '/'.*too large"):
+        q.backward()  # ... but its derivative -1e400 is not a float
+
+
+def test_power_gradient_that_overflows_is_a_clear_error():
+    x = Value(1e-300)
+    y = x**-1  # 1e300
+    with pytest.raises(OverflowError, match=r"local derivative of '\*\*'.*too large"):
+        y.backward()  # d/dx x^-1 = -x^-2 = -1e600
+
+
 def test_tanh_and_sigmoid_are_stable_at_extremes():
     for x, t, s in [(1000.0, 1.0, 1.0), (-1000.0, -1.0, 0.0), (40.0, 1.0, 1.0)]:
         a = Value(x)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -72,6 +74,20 @@ def test_binary_ops_match_torch(name, a, b):
     (v, g), (tv, tg) = run_both(BINARY[name], a, b)
     assert close(v, tv)
     assert all(close(x, y) for x, y in zip(g, tg))
+
+
+def test_division_gradients_are_torchs_floats():
+    # d(a/b)/db is computed as -(a/b)/b, PyTorch's order, so the grads are the same floats
+    # (with -a/(b*b) about half of them differ in the last bit, and a tiny b underflows).
+    rng = random.Random(0)
+    for _ in range(300):
+        a, b = rng.uniform(-10, 10), rng.uniform(-10, 10) * 10 ** rng.uniform(-90, 90)
+        g = rng.uniform(-3, 3)
+        va, vb = Value(a), Value(b)
+        (va / vb * g).backward()
+        ta, tb = (torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in (a, b))
+        (ta / tb).backward(torch.tensor(g, dtype=torch.float64))
+        assert (va.grad, vb.grad) == (ta.grad.item(), tb.grad.item()), (a, b, g)
 
 
 def micrograd_sanity(a, b):

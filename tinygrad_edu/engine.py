@@ -239,7 +239,12 @@ class Value:
     def _back_div(out: Value) -> None:
         a, b = out.children
         a.grad += out.grad / b.data
-        b.grad -= out.grad * a.data / (b.data * b.data)
+        # -a/b^2 taken as -(a/b)/b, PyTorch's order: the same floats as torch, and b*b cannot
+        # underflow to 0 for a tiny b (which would divide by zero here)
+        local = out.data / b.data
+        if not -math.inf < local < math.inf:
+            raise _backward_overflow("/", b.data, local)
+        b.grad -= out.grad * local
 
     # ---- -a ------------------------------------------------------------------------------
     # d(-a)/da = -1
@@ -280,7 +285,10 @@ class Value:
                 f"the gradient of x ** {k} at x = 0 is infinite; keep x away from 0 "
                 "(e.g. (x + 1e-12) ** k)"
             )
-        a.grad += k * a.data ** (k - 1) * out.grad
+        local = k * _float_pow(a.data, k - 1)
+        if not -math.inf < local < math.inf:
+            raise _backward_overflow("**", a.data, local)
+        a.grad += local * out.grad
 
     # ---- c ** a  (c a fixed positive number) ---------------------------------------------
     # d(c^a)/da = c^a * ln(c)
@@ -375,6 +383,14 @@ class Value:
         PyTorch); intermediate nodes are recomputed from scratch on every call.
         """
         _backprop(self)
+
+
+def _backward_overflow(op: str, x: float, local: float) -> OverflowError:
+    """A local derivative too large for a float: say where, instead of a silent inf."""
+    return OverflowError(
+        f"the local derivative of '{op}' at {x!r} is {local}: too large for a float. "
+        "Keep the value away from 0 (or scale the inputs)."
+    )
 
 
 def _float_pow(x: float, k: float) -> float:
