@@ -157,3 +157,28 @@ def test_overflowing_update_is_a_clear_error():
     p.grad = 1e308
     with pytest.raises(FloatingPointError, match="inf"):
         SGD([p], lr=1e10).step()
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: SGD(ps, lr=0.1),
+    lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+    lambda ps: Adam(ps, lr=0.1),
+])
+def test_a_refused_step_changes_nothing(make):
+    # parameter 1 has a NaN gradient: the step is refused before parameter 0 moves, and the
+    # optimizer's state (momentum buffers, Adam's m, v and step count) is left as it was, so a
+    # good step afterwards is exactly the step an untouched optimizer would take.
+    ps, ref = [Value(1.0), Value(-2.0)], [Value(1.0), Value(-2.0)]
+    opt, ref_opt = make(ps), make(ref)
+    for o, params in ((opt, ps), (ref_opt, ref)):
+        params[0].grad, params[1].grad = 0.5, -0.25
+        o.step()
+    ps[0].grad, ps[1].grad = 0.3, math.nan
+    before = [p.data for p in ps]
+    with pytest.raises(FloatingPointError, match="parameter 1"):
+        opt.step()
+    assert [p.data for p in ps] == before
+    for o, params in ((opt, ps), (ref_opt, ref)):
+        params[0].grad, params[1].grad = 0.2, 0.7
+        o.step()
+    assert [p.data for p in ps] == [p.data for p in ref]

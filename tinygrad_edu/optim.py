@@ -71,6 +71,12 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
+    def _check(self, news: list[float]) -> None:
+        """Refuse a step that would make any parameter NaN or infinite (before changing any)."""
+        for i, new in enumerate(news):
+            if not -math.inf < new < math.inf:
+                raise self._bad(i, self.params[i], new)
+
     def _bad(self, i: int, p: Value, new: float) -> FloatingPointError:
         name = f" ({p.label!r})" if p.label else ""
         return FloatingPointError(
@@ -113,19 +119,18 @@ class SGD(Optimizer):
     def step(self) -> None:
         """Update every parameter once from its current ``grad``."""
         lr, mom, wd = self.lr, self.momentum, self.weight_decay
+        params = self.params
         if mom == 0.0 and wd == 0.0:  # plain gradient descent: p -= lr * g
-            for i, p in enumerate(self.params):
-                new = p.data + -lr * p.grad
-                if not -math.inf < new < math.inf:
-                    raise self._bad(i, p, new)
+            news = [p.data + -lr * p.grad for p in params]
+            self._check(news)
+            for p, new in zip(params, news):
                 p.data = new
             return
         first = self._buffers is None
-        if first:
-            self._buffers = [0.0] * len(self.params)
-        bufs = self._buffers
+        bufs = [0.0] * len(params) if self._buffers is None else list(self._buffers)
         keep = 1.0 - self.dampening
-        for i, p in enumerate(self.params):
+        news = []
+        for i, p in enumerate(params):
             g = p.grad
             if wd != 0.0:
                 g = g + wd * p.data
@@ -133,9 +138,10 @@ class SGD(Optimizer):
                 buf = g if first else bufs[i] * mom + keep * g
                 bufs[i] = buf
                 g = g + mom * buf if self.nesterov else buf
-            new = p.data + -lr * g
-            if not -math.inf < new < math.inf:
-                raise self._bad(i, p, new)
+            news.append(p.data + -lr * g)
+        self._check(news)  # all or nothing: a diverged step changes no parameter or buffer
+        self._buffers = bufs
+        for p, new in zip(params, news):
             p.data = new
 
 
@@ -176,14 +182,17 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """Update every parameter once from its current ``grad``."""
-        self.t += 1
+        t = self.t + 1
         beta1, beta2 = self.betas
         wd, eps = self.weight_decay, self.eps
-        step_size = self.lr / (1 - beta1**self.t)
-        bc2_sqrt = (1 - beta2**self.t) ** 0.5
+        step_size = self.lr / (1 - beta1**t)
+        bc2_sqrt = (1 - beta2**t) ** 0.5
         w1 = 1 - beta1  # m moves towards g by this fraction (torch's lerp)
         w2 = 1 - beta2
-        m, v = self._m, self._v
+        # New moments and parameters are computed first and stored only if every one is
+        # finite: a diverged step leaves the parameters, m, v and t as they were.
+        m, v = list(self._m), list(self._v)
+        news = []
         for i, p in enumerate(self.params):
             g = p.grad
             if wd != 0.0:
@@ -191,7 +200,8 @@ class Adam(Optimizer):
             # m.lerp_(g, w1): the same two formulas as PyTorch for its two halves of w1
             m[i] = mi = m[i] + w1 * (g - m[i]) if w1 < 0.5 else g - (g - m[i]) * (1 - w1)
             v[i] = vi = v[i] * beta2 + w2 * (g * g)
-            new = p.data + -step_size * (mi / (math.sqrt(vi) / bc2_sqrt + eps))
-            if not -math.inf < new < math.inf:
-                raise self._bad(i, p, new)
+            news.append(p.data + -step_size * (mi / (math.sqrt(vi) / bc2_sqrt + eps)))
+        self._check(news)
+        self.t, self._m, self._v = t, m, v
+        for p, new in zip(self.params, news):
             p.data = new
