@@ -105,6 +105,10 @@ def test_linear_still_rejects_bad_inputs_with_the_same_messages():
         linear(w, [Value(1.0), True], b)
     with pytest.raises(ValueError, match="2 weights but 3 inputs"):
         linear(w, [1.0, 2.0, 3.0], b)
+    with pytest.raises(TypeError, match=r"weights w and the bias b must be Values.*got 2.0"):
+        linear([Value(1.0), 2.0], [1.0, 2.0], b)
+    with pytest.raises(TypeError, match=r"must be Values.*got 0.5"):
+        linear(w, [1.0, 2.0], 0.5)
 
 
 def test_linear_is_one_node_where_op_by_op_is_2n():

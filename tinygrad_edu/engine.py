@@ -428,9 +428,16 @@ def linear(w: Sequence[Value], x: Sequence[Operand], b: Value) -> Value:
     xs = x
     if set(map(type, x)) != _ONLY_VALUES:  # numbers in x become constant leaves
         xs = [xi if isinstance(xi, Value) else _lift(xi, "linear") for xi in x]
-    acc = b.data
-    for wi, xi in zip(w, xs):
-        acc += wi.data * xi.data
+    try:
+        acc = b.data
+        for wi, xi in zip(w, xs):
+            acc += wi.data * xi.data
+    except AttributeError:  # (checked only on failure: linear is the hot path of every layer)
+        bad = [repr(v) for v in (*w, b) if not isinstance(v, Value)][:3]
+        raise TypeError(
+            f"linear: the weights w and the bias b must be Values (the parameters); got "
+            f"{', '.join(bad)}. Only the inputs x may be plain numbers."
+        ) from None
     if not -math.inf < acc < math.inf:
         _checked(acc, "linear", b.data, *(wi.data for wi in w), *(xi.data for xi in xs))
     return _result(acc, (b, *w, *xs), "linear")
