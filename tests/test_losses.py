@@ -127,6 +127,20 @@ def test_bce_clamped_finite_at_0_and_1():
     assert math.isfinite(p.grad)
 
 
+def test_bce_gradient_is_that_of_the_clamped_loss():
+    # -log p has derivative -1/p until the log is clamped at -100 (p < e^-100), then 0.
+    p = Value(1e-20)
+    binary_cross_entropy(p, 1).backward()
+    assert p.grad == pytest.approx(-1e20, rel=1e-15)
+    p = Value(1e-50)
+    binary_cross_entropy(p, 1).backward()
+    assert p.grad == 0.0
+    # through a sigmoid, d/dz = sigmoid(z) - y holds far out (z = -40: p = 4.2e-18)
+    z = Value(-40.0)
+    binary_cross_entropy(z.sigmoid(), 1).backward()
+    assert z.grad == pytest.approx(1 / (1 + math.exp(40.0)) - 1, rel=1e-12)
+
+
 @pytest.mark.parametrize("logits", [[0.3, -2.0, 4.5, 0.0, -0.0001], [30.0, -40.0, 700.0, -700.0]])
 def test_bce_with_logits_vs_torch(logits):
     targets = [1, 0, 1, 0, 1][: len(logits)]

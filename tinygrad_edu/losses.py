@@ -146,6 +146,10 @@ def binary_cross_entropy(probs: Any, targets: Any) -> Value:
     ``probs`` must lie in [0, 1] (e.g. a sigmoid output), ``targets`` in [0, 1] (labels 0/1).
     Each log is clamped to >= -100 as in ``torch.nn.functional.binary_cross_entropy``, so the
     loss stays finite at p = 0 and p = 1 (at most 100 per example). d/dp = (p - y) / (p (1-p)).
+
+    The gradient is the exact derivative of this clamped loss (0 where a log is clamped, i.e.
+    p < e^-100 ≈ 3.7e-44 for y = 1). PyTorch instead divides by max(p (1-p), 1e-12), so the two
+    differ where p (1-p) < 1e-12 (p within 1e-12 of 0 or 1); everywhere else they agree.
     """
     name = "binary_cross_entropy"
     ps, ts = _flat(probs, targets, name)
