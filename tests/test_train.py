@@ -245,6 +245,13 @@ def test_bad_arguments(setup, kwargs, error, message):
             batch_size=args.get("batch_size"), progress=False, metrics=args.get("metrics"))
 
 
+def test_cross_entropy_on_a_one_output_model_says_why():
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(TypeError, match="one output per class"):
+        fit(model, [[1.0, 2.0], [0.0, 1.0]], [1, 0], cross_entropy,
+            SGD(model.parameters(), lr=0.1), epochs=1, progress=False)
+
+
 def test_bad_optimizer(setup):
     model, _ = setup
     with pytest.raises(TypeError, match=r"step\(\) and zero_grad\(\)"):
@@ -326,6 +333,8 @@ def test_accuracy_errors():
         accuracy(n, [[1.0]], [1, 0])
     with pytest.raises(ValueError, match="class indices 0..2"):
         accuracy(MLP(1, [3], seed=0), [[1.0]], [3])
+    with pytest.raises(ValueError, match="label 0 is 1.5.*class indices 0..2"):
+        accuracy(MLP(1, [3], seed=0), [[1.0]], [1.5])
 
 
 def test_history_repr_and_indexing():

@@ -176,7 +176,8 @@ def train_test_split(X: Sequence[Any], y: Sequence[Any], test_fraction: float = 
     """Shuffle and split into ``X_train, X_test, y_train, y_test`` (scikit-learn's order)."""
     if len(X) != len(y):
         raise ValueError(f"train_test_split: {len(X)} rows in X but {len(y)} labels in y")
-    if not 0.0 < test_fraction < 1.0:
+    if (isinstance(test_fraction, bool) or not isinstance(test_fraction, Real)
+            or not 0.0 < test_fraction < 1.0):
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
     order = list(range(len(X)))
     random.Random(seed).shuffle(order)

@@ -271,8 +271,11 @@ def cross_entropy(logits: Any, target_index: Any) -> Value:
         zs = _logit_list(logits, name)
         if isinstance(target_index, (list, tuple)):
             raise TypeError(
-                f"{name}: one example of {len(zs)} scores but {len(target_index)} targets; for "
-                "a batch pass a list of score lists (one per example) and a list of indices"
+                f"{name}: got {len(zs)} single scores but {len(target_index)} targets. One "
+                "example is a list of class scores with one index; a batch is a list of score "
+                "lists (one per example) with a list of indices. If these are the outputs of a "
+                "model with one output, give it one output per class, or use "
+                "binary_cross_entropy_with_logits for two classes."
             )
         return _one_cross_entropy(zs, _class_index(target_index, len(zs), name, None))
     if isinstance(target_index, (str, bytes)) or not isinstance(target_index, Sequence):

@@ -108,7 +108,8 @@ def accuracy(model: Callable[[Any], Any], X: Sequence[Any], y: Sequence[Any],
     for i, (out, t) in enumerate(zip(predict(model, rows), labels)):
         if isinstance(out, list):
             best = max(range(len(out)), key=out.__getitem__)
-            if isinstance(t, bool) or not isinstance(t, Real) or not 0 <= t < len(out):
+            if (isinstance(t, bool) or not isinstance(t, Real) or not 0 <= t < len(out)
+                    or not float(t).is_integer()):
                 raise ValueError(
                     f"accuracy: label {i} is {t!r}; with {len(out)} outputs labels must be class "
                     f"indices 0..{len(out) - 1}"
