@@ -474,3 +474,9 @@ def test_gradcheck_rejects_bad_arguments():
         gradcheck(lambda a: a, [])
     with pytest.raises(TypeError, match="function"):
         gradcheck(3, [1.0])
+    with pytest.raises(ValueError, match="eps must be a number >= 0, got '1e-6'"):
+        gradcheck(lambda a: a, [1.0], eps="1e-6")
+    with pytest.raises(ValueError, match="eps must be positive"):
+        gradcheck(lambda a: a, [1.0], eps=0.0)
+    with pytest.raises(ValueError, match="atol must be a number >= 0"):
+        gradcheck(lambda a: a, [1.0], atol=-1.0)

@@ -101,6 +101,11 @@ def test_from_torch_errors():
         from_torch(torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Linear(3, 1)))
     with pytest.raises(TypeError, match="torch.nn.Sequential"):
         from_torch([1, 2])
+    diverged = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1))
+    with torch.no_grad():
+        diverged[1].weight[0, 1] = float("nan")
+    with pytest.raises(ValueError, match="Linear layer 1 holds NaN or infinite weights"):
+        from_torch(diverged)
     with pytest.raises(TypeError, match="can convert"):
         to_torch(object())
 

@@ -604,6 +604,9 @@ def gradcheck(
         raise TypeError(f"gradcheck: f must be a function, got {type(f).__name__}")
     if isinstance(inputs, Value) or not isinstance(inputs, Sequence) or not inputs:
         raise TypeError("gradcheck: inputs must be a non-empty list of Values or numbers")
+    for name, tol in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        if isinstance(tol, bool) or not isinstance(tol, Real) or not 0 <= tol < math.inf:
+            raise ValueError(f"gradcheck: {name} must be a number >= 0, got {tol!r}")
     if not eps > 0:
         raise ValueError(f"gradcheck: eps must be positive, got {eps}")
     xs = [x if isinstance(x, Value) else Value(x, f"x{i}") for i, x in enumerate(inputs)]

@@ -9,6 +9,7 @@ with the same weights: ``Linear.weight[j][i]`` is ``layer.neurons[j].w[i]`` and
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tinygrad_edu.nn import MLP, Layer, Module, Neuron, Sequential
@@ -133,10 +134,15 @@ def from_torch(module: Any, fused: bool = True) -> MLP | Sequential:
         layers = [Layer(lin.in_features, lin.out_features, act, seed=0, fused=fused)
                   for lin, act in specs]
         model = Sequential(*layers)
-    for layer, (lin, _) in zip(layers, specs):
+    for i, (layer, (lin, _)) in enumerate(zip(layers, specs)):
         weight = lin.weight.detach().double().tolist()
         bias = (lin.bias.detach().double().tolist() if lin.bias is not None
                 else [0.0] * lin.out_features)
+        if not all(math.isfinite(v) for v in (*bias, *(w for row in weight for w in row))):
+            raise ValueError(
+                f"from_torch: Linear layer {i} holds NaN or infinite weights; a model made "
+                "from them would compute NaN. Check the torch model (did its training diverge?)"
+            )
         for neuron, row, b in zip(layer.neurons, weight, bias):
             for w, value in zip(neuron.w, row):
                 w.data = float(value)
