@@ -92,6 +92,11 @@ def test_parameter_order_is_neuron_by_neuron():
     assert layer.parameters() == [n0.w[0], n0.w[1], n0.b, n1.w[0], n1.w[1], n1.b]
     m = MLP(2, [2, 1], seed=0)
     assert m.parameters() == m.layers[0].parameters() + m.layers[1].parameters()
+    # the same inside a Sequential (and inside an MLP inside a Sequential)
+    l1, l2, inner = Layer(2, 3, seed=0), Layer(3, 2, seed=1), MLP(2, [2, 1], seed=2)
+    s = Sequential(l1, l2, inner)
+    assert s.parameters() == l1.parameters() + l2.parameters() + inner.parameters()
+    assert Sequential(n1 := Neuron(2, seed=0)).parameters() == [*n1.w, n1.b]
 
 
 def test_repr():

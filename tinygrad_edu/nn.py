@@ -235,10 +235,26 @@ class Module:
         return found
 
     def parameters(self) -> list[Value]:
-        """Every learnable ``Value`` of the module (what an optimizer updates)."""
+        """Every learnable ``Value`` of the module (what an optimizer updates).
+
+        Attributes in the order they were set; a sub-module contributes its own
+        ``parameters()``, so layers keep micrograd's order (per neuron: weights, then bias)
+        inside any model.
+        """
         params: list[Value] = []
-        for t in self._tensors().values():
-            _flatten_into(t, params)
+        for name, attr in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(attr, Module):
+                params.extend(attr.parameters())
+            elif isinstance(attr, Value):
+                params.append(attr)
+            elif isinstance(attr, (list, tuple)) and attr:
+                if all(isinstance(a, Module) for a in attr):
+                    for sub in attr:
+                        params.extend(sub.parameters())
+                elif all(isinstance(a, Value) for a in attr):
+                    params.extend(attr)
         return params
 
     def num_parameters(self) -> int:
@@ -288,14 +304,6 @@ class Module:
             pairs.extend(_read(t, state[key], key))
         for p, f in pairs:
             p.data = f
-
-
-def _flatten_into(t: Any, out: list[Value]) -> None:
-    if isinstance(t, Value):
-        out.append(t)
-    else:
-        for e in t:
-            _flatten_into(e, out)
 
 
 # ---------------------------------------------------------------------------------------------
