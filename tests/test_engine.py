@@ -363,6 +363,16 @@ def test_value_rejects_nan_and_inf(bad):
         Value(bad)
 
 
+def test_an_int_too_large_for_a_float_is_a_clear_error():
+    message = r"Value\(data\) must be a finite number, got an int of 401 digits"
+    with pytest.raises(ValueError, match=message):
+        Value(10**400)
+    with pytest.raises(ValueError, match="finite number"):
+        Value(1.0) + 10**400
+    with pytest.raises(ValueError, match=r"exponent of \*\* must be a finite number"):
+        Value(1.0) ** 10**400
+
+
 def test_value_of_a_value_is_an_error():
     with pytest.raises(TypeError, match="already a Value"):
         Value(Value(1.0))

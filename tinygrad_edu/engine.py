@@ -88,9 +88,13 @@ def _as_float(x: object, what: str) -> float:
         raise TypeError(
             f"{what} must be a real number (int or float), got {type(x).__name__} {x!r}"
         )
-    f = float(x)
+    try:
+        f = float(x)
+    except OverflowError:  # an int beyond the largest float (~1.8e308)
+        f = math.inf
     if not -math.inf < f < math.inf:
-        raise ValueError(f"{what} must be a finite number, got {f}")
+        shown = f if type(x) is not int else f"an int of {len(str(abs(x)))} digits"
+        raise ValueError(f"{what} must be a finite number, got {shown}")
     return f
 
 
