@@ -106,11 +106,19 @@ def bench_digits(rounds: int) -> dict:
             print(f"  round {r + 1} {variant:>12}: epoch {out['epoch_s'][0]:.2f} s, "
                   f"loss {out['epoch_loss'][0]:.4f}, test accuracy "
                   f"{out['test_accuracy']:.3f}", flush=True)
+    # micrograd 0.1.0 with exp/log added in its own style: one epoch, once (it takes ~1.5 min)
+    mg = workload("digits", "micrograd")
+    assert mg["gc_enabled"], "micrograd runs with the cycle collector on, as users run it"
+    print(f"  micrograd (naive engine): epoch {mg['epoch_s'][0]:.1f} s, "
+          f"loss {mg['epoch_loss'][0]:.4f}", flush=True)
     med = {v: statistics.median(t) for v, t in epochs.items()}
+    med["micrograd"] = mg["epoch_s"][0]
     return {
         "epoch_s": med, "ratio": med["unfused"] / med["fused"],
+        "ratio_micrograd": med["micrograd"] / med["fused"],
         "train_images": info["fused"]["train_images"],
-        "epoch_loss": {v: info[v]["epoch_loss"][0] for v in info},
+        "epoch_loss": {**{v: info[v]["epoch_loss"][0] for v in info},
+                       "micrograd": mg["epoch_loss"][0]},
         "test_accuracy": {v: info[v]["test_accuracy"] for v in info},
     }
 
@@ -137,7 +145,8 @@ def main() -> None:
     print("\n(3) depth: a 1,000,000-deep chain, backward, dropped with gc.disable()")
     depth = results["depth"] = {e: workload("depth", e) for e in ("micrograd", "tinygrad_edu")}
 
-    print("\n(4) digits: 64 -> 16 -> 10, cross-entropy, Adam, mini-batch 32, one epoch")
+    print("\n(4) digits: 64 -> 16 -> 10, cross-entropy, Adam, mini-batch 32, one epoch "
+          "(ours fused and op by op; micrograd once, ~1.5 min)")
     digits = results["digits"] = bench_digits(max(2, args.rounds - 1))
 
     ours, mg = demo["median_s"]["tinygrad_edu"], demo["median_s"]["micrograd"]
@@ -159,9 +168,12 @@ def main() -> None:
           f"{'OK' if d['grad_ok'] else 'WRONG GRAD'} (build {d['build_s']:.2f} s, backward "
           f"{d['backward_s']:.2f} s), {d['graph_bytes'] / 1e6:.0f} MB -> "
           f"{d['bytes_after_drop']:,} B after drop with gc off")
-    print(f"digits epoch fused {digits['epoch_s']['fused']:.2f} s   unfused (elementary "
-          f"graph) {digits['epoch_s']['unfused']:.2f} s   ratio {digits['ratio']:.1f}x   "
+    print(f"digits epoch fused {digits['epoch_s']['fused']:.2f} s   micrograd (naive engine) "
+          f"{digits['epoch_s']['micrograd']:.1f} s   ratio {digits['ratio_micrograd']:.0f}x   "
           f"({digits['train_images']} images)")
+    print(f"             our elementary graph (fused=False) {digits['epoch_s']['unfused']:.2f} s"
+          f"   ratio {digits['ratio']:.1f}x;  epoch loss fused "
+          f"{digits['epoch_loss']['fused']!r}, micrograd {digits['epoch_loss']['micrograd']!r}")
     print(f"total benchmark time {time.perf_counter() - start:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

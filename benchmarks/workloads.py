@@ -248,6 +248,106 @@ def run_digits(variant: str, epochs: int) -> dict:
     }
 
 
+def _mg_exp(v: Any) -> Any:
+    """exp for micrograd's Value, written the way micrograd writes its ops (a closure)."""
+    from micrograd.engine import Value
+
+    out = Value(math.exp(v.data), (v,), "exp")
+
+    def _backward() -> None:
+        v.grad += out.data * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _mg_log(v: Any) -> Any:
+    from micrograd.engine import Value
+
+    out = Value(math.log(v.data), (v,), "log")
+
+    def _backward() -> None:
+        v.grad += out.grad / v.data
+
+    out._backward = _backward
+    return out
+
+
+def _mg_cross_entropy(batch_logits: list, targets: list) -> Any:
+    """Mean of log(sum_j e^(z_j - m)) - (z_k - m), in the same order as losses.cross_entropy."""
+    terms = []
+    for zs, k in zip(batch_logits, targets):
+        m = max(z.data for z in zs)
+        shifted = [z - m for z in zs]
+        total = _mg_exp(shifted[0])
+        for s in shifted[1:]:
+            total = total + _mg_exp(s)
+        terms.append(_mg_log(total) - shifted[k])
+    loss = terms[0]
+    for t in terms[1:]:
+        loss = loss + t
+    return loss * (1.0 / len(terms))
+
+
+def run_digits_micrograd(epochs: int, max_batches: int | None) -> dict:
+    """The digits epoch on micrograd 0.1.0: a naive engine (closures, cycles, recursive sort).
+
+    micrograd has no exp or log, so they are added in its own style (``_mg_exp``,
+    ``_mg_log``); its MLP(64, [16, 10]) is ReLU then linear, as ours. It starts from the
+    weights of our ``MLP(64, [16, 10], seed=0)`` and takes the same Adam steps (PyTorch's
+    formula, as ``optim.Adam``) on the same shuffled mini-batches, so the losses can be
+    compared.
+    """
+    from micrograd.engine import Value
+    from micrograd.nn import MLP
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from tinygrad_edu.nn import MLP as OurMLP
+
+    X, y = load_digits(return_X_y=True)
+    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0)
+    rows = [[float(p) / 16.0 for p in row] for row in X_train]
+    labels = [int(t) for t in y_train]
+    model = MLP(64, [16, 10])
+    params = model.parameters()
+    for p, q in zip(params, OurMLP(64, [16, 10], seed=0).parameters(), strict=True):
+        p.data = q.data
+    lr, beta1, beta2, eps = 1e-2, 0.9, 0.999, 1e-8
+    m = [0.0] * len(params)
+    v = [0.0] * len(params)
+    t = 0
+    rng = random.Random(0)
+    order = list(range(len(rows)))
+    epoch_times, epoch_losses = [], []
+    for _ in range(epochs):
+        rng.shuffle(order)
+        starts = list(range(0, len(order), 32))[:max_batches]
+        t0 = time.perf_counter()
+        total = 0.0
+        seen = 0
+        for start in starts:
+            batch = order[start:start + 32]
+            model.zero_grad()
+            logits = [model([Value(p) for p in rows[i]]) for i in batch]
+            loss = _mg_cross_entropy(logits, [labels[i] for i in batch])
+            loss.backward()
+            t += 1
+            step_size = lr / (1 - beta1**t)
+            bc2_sqrt = (1 - beta2**t) ** 0.5
+            for i, p in enumerate(params):
+                g = p.grad
+                m[i] = m[i] + (1 - beta1) * (g - m[i])
+                v[i] = v[i] * beta2 + (1 - beta2) * (g * g)
+                p.data = p.data + -step_size * (m[i] / (math.sqrt(v[i]) / bc2_sqrt + eps))
+            total += loss.data * len(batch)
+            seen += len(batch)
+        epoch_times.append(time.perf_counter() - t0)
+        epoch_losses.append(total / seen)
+    return {"train_images": len(rows), "epoch_s": epoch_times, "epoch_loss": epoch_losses,
+            "batches": len(starts), "gc_enabled": gc.isenabled()}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=["demo", "memory", "depth", "digits"])
@@ -257,6 +357,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nodes", type=int, default=200_000)
     parser.add_argument("--depth", type=int, default=1_000_000)
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--max-batches", type=int, default=None,
+                        help="digits on micrograd: stop each epoch after this many batches")
     args = parser.parse_args(argv)
     if args.workload == "demo":
         result = run_demo(args.engine, args.steps, args.first_step)
@@ -264,6 +366,8 @@ def main(argv: list[str] | None = None) -> None:
         result = run_memory(args.engine, args.nodes)
     elif args.workload == "depth":
         result = run_depth(args.engine, args.depth)
+    elif args.engine == "micrograd":
+        result = run_digits_micrograd(args.epochs, args.max_batches)
     else:
         result = run_digits(args.engine, args.epochs)
     print(json.dumps(result))
