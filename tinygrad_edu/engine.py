@@ -310,6 +310,7 @@ class Value:
     # ---- exp(a) --------------------------------------------------------------------------
     # d/da exp(a) = exp(a)
     def exp(self) -> Value:
+        """``e^a``; its local derivative is ``e^a`` itself."""
         if self.data > 709.782712893384:  # log of the largest float
             raise OverflowError(
                 f"exp({self.data}) is larger than the largest float (exp overflows above "
@@ -325,6 +326,7 @@ class Value:
     # ---- log(a)  (natural log) -----------------------------------------------------------
     # d/da log(a) = 1/a
     def log(self) -> Value:
+        """Natural logarithm ``ln a`` (``a > 0``); local derivative ``1/a``."""
         if self.data <= 0:
             raise ValueError(f"log({self.data}): the logarithm needs a positive number")
         return _result(math.log(self.data), (self,), "log")
@@ -337,6 +339,7 @@ class Value:
     # ---- tanh(a) -------------------------------------------------------------------------
     # d/da tanh(a) = 1 - tanh(a)^2          (math.tanh is exact at +-1000: +-1.0, no overflow)
     def tanh(self) -> Value:
+        """``tanh a``, between -1 and 1; local derivative ``1 - tanh(a)^2``."""
         return _result(math.tanh(self.data), (self,), "tanh")
 
     @staticmethod
@@ -347,6 +350,7 @@ class Value:
     # ---- sigmoid(a) = 1 / (1 + exp(-a)) --------------------------------------------------
     # d/da sigmoid(a) = sigmoid(a) * (1 - sigmoid(a))
     def sigmoid(self) -> Value:
+        """``1 / (1 + e^-a)``, between 0 and 1; local derivative ``s (1 - s)``."""
         return _result(_sigmoid(self.data), (self,), "sigmoid")
 
     @staticmethod
@@ -357,6 +361,7 @@ class Value:
     # ---- relu(a) = max(0, a) -------------------------------------------------------------
     # d/da relu(a) = 1 if a > 0 else 0      (0 at a == 0, as PyTorch)
     def relu(self) -> Value:
+        """``max(0, a)``; local derivative 1 where ``a > 0``, else 0."""
         return _result(self.data if self.data > 0 else 0.0, (self,), "relu")
 
     @staticmethod
