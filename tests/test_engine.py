@@ -447,6 +447,13 @@ def test_overflow_is_an_error_not_inf():
         Value(10.0) ** 400
 
 
+def test_nan_put_into_data_by_hand_is_named_not_called_an_overflow():
+    a = Value(1.0)
+    a.data = math.nan  # bypasses Value()'s check, as an assignment can
+    with pytest.raises(ValueError, match=r"'\+' of \(nan, 2.0\) is nan.*set to NaN"):
+        a + 2.0
+
+
 def test_rpow_needs_positive_base():
     with pytest.raises(ValueError, match="positive"):
         (-2) ** Value(0.5)

@@ -115,6 +115,10 @@ def _checked(result: float, op: str, *inputs: float) -> float:
     if -math.inf < result < math.inf:
         return result
     shown = ", ".join(repr(i) for i in inputs)
+    if result != result:  # NaN: only reachable when some .data was set to NaN by hand
+        raise ValueError(
+            f"'{op}' of ({shown}) is nan: an input is not a number. Was a .data set to NaN?"
+        )
     raise OverflowError(
         f"'{op}' of ({shown}) overflows to {result}: the numbers are too large for a float. "
         "Scale the inputs down or use a smaller learning rate."
