@@ -3,8 +3,9 @@
     python benchmarks/workloads.py WORKLOAD ENGINE [options]
 
 prints one JSON object on its last line of output. ENGINE is ``tinygrad_edu`` or
-``micrograd`` (the 0.1.0 package from PyPI) and, for the digits workload, ``fused`` or
-``unfused`` (our model built op by op, the elementary micrograd-style graph).
+``micrograd`` (the 0.1.0 package from PyPI) and, for the digits workload, ``fused``,
+``unfused`` (our model built op by op, the elementary graph) or ``micrograd`` (the naive
+engine, with exp and log added in its style).
 
 The demo step is written once, against the names both engines share (``Value``, ``MLP``,
 ``.relu()``, ``parameters()``, ``zero_grad()``, ``backward()``) and is handed the engine as a
