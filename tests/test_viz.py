@@ -444,3 +444,12 @@ def test_input_labels():
     assert "label=hours" in src and "label=sleep" in src
     with pytest.raises(ValueError, match="input_labels"):
         draw_network(MLP(2, [1], seed=0), input_labels=["only one"])
+
+
+def test_color_by_grad_default_keeps_a_healthy_grad_white():
+    a = Value(2.0, "a")
+    root = a * 1.0
+    root.label = "root"
+    root.backward()  # a.grad = root.grad = 1: neither vanishing nor exploding
+    lines = node_lines(draw_graph(root, color_by_grad=True).source)
+    assert 'bgcolor="#ffffff"' in lines["a"] and 'bgcolor="#ffffff"' in lines["root"]

@@ -249,7 +249,7 @@ def draw_graph(
     color_by_grad: bool = False,
     params: Iterable[Value] | None = None,
     digits: int = 4,
-    grad_range: tuple[float, float] = (1e-4, 1e2),
+    grad_range: tuple[float, float] = (1e-3, 1e3),
 ) -> Diagram:
     """Draw the computation graph that produced ``root``.
 
@@ -272,8 +272,8 @@ def draw_graph(
             before it in ``backward_order(root)``; the others show a grey ``grad ?``.
         max_nodes: refuse (``GraphTooLargeError``) graphs with more Values than this.
         color_by_grad: fill each box by |grad| on a log scale, blue at or below
-            ``grad_range[0]`` (vanishing), white in between, red at or above ``grad_range[1]``
-            (exploding).
+            ``grad_range[0]`` (vanishing), white at their geometric middle (1 by default, a
+            healthy gradient), red at or above ``grad_range[1]`` (exploding).
         params: Values to draw as parameters.
         digits: decimals shown for data and grad.
 
