@@ -417,9 +417,10 @@ def test_network_weights_and_grads_on_edges():
     loss.backward()
     src = draw_network(model, show_weights=True, show_grads=True).source
     w = model.layers[0].neurons[1].w[0]
-    assert f"{w.data:.2f}\\n∂ {w.grad:.2f}" in src
-    expected = "#1f5fbf" if w.data >= 0 else "#d62728"
+    # both numbers in the one label of that edge (an HTML label on a white box)
     line = next(line for line in src.splitlines() if "in_0 -> L1_1" in line)
+    assert f"{w.data:.2f}<br/>∂ {w.grad:.2f}" in line
+    expected = "#1f5fbf" if w.data >= 0 else "#d62728"
     assert f"color=\"{expected}\"" in line
     b = model.layers[1].neurons[0].b
     assert f"b={b.data:.2f}" in src

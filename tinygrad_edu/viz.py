@@ -476,7 +476,7 @@ def draw_network(
     labelled = show_weights or show_grads
     dot = Diagram(
         format=format,
-        graph_attr={"rankdir": rankdir, "ranksep": "2.0" if labelled else "1.1",
+        graph_attr={"rankdir": rankdir, "ranksep": "2.6" if labelled else "1.1",
                     "nodesep": "0.45" if labelled else "0.2",
                     "splines": "line", "ordering": "out"},
         node_attr={"fontname": "Helvetica", "fontsize": "10"},
@@ -486,6 +486,7 @@ def draw_network(
 
     # Columns: ids of drawn units (None marks the "…" node's position).
     columns: list[list[tuple[str, int | None]]] = []
+    columns_titles: list[str] = []
 
     def add_column(name: str, title: str, n: int, unit_label, fill: str) -> None:
         shown, hidden = _shown(n, max_neurons)
@@ -508,6 +509,11 @@ def draw_network(
             chain = [f"{name}_title"] + [nid for nid, _ in col]
             for a, b in zip(chain, chain[1:]):
                 sub.edge(a, b, style="invis")
+        if columns:
+            # A heavy invisible edge from the previous column's title keeps all titles in
+            # one straight row (same height in LR, same column in TB).
+            dot.edge(f"{columns_titles[-1]}", f"{name}_title", style="invis", weight="100")
+        columns_titles.append(f"{name}_title")
         columns.append(col)
 
     add_column("in", "input layer", nin, lambda i: str(input_labels[i]), "#d9f2d9")
@@ -535,8 +541,9 @@ def draw_network(
     wmax = wmax or 1.0
     for k, layer in enumerate(layers):
         src_col, dst_col = columns[k], columns[k + 1]
+        n_src = len(src_col)
         for dst_id, j in dst_col:
-            for src_id, i in src_col:
+            for pos, (src_id, i) in enumerate(src_col):
                 if i is None or j is None:
                     dot.edge(src_id, dst_id, style="dashed", color="#bbbbbb")
                     continue
@@ -552,9 +559,19 @@ def draw_network(
                     if not show_weights:
                         attrs["color"] = "#1f5fbf" if w.grad >= 0 else "#d62728"
                 if labels:
-                    attrs["headlabel"] = "\\n".join(labels)
-                    attrs.update(labeldistance="6", labelangle="6",
-                                 labelfontcolor=attrs.get("color", "#555555"))
+                    # The label sits on its own edge (angle 0), on a white box that cuts the
+                    # line, so it is clear which edge a number belongs to. Edges meeting at
+                    # one neuron get their labels at different distances from it, so the
+                    # labels of converging edges do not sit on top of each other.
+                    color = attrs.get("color", "#555555")
+                    text = "<br/>".join(_esc(t) for t in labels)
+                    attrs["headlabel"] = (
+                        f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1" '
+                        f'bgcolor="white"><tr><td><font color="{color}">{text}</font></td>'
+                        f"</tr></table>>"
+                    )
+                    frac = pos / (n_src - 1) if n_src > 1 else 0.5
+                    attrs.update(labeldistance=f"{4.5 + 6.0 * frac:.2f}", labelangle="0")
                 dot.edge(src_id, dst_id, **attrs)
     return dot
 
