@@ -77,6 +77,15 @@ def _new_figure(figsize: tuple[float, float]) -> Figure:
     return fig
 
 
+def _legend_outside(ax: Any, fontsize: float = 8) -> Any:
+    """A legend just right of the axes (outside, so it covers no data).
+
+    Constrained layout (figures made here) and ``tight_layout`` make room for it.
+    """
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                     fontsize=fontsize, framealpha=0.9)
+
+
 # ---------------------------------------------------------------------------------------------
 # Loss and metrics per epoch
 # ---------------------------------------------------------------------------------------------
@@ -155,7 +164,8 @@ def plot_history(
         raise ValueError("plot_history: the history is empty (train for at least one epoch)")
 
     if ax is None:
-        fig = _new_figure(figsize or (4.6 * len(keys), 3.4))
+        extra = 1.4 if len(runs) > 1 else 0.0  # room for the legend right of the plot
+        fig = _new_figure(figsize or (4.6 * len(keys) + extra, 3.4))
         axes = list(fig.subplots(1, len(keys), squeeze=False)[0])
     elif hasattr(ax, "plot"):
         axes = [ax] * len(keys)
@@ -183,8 +193,17 @@ def plot_history(
             a.set_ylabel(key)
             a.set_title(key)
         a.grid(True, alpha=0.3)
-        if len(runs) > 1 or one_axes:
-            a.legend()
+    # The legend goes outside, to the right of the axes, so it never covers a curve. Panels
+    # side by side with the same entries share one legend, next to the last of them.
+    if len(runs) > 1 or one_axes:
+        entries = [tuple(a.get_legend_handles_labels()[1]) for a in axes]
+        for n, a in enumerate(axes):
+            if any(b is a for b in axes[n + 1:]):
+                continue  # one Axes for every metric: one legend, drawn once
+            later = [e for b, e in zip(axes[n + 1:], entries[n + 1:]) if b is not a]
+            if later and later[-1] == entries[n]:
+                continue  # the last panel shows the same legend
+            _legend_outside(a)
     if title:
         fig.suptitle(title)
     return fig
@@ -346,7 +365,7 @@ def plot_decision_boundary(
     ax.set_ylim(lo1, hi1)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
-    ax.legend(loc="best", fontsize=8, framealpha=0.8)
+    _legend_outside(ax)
     if title:
         ax.set_title(title)
     return fig
