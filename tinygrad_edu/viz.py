@@ -25,7 +25,8 @@ from __future__ import annotations
 import html
 import math
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 try:
@@ -93,28 +94,27 @@ class Diagram(graphviz.Digraph):
     """
 
     def pipe(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - same as graphviz
-        try:
+        with _explain_missing_dot():
             return super().pipe(*args, **kwargs)
-        except GraphvizNotFoundError:
-            raise
-        except graphviz.ExecutableNotFound as err:
-            raise GraphvizNotFoundError(_program_name(err)) from err
 
     def render(self, *args: Any, **kwargs: Any) -> str:  # noqa: D102 - same as graphviz
-        try:
+        with _explain_missing_dot():
             return super().render(*args, **kwargs)
-        except GraphvizNotFoundError:
-            raise
-        except graphviz.ExecutableNotFound as err:
-            raise GraphvizNotFoundError(_program_name(err)) from err
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> Any:
-        try:
+        with _explain_missing_dot():
             return super()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
-        except GraphvizNotFoundError:
-            raise
-        except graphviz.ExecutableNotFound as err:
-            raise GraphvizNotFoundError(_program_name(err)) from err
+
+
+@contextmanager
+def _explain_missing_dot() -> Iterator[None]:
+    """Turn graphviz's bare ExecutableNotFound into GraphvizNotFoundError (install hint)."""
+    try:
+        yield
+    except GraphvizNotFoundError:
+        raise
+    except graphviz.ExecutableNotFound as err:
+        raise GraphvizNotFoundError(_program_name(err)) from err
 
 
 def _program_name(err: Exception) -> str:
