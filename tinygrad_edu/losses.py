@@ -48,14 +48,13 @@ def _flat(preds: Any, targets: Any, name: str) -> tuple[list[Value], list[Any]]:
             f"{name}: preds must be a Value or a list of model outputs, got "
             f"{type(preds).__name__}"
         )
-    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence):
-        if hasattr(targets, "tolist"):  # numpy arrays
-            targets = targets.tolist()
-        else:
-            raise TypeError(
-                f"{name}: targets must be a list of numbers matching preds, got "
-                f"{type(targets).__name__} {targets!r}"
-            )
+    target_list = _listlike(targets)
+    if target_list is None:
+        raise TypeError(
+            f"{name}: targets must be a list of numbers matching preds, got "
+            f"{type(targets).__name__} {targets!r}"
+        )
+    targets = target_list
     if len(preds) != len(targets):
         raise ValueError(
             f"{name}: {len(preds)} predictions but {len(targets)} targets; "
@@ -83,6 +82,17 @@ def _flat(preds: Any, targets: Any, name: str) -> tuple[list[Value], list[Any]]:
             flat_p.append(_lift(p, name, i))
             flat_t.append(t)
     return flat_p, flat_t
+
+
+def _listlike(x: Any) -> Sequence[Any] | None:
+    """``x`` as a sequence (a numpy array through ``.tolist()``), or None if it is not one."""
+    if isinstance(x, (str, bytes)):
+        return None
+    if isinstance(x, Sequence):
+        return x
+    if hasattr(x, "tolist"):  # numpy arrays
+        return x.tolist()
+    return None
 
 
 def _lift(p: Any, name: str, i: int) -> Value:
@@ -278,14 +288,13 @@ def cross_entropy(logits: Any, target_index: Any) -> Value:
                 "binary_cross_entropy_with_logits for two classes."
             )
         return _one_cross_entropy(zs, _class_index(target_index, len(zs), name, None))
-    if isinstance(target_index, (str, bytes)) or not isinstance(target_index, Sequence):
-        if hasattr(target_index, "tolist"):
-            target_index = target_index.tolist()
-        else:
-            raise TypeError(
-                f"{name}: a batch of {len(logits)} examples needs a list of "
-                f"{len(logits)} class indices, got {target_index!r}"
-            )
+    indices = _listlike(target_index)
+    if indices is None:
+        raise TypeError(
+            f"{name}: a batch of {len(logits)} examples needs a list of "
+            f"{len(logits)} class indices, got {target_index!r}"
+        )
+    target_index = indices
     if len(logits) != len(target_index):
         raise ValueError(
             f"{name}: {len(logits)} examples but {len(target_index)} targets; they must match"
