@@ -18,12 +18,11 @@
 #
 # Notebook 1 found derivatives by nudging, one input at a time. Here we get all of them in one
 # sweep backwards through the graph: first by hand with the chain rule, then with `backward()`,
-# then step by step to watch it happen. At the end we check the answers against PyTorch and
-# against finite differences.
+# then step by step to watch it happen. At the end we check the answers against finite
+# differences and against PyTorch.
 
 # %%
 import matplotlib.pyplot as plt
-import torch
 from IPython.display import display
 
 from tinygrad_edu import GradcheckError, Value, backward_order, backward_steps, gradcheck
@@ -287,12 +286,49 @@ ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))  # outside: co
 plt.show()
 
 # %% [markdown]
-# ## Same expression in PyTorch
+# ## `gradcheck`: nudging as a test
 #
-# PyTorch does the same thing on tensors. With `dtype=torch.float64` (Python floats are
-# 64-bit too) the gradients agree to the last digit or two.
+# `gradcheck(f, inputs)` runs `backward()` and compares every input's gradient with a
+# central difference $\big(f(x_i + \varepsilon) - f(x_i - \varepsilon)\big)/2\varepsilon$.
+# It returns `True` or raises an error naming the input and both numbers. Here it checks a
+# longer expression with every kind of operation:
+#
+# $$y = \tanh\big((a b + c) f\big) + \log\!\left(\frac{c}{a^2}\right) - \sigma(b)
+# + \mathrm{relu}(a) \cdot e^{f/2}$$
 
 # %%
+def expr(a, b, c, f, lib):
+    """The same formula for Values (lib=None) and for torch tensors (lib=torch)."""
+    if lib is None:
+        return (((a * b + c) * f).tanh() + (c / a**2).log() - b.sigmoid()
+                + a.relu() * (f / 2).exp())
+    return (lib.tanh((a * b + c) * f) + lib.log(c / a**2) - lib.sigmoid(b)
+            + lib.relu(a) * lib.exp(f / 2))
+
+
+print(gradcheck(lambda a, b, c, f: expr(a, b, c, f, lib=None), [3.0, -2.0, 5.0, -1.5]))
+
+# %% [markdown]
+# Where a function has a kink, the two disagree, and gradcheck says so. `relu` at exactly $0$:
+# `backward()` uses $0$ as the derivative (as PyTorch does), while the central difference
+# averages the slopes on both sides, $(0 + 1)/2$:
+
+# %%
+try:
+    gradcheck(lambda x: x.relu(), [0.0])
+except GradcheckError as err:
+    print("GradcheckError:", err)
+
+# %% [markdown]
+# ## Same expressions in PyTorch
+#
+# PyTorch does the same thing on tensors. With `dtype=torch.float64` (Python floats are
+# 64-bit too) the gradients agree to the last digit or two. This section is the only one that
+# needs PyTorch: `pip install torch==2.13.0` (`make test` and `make notebooks` install it).
+
+# %%
+import torch
+
 a, b, c, f, e, d, L = build()
 L.backward()
 
@@ -306,21 +342,9 @@ for ours, theirs in [(a, ta), (b, tb), (c, tc), (f, tf)]:
 
 
 # %% [markdown]
-# A longer expression with every kind of operation, compared the same way:
-#
-# $$y = \tanh\big((a b + c) f\big) + \log\!\left(\frac{c}{a^2}\right) - \sigma(b)
-# + \mathrm{relu}(a) \cdot e^{f/2}$$
+# The longer expression of `gradcheck` above, compared the same way:
 
 # %%
-def expr(a, b, c, f, lib):
-    """The same formula for Values (lib=None) and for torch tensors (lib=torch)."""
-    if lib is None:
-        return (((a * b + c) * f).tanh() + (c / a**2).log() - b.sigmoid()
-                + a.relu() * (f / 2).exp())
-    return (torch.tanh((a * b + c) * f) + torch.log(c / a**2) - torch.sigmoid(b)
-            + torch.relu(a) * torch.exp(f / 2))
-
-
 xs = [Value(v, n) for v, n in [(3.0, "a"), (-2.0, "b"), (5.0, "c"), (-1.5, "f")]]
 y = expr(*xs, lib=None)
 y.backward()
@@ -332,27 +356,6 @@ for v, t in zip(xs, ts):
     diff = abs(v.grad - t.grad.item())
     print(f"dy/d{v.label}: ours {v.grad:+.12f}  torch {t.grad.item():+.12f}  |diff| {diff:.1e}")
     assert diff < 1e-12
-
-# %% [markdown]
-# ## `gradcheck`: nudging as a test
-#
-# `gradcheck(f, inputs)` runs `backward()` and compares every input's gradient with a
-# central difference $\big(f(x_i + \varepsilon) - f(x_i - \varepsilon)\big)/2\varepsilon$.
-# It returns `True` or raises an error naming the input and both numbers.
-
-# %%
-print(gradcheck(lambda a, b, c, f: expr(a, b, c, f, lib=None), [3.0, -2.0, 5.0, -1.5]))
-
-# %% [markdown]
-# Where a function has a kink, the two disagree, and gradcheck says so. `relu` at exactly $0$:
-# `backward()` uses $0$ as the derivative (as PyTorch does), while the central difference
-# averages the slopes on both sides, $(0 + 1)/2$:
-
-# %%
-try:
-    gradcheck(lambda x: x.relu(), [0.0])
-except GradcheckError as err:
-    print("GradcheckError:", err)
 
 # %% [markdown]
 # ## Summary

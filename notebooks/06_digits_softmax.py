@@ -26,12 +26,10 @@ import math
 import time
 
 import matplotlib.pyplot as plt
-import torch
 from sklearn.datasets import load_digits
 
 from tinygrad_edu import Value
 from tinygrad_edu.data import train_test_split
-from tinygrad_edu.interop import from_torch, to_torch
 from tinygrad_edu.losses import cross_entropy, softmax
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
@@ -214,9 +212,15 @@ plt.show()
 # Our engine computes one scalar at a time, so this small network already takes seconds per
 # epoch. PyTorch does the same mathematics on whole arrays (tensors) at once: a batch becomes
 # a matrix product $Z = XW^\top + b$ instead of thousands of `Value` nodes. `to_torch`
-# converts the model into an equivalent `torch.nn.Sequential` with the same weights:
+# converts the model into an equivalent `torch.nn.Sequential` with the same weights. This
+# section is the only one that needs PyTorch: `pip install torch==2.13.0` (`make test` and
+# `make notebooks` install it).
 
 # %%
+import torch
+
+from tinygrad_edu.interop import from_torch, to_torch
+
 torch_model = to_torch(model)
 print(torch_model)
 X_test_t = torch.tensor(X_test, dtype=torch.float64)
