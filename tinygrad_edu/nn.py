@@ -131,7 +131,8 @@ def _check_count(sizes: Sequence[int], what: str) -> None:
 
 def _check_flag(flag: object, what: str) -> bool:
     """True or False (also NumPy's bools and 0/1), not any object that happens to be truthy."""
-    if (isinstance(flag, Integral) or type(flag).__name__ == "bool_") and flag in (0, 1):
+    flag = _scalar(flag)
+    if isinstance(flag, Integral) and flag in (0, 1):
         return bool(flag)
     raise TypeError(f"{what} must be True or False, got {type(flag).__name__} {_short(flag)}")
 
