@@ -236,10 +236,12 @@ def plot_history(
                 ys = series.get(skey or "")
                 if not ys:
                     continue
-                parts = [p for p in (name, key if one_axes or not name else "") if p]
+                parts = [name] if name else []
+                if one_axes or not (name or key in paired):
+                    parts.append(key)
                 if key in paired:
                     parts.append(which)
-                label = " ".join(parts) if parts else key
+                label = " ".join(parts)
                 (line,) = a.plot(range(1, len(ys) + 1), ys, "-" if which == "train" else "--",
                                  marker="o" if len(ys) <= 30 else None, markersize=3,
                                  label=label, color=colour)
@@ -681,7 +683,8 @@ def plot_loss_landscape(
     if lv is not None:
         from matplotlib.colors import LogNorm
 
-        cs = ax.contourf(g0, g1, Z, levels=lv, norm=LogNorm(), cmap="viridis", extend="both")
+        Z = [[max(z, lv[0]) for z in row] for row in Z]  # losses <= 0 get the lowest colour
+        cs = ax.contourf(g0, g1, Z, levels=lv, norm=LogNorm(), cmap="viridis")
         ax.contour(g0, g1, Z, levels=lv, colors="white", linewidths=0.4, alpha=0.6)
     else:
         cs = ax.contourf(g0, g1, Z, levels=levels, cmap="viridis")
@@ -720,7 +723,7 @@ def _surface(loss_fn: Callable[..., Any], g0: list[float], g1: list[float],
     fig = ax.figure
     W0, W1 = np.meshgrid(g0, g1)
     Zs = np.log10(np.maximum(Z, 1e-300)) if logscale else np.asarray(Z)
-    surf = ax.plot_surface(W0, W1, Zs, cmap="viridis", alpha=0.75, linewidth=0,
+    ax.plot_surface(W0, W1, Zs, cmap="viridis", alpha=0.75, linewidth=0,
                            antialiased=True, rcount=min(len(g1), 60), ccount=min(len(g0), 60))
     zlabel = f"log10 J({axis_labels[0]}, {axis_labels[1]})" if logscale else \
         f"loss J({axis_labels[0]}, {axis_labels[1]})"
@@ -748,7 +751,6 @@ def _surface(loss_fn: Callable[..., Any], g0: list[float], g1: list[float],
     ax.set_xlim(g0[0], g0[-1])
     ax.set_ylim(g1[0], g1[-1])
     ax.view_init(elev=view[0], azim=view[1])
-    fig.colorbar(surf, ax=ax, shrink=0.6, pad=0.12, label=zlabel)
     if title:
         ax.set_title(title)
     return fig
@@ -1329,8 +1331,11 @@ class DescentAnimation(FrameAnimation):
                 raise ValueError(f"animate_descent_paths: path {name!r} is empty")
             self.paths[str(name)] = pts
         every = [p for pts in self.paths.values() for p in pts]
-        self.grid = _landscape(loss_fn, w0_range, w1_range, every, resolution)
-        self.levels = _log_levels(self.grid[2], levels) if logscale else levels
+        g0, g1, Z = _landscape(loss_fn, w0_range, w1_range, every, resolution)
+        self.levels = _log_levels(Z, levels) if logscale else levels
+        if logscale:  # losses <= 0 get the lowest colour
+            Z = [[max(z, self.levels[0]) for z in row] for row in Z]  # type: ignore[index]
+        self.grid = (g0, g1, Z)
         self.logscale = logscale
         self.n_frames = frames
         self.axis_labels, self.title = axis_labels, title
