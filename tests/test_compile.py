@@ -70,12 +70,13 @@ def test_relu_derivative_is_code_not_frozen():
     assert "if " in traced.source and "> 0.0" in traced.source
 
 
-def test_cross_entropy_max_shift_is_code_not_frozen():
+def test_cross_entropy_branches_are_code_not_frozen():
     fn = lambda z: losses.cross_entropy(z, 1)  # noqa: E731
-    traced = trace(fn, [0.5, 1.0, -0.3])
-    assert "max(" in traced.source
-    # far from the example: a frozen shift would overflow exp() or lose all precision
-    for z in ([800.0, -3.0, 1.0], [-1.0, 900.0, 905.0], [0.5, 1.0, -0.3]):
+    traced = trace(fn, [0.5, 1.0, -0.3])  # class 1 has the top score here
+    assert "cross_entropy_value_([z0, z1, z2], 1)" in traced.source
+    # elsewhere: another class on top, huge scores (a frozen max-shift would overflow exp()),
+    # a confident prediction whose loss is tiny (log1p keeps it)
+    for z in ([800.0, -3.0, 1.0], [-1.0, 900.0, 905.0], [0.5, 1.0, -0.3], [0.0, 40.0, 1.0]):
         value, (grads,) = traced(z)
         want, (want_grads,) = eager_grads(fn, z)
         assert value == want and grads == want_grads
@@ -84,6 +85,7 @@ def test_cross_entropy_max_shift_is_code_not_frozen():
 def test_softmax_inside_a_traced_function():
     fn = lambda z: losses.softmax(z)[2] * 2.0 + losses.softmax(z)[0]  # noqa: E731
     traced = trace(fn, [0.1, 0.2, 0.3])
+    assert "m1 = max(z0, z1, z2)" in traced.source  # the max-shift, computed every call
     for z in ([0.1, 0.2, 0.3], [500.0, -2.0, 499.0]):
         value, (grads,) = traced(z)
         want, (want_grads,) = eager_grads(fn, z)
@@ -173,6 +175,13 @@ def _both(model, loss_fn, X, y, start_grad=0.0):
     return out
 
 
+def _close(a, b):
+    (va, ga), (vb, gb) = a, b
+    scale = max(abs(g) for g in ga + [va])
+    assert abs(va - vb) <= 1e-12 * scale
+    assert all(abs(x - y) <= 1e-12 * scale for x, y in zip(ga, gb))
+
+
 X, _rng = _data(0)
 Y_PM1 = [_rng.choice([-1.0, 1.0]) for _ in X]
 Y_01 = [_rng.choice([0.0, 1.0]) for _ in X]
@@ -197,23 +206,21 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_compile_step_is_bit_identical_to_eager(case):
+def test_compile_step_gives_the_eager_floats(case):
     make, loss_fn, y = CASES[case]
     eager, compiled = _both(make(), loss_fn, X, y)
-    assert compiled == eager
+    if loss_fn is losses.cross_entropy:
+        # When the right class has the top score, the eager graph hands the model its
+        # output gradients in another order (class y last), so sums round differently.
+        _close(eager, compiled)
+    else:
+        assert compiled == eager  # the same operations in the same order: bit for bit
 
 
 def test_compile_step_adds_to_existing_grads():
     eager, compiled = _both(MLP(2, [8, 1], seed=1), losses.hinge_loss, X, Y_PM1,
                             start_grad=0.125)
     assert compiled == eager
-
-
-def _close(a, b):
-    (va, ga), (vb, gb) = a, b
-    scale = max(abs(g) for g in ga + [va])
-    assert abs(va - vb) <= 1e-12 * scale
-    assert all(abs(x - y) <= 1e-12 * scale for x, y in zip(ga, gb))
 
 
 def test_other_losses_run_eagerly_per_example_and_agree():
@@ -228,7 +235,7 @@ def test_other_losses_run_eagerly_per_example_and_agree():
 def test_class_indices_are_read_at_run_time():
     model = MLP(2, [6, 5], seed=10)
     step = compile_step(model, losses.cross_entropy, X[:2], [0, 1])  # only classes 0 and 1
-    assert "[y]" in step.source
+    assert "cross_entropy_([" in step.source and ", y, seed)" in step.source
     y = [4, 3, 2, 4, 0, 1]
     for p in model.parameters():
         p.grad = 0.0
@@ -236,8 +243,8 @@ def test_class_indices_are_read_at_run_time():
     grads = [p.grad for p in model.parameters()]
     for p in model.parameters():
         p.grad = 0.0
-    assert value == _eager_step(model, losses.cross_entropy, X[:6], y)
-    assert grads == [p.grad for p in model.parameters()]
+    want = _eager_step(model, losses.cross_entropy, X[:6], y)
+    _close((want, [p.grad for p in model.parameters()]), (value, grads))
 
 
 def test_big_layers_as_loops_over_lists_give_the_same_floats(monkeypatch):
@@ -251,7 +258,7 @@ def test_big_layers_as_loops_over_lists_give_the_same_floats(monkeypatch):
     wide = [[rng.random() for _ in range(35)] for _ in range(8)]
     eager, compiled = _both(MLP(35, [33, 3], seed=12), losses.cross_entropy, wide,
                             [rng.randrange(3) for _ in wide])
-    assert compiled == eager
+    _close(eager, compiled)
 
 
 def test_thirty_training_steps_match_eager_exactly():

@@ -30,7 +30,9 @@ import inspect
 import keyword
 import math
 import re
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from tinygrad_edu import losses as _losses
@@ -108,7 +110,7 @@ def _compare(a: list[_Node], b: list[_Node], what: str) -> list[int]:
     differ = []
     for i, (p, q) in enumerate(zip(a, b)):
         same = p.kind == q.kind and p.op == q.op and p.kids == q.kids
-        if same and p.kind == "op" and p.op in ("**", "c**"):
+        if same and p.kind == "op" and p.op in ("**", "c**", "cross_entropy"):
             same = p.arg == q.arg
         if not same:
             raise TraceError(
@@ -124,7 +126,7 @@ def _compare(a: list[_Node], b: list[_Node], what: str) -> list[int]:
                 p.kind = q.kind = "const"
                 if p.data != q.data:
                     differ.append(i)
-        elif p.kind == "op" and p.op not in _FORWARD and p.op not in ("**", "c**", "linear"):
+        elif p.kind == "op" and p.op not in _KNOWN_OPS:
             raise TraceError(
                 f"{what} uses the op {p.op!r}, which compiled code does not know; only the "
                 f"engine's ops can be compiled: {', '.join(sorted(_KNOWN_OPS))}"
@@ -158,7 +160,7 @@ def _max_shifts(nodes: list[_Node], other: list[_Node], differ: list[int], what:
                 node = nodes[p]
                 ok = ok and node.op == "-" and node.kids[1] == c and node.kids[0] != c
                 scores.append(node.kids[0])
-        scores = list(dict.fromkeys(scores))
+        scores = sorted(set(scores))
         if (ok and len(scores) >= 2 and max(nodes[s].data for s in scores) == m1
                 and max(other[s].data for s in scores) == m2):
             shift = _Node("max", "max", tuple(scores), None, m1, None, -1)
@@ -218,9 +220,9 @@ _FORWARD = {
     "+": "{0} + {1}", "-": "{0} - {1}", "*": "{0} * {1}", "/": "{0} / {1}", "neg": "-{0}",
     "exp": "exp({0})", "log": "log({0})", "tanh": "tanh({0})", "sigmoid": "sigmoid({0})",
     "relu": "{0} if {0} > 0.0 else 0.0", "sin": "sin({0})", "cos": "cos({0})",
-    "abs": "abs({0})",
+    "abs": "abs({0})", "log1p": "log1p_({0})",
 }
-_KNOWN_OPS = set(_FORWARD) | {"**", "c**", "linear"}
+_KNOWN_OPS = set(_FORWARD) | {"**", "c**", "linear", "log1p", "cross_entropy"}
 
 
 def _sigmoid(x: float) -> float:
@@ -236,9 +238,58 @@ def _pow(x: float, k: float) -> float:
     return math.pow(x, k)
 
 
+def _log1p_value(u: float) -> float:
+    """``losses._log1p``'s value: ``log(1 + u)``, corrected to ``log1p(u)`` by adding the
+    difference (so its gradient is that of ``log(1 + u)``)."""
+    out = math.log(1.0 + u)
+    exact = math.log1p(u)
+    return out if out == exact else out + (exact - out)
+
+
+def _cross_entropy_one(zs: list[float], k: int, g: float) -> tuple[float, list[float]]:
+    """One example of ``losses.cross_entropy``, with its floats: the loss, and ``g * d/dz``.
+
+    The same two branches as the library, chosen on the data every time: when the right class
+    has the top score, ``log1p(sum_{j != k} e^(z_j - z_k))``; otherwise
+    ``log(sum_j e^(z_j - m)) - (z_k - m)`` with ``m = max(z)``.
+    """
+    n = len(zs)
+    zk = zs[k]
+    grads = [0.0] * n
+    if zk == max(zs):
+        if n == 1:  # zs[k] - zs[k]
+            return zk - zk, [g - g]
+        rest = [math.exp(z - zk) for j, z in enumerate(zs) if j != k]
+        total = rest[0]
+        for r in rest[1:]:
+            total += r
+        g_total = g / (1.0 + total)
+        js = [j for j in range(n) if j != k]
+        for j, r in zip(reversed(js), reversed(rest)):  # backward() takes the last first
+            grads[j] = r * g_total
+            grads[k] -= grads[j]
+        return _log1p_value(total), grads
+    m = max(zs)
+    shifted = [z - m for z in zs]
+    e = [math.exp(s) for s in shifted]
+    total = e[0]
+    for x in e[1:]:
+        total += x
+    g_total = g / total
+    for j in range(n):
+        grads[j] = e[j] * g_total
+    grads[k] -= g
+    return math.log(total) - shifted[k], grads
+
+
+def _cross_entropy_value(zs: list[float], k: int) -> float:
+    return _cross_entropy_one(zs, k, 1.0)[0]
+
+
 _RUNTIME = {"exp": math.exp, "log": math.log, "tanh": math.tanh, "sigmoid": _sigmoid,
             "sin": math.sin, "cos": math.cos, "pow_": _pow, "max": max, "abs": abs,
-            "range": range, "len": len}
+            "range": range, "len": len, "log1p_": _log1p_value,
+            "cross_entropy_": _cross_entropy_one, "cross_entropy_value_": _cross_entropy_value}
 
 
 def _forward_expr(n: _Node, k: list[str]) -> str:
@@ -252,6 +303,8 @@ def _forward_expr(n: _Node, k: list[str]) -> str:
         return f"{float(n.arg)!r} ** {k[0]}"
     if n.op == "max":
         return f"max({', '.join(k)})"
+    if n.op == "cross_entropy":
+        return f"cross_entropy_value_([{', '.join(k)}], {n.arg!r})"
     return _FORWARD[n.op].format(*k)
 
 
@@ -304,6 +357,10 @@ def _backward_terms(n: _Node, name: str, g: str, k: list[str]) -> tuple[str | No
             terms.append((1 + i, "+", f"{k[1 + half + i]} * {g}"))
             terms.append((1 + half + i, "+", f"{k[1 + i]} * {g}"))
         return None, terms
+    if op == "log1p":  # as losses._log1p: the gradient of log(1 + u)
+        return None, [(0, "+", f"{g} / (1.0 + {k[0]})")]
+    if op == "cross_entropy":  # one example's -log softmax(z)_k: d/dz = softmax(z) - onehot
+        return None, [(j, "+", f"dz_{name}[{j}]") for j in range(len(k))]
     if op == "max":  # a constant to the graph: no gradient flows through the shift
         return None, []
     raise TraceError(f"no chain-rule code for the op {op!r}")
@@ -311,7 +368,7 @@ def _backward_terms(n: _Node, name: str, g: str, k: list[str]) -> tuple[str | No
 
 # Ops whose result can overflow to inf without an error, and ops that can hide an inf input
 # (relu(-inf) = 0, tanh(inf) = 1, ...): their inputs are summed into a check value.
-_MASKING = {"relu", "tanh", "sigmoid", "exp", "max", "abs", "sin", "cos"}
+_MASKING = {"relu", "tanh", "sigmoid", "exp", "max", "abs", "sin", "cos", "cross_entropy"}
 _OVERFLOWING = {"+", "-", "*", "/", "linear", "**", "c**", "neg"}
 
 
@@ -320,7 +377,8 @@ _OVERFLOWING = {"+", "-", "*", "/", "linear", "**", "c**", "neg"}
 # ---------------------------------------------------------------------------------------------
 _OP_PREFIX = {"+": "add", "-": "sub", "*": "mul", "/": "div", "neg": "neg", "**": "pow",
               "c**": "cpow", "exp": "e", "log": "lg", "tanh": "t", "sigmoid": "s", "relu": "r",
-              "linear": "z", "sin": "sn", "cos": "cs", "abs": "ab", "max": "m"}
+              "linear": "z", "sin": "sn", "cos": "cs", "abs": "ab", "max": "m",
+              "cross_entropy": "ce", "log1p": "l1p"}
 _ACT_PREFIX = {"relu": "h", "tanh": "t", "sigmoid": "s"}
 
 
@@ -626,7 +684,11 @@ class _Graph:
                     code.add(f"g_{xname} = [a_ + w_ * {g} for a_, w_ in zip(g_{xname}, "
                              f"{wname})]")
             else:
-                cond, terms = _backward_terms(n, n.name, g, [self.ref(k) for k in n.kids])
+                kids = [self.ref(k) for k in n.kids]
+                cond, terms = _backward_terms(n, n.name, g, kids)
+                if n.op == "cross_entropy":
+                    code.add(f"dz_{n.name} = cross_entropy_([{', '.join(kids)}], {n.arg!r}, "
+                             f"{g})[1]  # g * (softmax(z) - onehot)")
                 if cond:
                     code.add(f"if {cond}:  # {n.name} = relu(...) passes its gradient if > 0")
                     blocks.append((i, {i}))
@@ -825,6 +887,59 @@ def _recording(what: str, first: list[_Node], second: list[_Node], root: Value) 
     return _Graph(nodes, [next(i for i, n in enumerate(nodes) if n.value is root)])
 
 
+_tracing = threading.local()  # .active: this thread is recording inside trace()
+
+
+def _as_op(op: str, data: float, children: tuple[Value, ...], arg: Any = None) -> Value:
+    """A node of a recording (never backpropagated): one op where the library branches."""
+    out = Value(data)
+    out.op, out.children, out._arg = op, children, arg
+    return out
+
+
+def _one_cross_entropy_op(zs: list[Value], k: int) -> Value:
+    if not getattr(_tracing, "active", False):
+        return _LIBRARY["_one_cross_entropy"](zs, k)
+    return _as_op("cross_entropy", _cross_entropy_value([z.data for z in zs], k), tuple(zs), k)
+
+
+def _log1p_op(u: Value) -> Value:
+    if not getattr(_tracing, "active", False):
+        return _LIBRARY["_log1p"](u)
+    return _as_op("log1p", _log1p_value(u.data), (u,))
+
+
+_LIBRARY: dict[str, Callable[..., Any]] = {}
+_AS_OPS = {"_one_cross_entropy": _one_cross_entropy_op, "_log1p": _log1p_op}
+
+
+_patch_lock = threading.Lock()
+
+
+@contextmanager
+def _recording_losses() -> Iterator[None]:
+    """While recording, the losses' data-dependent steps become single ops.
+
+    ``cross_entropy`` picks its formula by whether the right class has the top score, and
+    ``_log1p`` adds a correction only when rounding needs one: branches on the data, which a
+    recording of the Values alone would freeze. As ops, their code makes that choice on
+    every call. (Other threads calling the losses meanwhile get the library's own code.)
+    """
+    with _patch_lock:
+        for name, op in _AS_OPS.items():
+            if hasattr(_losses, name):
+                _LIBRARY[name] = getattr(_losses, name)
+                setattr(_losses, name, op)
+        _tracing.active = True
+        try:
+            yield
+        finally:
+            _tracing.active = False
+            for name in _AS_OPS:
+                if name in _LIBRARY:
+                    setattr(_losses, name, _LIBRARY[name])
+
+
 def trace(fn: Callable[..., Value], *example_inputs: Any) -> Traced:
     """Record ``fn`` on the example inputs and compile it to straight-line Python.
 
@@ -848,11 +963,14 @@ def trace(fn: Callable[..., Value], *example_inputs: Any) -> Traced:
         arg_names = []
     what = f"trace({getattr(fn, '__name__', 'fn')})"
     args, flat, labels, shapes = _input_values(example_inputs, arg_names, nudge=False)
-    root = _root_of(fn, args)
+    with _recording_losses():
+        root = _root_of(fn, args)
     first = _record([root], flat)
     args2, flat2, _, _ = _input_values(example_inputs, arg_names, nudge=True)
     try:
-        second = _record([_root_of(fn, args2)], flat2)
+        with _recording_losses():
+            root2 = _root_of(fn, args2)
+        second = _record([root2], flat2)
     except TraceError:
         raise
     except Exception as err:
@@ -915,33 +1033,34 @@ def _trace_code(fn: Callable[..., Any], graph: _Graph, labels: list[str]
 # compile_step(model, loss_fn, example_x, example_y): one example's code, replayed per batch
 # ---------------------------------------------------------------------------------------------
 def _param_names(model: Any, params: list[Value]) -> dict[Value, str]:
-    """Readable names for the parameters: ``L0_w3_1`` is layer 0, neuron 3, weight 1."""
+    """Readable names for the parameters: ``L0_w3_1`` is layer 0, neuron 3, weight 1.
+
+    From the documented structure (``layers``, ``neurons``, a neuron's ``w`` and ``b``); other
+    parameters keep their labels.
+    """
     names: dict[Value, str] = {}
-    tensors = getattr(model, "_tensors", None)
-    try:
-        found = tensors() if callable(tensors) else {}
-    except Exception:  # a custom module: fall back to labels
-        found = {}
-    for key, t in found.items():
-        parts = key.split(".")
-        out = []
-        for j, part in enumerate(parts):
-            if part == "layers" and j + 1 < len(parts) and parts[j + 1].isdigit():
-                continue
-            if part.isdigit() and j and parts[j - 1] == "layers":
-                out.append(f"L{part}_")
-            else:
-                out.append({"weight": "w", "bias": "b"}.get(part, part + "_"))
-        prefix = "".join(out)
-        if isinstance(t, Value):
-            names[t] = prefix
+
+    def neuron(n: Any, prefix: str, j: str) -> None:
+        w, b = getattr(n, "w", None), getattr(n, "b", None)
+        if isinstance(b, Value) and isinstance(w, (list, tuple)):
+            names.setdefault(b, f"{prefix}b{j}")
+            for i, wi in enumerate(w):
+                if isinstance(wi, Value):
+                    names.setdefault(wi, f"{prefix}w{j}{'_' if j else ''}{i}")
+
+    def module(m: Any, prefix: str) -> None:
+        neurons = getattr(m, "neurons", None)
+        layers = getattr(m, "layers", None)
+        if isinstance(neurons, (list, tuple)):
+            for j, n in enumerate(neurons):
+                neuron(n, prefix, str(j))
+        elif isinstance(layers, (list, tuple)):
+            for i, layer in enumerate(layers):
+                module(layer, f"{prefix}L{i}_")
         else:
-            for r, row in enumerate(t):
-                if isinstance(row, Value):
-                    names[row] = f"{prefix}{r}"
-                else:
-                    for c, v in enumerate(row):
-                        names[v] = f"{prefix}{r}_{c}"
+            neuron(m, prefix, "")
+
+    module(model, "")
     for j, p in enumerate(params):
         names.setdefault(p, p.label or f"p{j}")
     return names
@@ -1058,19 +1177,11 @@ def _emit_loss(code: _Code, kind: str, outs: list[str], gouts: list[str], names:
         code.add(f"{gouts[0]} = -seed if {y[0]} == 1.0 else seed")
         return True
     if kind == "cross_entropy":
-        m, tot, lse, row = t("m"), t("tot"), t("lse"), t("G")
-        s = [t("sh") for _ in outs]
-        e = [t("e") for _ in outs]
-        code.add("# cross-entropy: log(sum_j exp(z_j - m)) - (z_y - m), m = max(z) (stable)")
-        code.add(f"{m} = max({', '.join(outs)})")
-        for sj, ej, zj in zip(s, e, outs):
-            code.add(f"{sj} = {zj} - {m}; {ej} = exp({sj})")
-        code.add(f"{tot} = {' + '.join(e)}")
-        code.add(f"{lse} = log({tot})")
-        code.add(f"terms[i] = {lse} - ({_tuple(s)})[y]  # the class index, read at run time")
-        code.add(f"{row} = seed / {tot}")
-        code.add(f"{row} = [{', '.join(f'{ej} * {row}' for ej in e)}]  # softmax * seed")
-        code.add(f"{row}[y] -= seed  # minus one-hot(y) * seed")
+        row = t("dz")
+        code.add("# cross-entropy, as losses.cross_entropy computes it (its max-shift and its")
+        code.add("# branch on whether class y has the top score run on every call): the loss")
+        code.add("# and seed * (softmax(z) - onehot(y)), the class index y read at run time")
+        code.add(f"terms[i], {row} = cross_entropy_([{', '.join(outs)}], y, seed)")
         code.add(f"{_tuple(gouts)} = {row}")
         return False
     if kind == "mse_loss":
@@ -1082,11 +1193,12 @@ def _emit_loss(code: _Code, kind: str, outs: list[str], gouts: list[str], names:
             code.add(f"{gj} = {d} * seed + {d} * seed")
         return False
     if kind == "binary_cross_entropy_with_logits":
-        code.add("# binary cross-entropy of logits, the stable form for each sign of z")
+        code.add("# binary cross-entropy of logits, the stable form for each sign of z;")
+        code.add("# log1p_(e): log(1 + e) corrected to log1p(e), as losses._log1p")
         for j, (z, yj, gj) in enumerate(zip(outs, y, gouts)):
             e, u, sp = t("e"), t("u"), t("sp")
             code.add(f"if {z} >= 0.0:")
-            code.add(f"    {e} = exp(-{z}); {u} = 1.0 + {e}; {sp} = log({u})")
+            code.add(f"    {e} = exp(-{z}); {u} = 1.0 + {e}; {sp} = log1p_({e})")
             code.add(f"    if {yj} != 1.0:")
             code.add(f"        terms[i * {k} + {j}] = {z} * (1.0 - {yj}) + {sp}")
             code.add(f"        {gj} = -({e} * (seed / {u})) + (1.0 - {yj}) * seed")
@@ -1094,7 +1206,7 @@ def _emit_loss(code: _Code, kind: str, outs: list[str], gouts: list[str], names:
             code.add(f"        terms[i * {k} + {j}] = {sp}")
             code.add(f"        {gj} = -({e} * (seed / {u}))")
             code.add("else:")
-            code.add(f"    {e} = exp({z}); {u} = 1.0 + {e}; {sp} = log({u})")
+            code.add(f"    {e} = exp({z}); {u} = 1.0 + {e}; {sp} = log1p_({e})")
             code.add(f"    if {yj} != 0.0:")
             code.add(f"        terms[i * {k} + {j}] = {sp} - {z} * {yj}")
             code.add(f"        {gj} = {yj} * -seed + {e} * (seed / {u})")
