@@ -112,6 +112,8 @@ def _compare(a: list[_Node], b: list[_Node], what: str) -> list[int]:
         same = p.kind == q.kind and p.op == q.op and p.kids == q.kids
         if same and p.kind == "op" and p.op in ("**", "c**", "cross_entropy"):
             same = p.arg == q.arg
+        if same and p.kind == "op" and _function_of(p) is not None:
+            same = _function_of(p) is _function_of(q)
         if not same:
             raise TraceError(
                 f"{what}: node #{i} is {_describe(p)} for the example but {_describe(q)} for "
@@ -126,12 +128,18 @@ def _compare(a: list[_Node], b: list[_Node], what: str) -> list[int]:
                 p.kind = q.kind = "const"
                 if p.data != q.data:
                     differ.append(i)
-        elif p.kind == "op" and p.op not in _KNOWN_OPS:
+        elif p.kind == "op" and p.op not in _KNOWN_OPS and _function_of(p) is None:
             raise TraceError(
                 f"{what} uses the op {p.op!r}, which compiled code does not know; only the "
                 f"engine's ops can be compiled: {', '.join(sorted(_KNOWN_OPS))}"
             )
     return differ
+
+
+def _function_of(n: _Node) -> type | None:
+    """The ``Function`` subclass of a node made by ``MyOp.apply`` (its ``_arg`` is the ctx)."""
+    function = getattr(n.arg, "function", None)
+    return function if isinstance(function, type) and function.__name__ == n.op else None
 
 
 def _describe(n: _Node) -> str:
@@ -286,10 +294,38 @@ def _cross_entropy_value(zs: list[float], k: int) -> float:
     return _cross_entropy_one(zs, k, 1.0)[0]
 
 
+def _function_forward(function: Any, ctx_type: type, xs: list[float]) -> tuple[float, Any]:
+    """A Function node's forward on plain numbers: the value, and the ctx for its backward."""
+    ctx = ctx_type(function)
+    out = function.forward(ctx, *xs)
+    if isinstance(out, bool) or not isinstance(out, (int, float)) or not math.isfinite(out):
+        raise ValueError(f"{function.__name__}.forward returned {out!r}")  # eager explains
+    return float(out), ctx
+
+
+def _function_grads(ctx: Any, g: float, n: int) -> list[float]:
+    """A Function node's backward: the gradient of each input (0.0 where it gives None)."""
+    grads = ctx.function.backward(ctx, g)
+    if not isinstance(grads, (tuple, list)):
+        grads = (grads,)
+    if len(grads) != n:
+        raise ValueError(f"{ctx.function.__name__}.backward: {len(grads)} gradients")
+    out = []
+    for x in grads:
+        if x is None:
+            out.append(0.0)
+        elif isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            raise ValueError(f"{ctx.function.__name__}.backward returned {x!r}")
+        else:
+            out.append(float(x))
+    return out
+
+
 _RUNTIME = {"exp": math.exp, "log": math.log, "tanh": math.tanh, "sigmoid": _sigmoid,
             "sin": math.sin, "cos": math.cos, "pow_": _pow, "max": max, "abs": abs,
             "range": range, "len": len, "log1p_": _log1p_value,
-            "cross_entropy_": _cross_entropy_one, "cross_entropy_value_": _cross_entropy_value}
+            "cross_entropy_": _cross_entropy_one, "cross_entropy_value_": _cross_entropy_value,
+            "function_": _function_forward, "function_grads_": _function_grads}
 
 
 def _forward_expr(n: _Node, k: list[str]) -> str:
@@ -361,6 +397,8 @@ def _backward_terms(n: _Node, name: str, g: str, k: list[str]) -> tuple[str | No
         return None, [(0, "+", f"{g} / (1.0 + {k[0]})")]
     if op == "cross_entropy":  # one example's -log softmax(z)_k: d/dz = softmax(z) - onehot
         return None, [(j, "+", f"dz_{name}[{j}]") for j in range(len(k))]
+    if _function_of(n) is not None:  # a Function: its backward gives the inputs' grads
+        return None, [(j, "+", f"dz_{name}[{j}]") for j in range(len(k))]
     if op == "max":  # a constant to the graph: no gradient flows through the shift
         return None, []
     raise TraceError(f"no chain-rule code for the op {op!r}")
@@ -425,7 +463,8 @@ def _name_nodes(nodes: list[_Node], names: _Names) -> None:
                 m := re.fullmatch(r"(.*)z(\d*)", nodes[n.kids[0]].name)):
             n.name = names.new(f"{m.group(1)}{_ACT_PREFIX[n.op]}{m.group(2)}")
         else:
-            n.name = names.numbered(_OP_PREFIX.get(n.op, "v") if n.kind != "capture" else "c")
+            stem = _OP_PREFIX.get(n.op, n.op.lower() if n.op.isidentifier() else "v")
+        n.name = names.numbered(stem if n.kind != "capture" else "c")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,6 +520,8 @@ class _Graph:
         self.vec: dict[int, tuple[str, str]] = {}  # linear node -> (weights list, inputs list)
         self.vec_lists: dict[tuple[int, ...], str] = {}  # input tuple -> its list's name
         self.grads: dict[int, str] = {}
+        self.extra: dict[str, Any] = {}  # names the code uses for Function classes
+        self.fn_names: dict[Any, str] = {}
 
     def ref(self, i: int) -> str:
         n = self.nodes[i]
@@ -532,6 +573,13 @@ class _Graph:
             for w in nodes[i].kids[1:1 + (len(nodes[i].kids) - 1) // 2]:
                 nodes[w].name = "?"
         _name_nodes(nodes, names)
+        for n in nodes:
+            function = _function_of(n)
+            if function is not None:
+                for thing, stem in ((function, function.__name__), (type(n.arg), "Ctx")):
+                    if thing not in self.fn_names:
+                        self.fn_names[thing] = names.new(f"{stem}_")
+                        self.extra[self.fn_names[thing]] = thing
         for xs in dict.fromkeys(claimed.values()):
             stem = re.sub(r"\d+$", "", nodes[xs[0]].name)
             self.vec_lists[xs] = names.new(stem[:-1] + stem[-1].upper() if stem else "X")
@@ -594,9 +642,15 @@ class _Graph:
                 code.add(f"for w_, x_ in zip({wname}, {xname}):  # {n.name} = linear")
                 code.add(f"    {n.name} += w_ * x_")
             else:
-                code.add(f"{n.name} = {_forward_expr(n, kids)}")
+                function = _function_of(n)
+                if function is None:
+                    code.add(f"{n.name} = {_forward_expr(n, kids)}")
+                else:  # a Function: its own forward, on the numbers, with a fresh ctx
+                    code.add(f"{n.name}, ctx_{n.name} = function_({self.fn_names[function]}, "
+                             f"{self.fn_names[type(n.arg)]}, [{', '.join(kids)}])")
         # Values an op might hide (relu(-inf) = 0, tanh(inf) = 1) go into a check sum.
-        hidden = [nodes[k].name for n in nodes if n.op in _MASKING for k in n.kids
+        hidden = [nodes[k].name for n in nodes
+                  if n.op in _MASKING or _function_of(n) is not None for k in n.kids
                   if nodes[k].kind == "op" and nodes[k].op in _OVERFLOWING]
         if hidden:
             code.add(f"chk += {' + '.join(dict.fromkeys(hidden))}")
@@ -689,6 +743,9 @@ class _Graph:
                 if n.op == "cross_entropy":
                     code.add(f"dz_{n.name} = cross_entropy_([{', '.join(kids)}], {n.arg!r}, "
                              f"{g})[1]  # g * (softmax(z) - onehot)")
+                elif _function_of(n) is not None:
+                    code.add(f"dz_{n.name} = function_grads_(ctx_{n.name}, {g}, {len(kids)})"
+                             f"  # {n.op}.backward")
                 if cond:
                     code.add(f"if {cond}:  # {n.name} = relu(...) passes its gradient if > 0")
                     blocks.append((i, {i}))
@@ -802,7 +859,7 @@ class Traced:
             value, chk, g_in, g_cap = self._code(flat, [c.data for c in cap],
                                                  [c.grad for c in cap])
             ok = -math.inf < value + chk + sum(g_in) + sum(g_cap) < math.inf
-        except (ArithmeticError, ValueError):
+        except Exception:  # noqa: BLE001 (the eager engine raises the right error, or agrees)
             ok = False
         if not ok:  # an overflow or a domain error: the eager engine says exactly where
             return self.eager(*inputs)
@@ -1024,7 +1081,7 @@ def _trace_code(fn: Callable[..., Any], graph: _Graph, labels: list[str]
         code.add(line)
     code.add(f"return {graph.ref(root)}, chk, [{', '.join(in_grads)}], G")
     source = code.text()
-    namespace: dict[str, Any] = dict(_RUNTIME)
+    namespace: dict[str, Any] = {**_RUNTIME, **graph.extra}
     exec(compile(source, f"<trace {fname}>", "exec"), namespace)
     return source, namespace[fname]
 
@@ -1254,7 +1311,7 @@ class CompiledStep:
             value, chk, grads = self._fn(rows, ys, [p.data for p in params],
                                          [p.grad for p in params])
             ok = -math.inf < value + chk + sum(grads) < math.inf
-        except (ArithmeticError, ValueError):
+        except Exception:  # noqa: BLE001 (the eager engine raises the right error, or agrees)
             ok = False
         if not ok:  # an overflow or a domain error: the eager engine reports it exactly
             return self.eager(X, y)
@@ -1401,7 +1458,7 @@ def _step_code(model: Any, loss_fn: Any, kind: str, graph: _Graph, nin: int,
     code.add("    total += term")
     code.add("return (total / len(terms) if len(terms) > 1 else total), chk, G")
     source = code.text()
-    namespace: dict[str, Any] = dict(_RUNTIME)
+    namespace: dict[str, Any] = {**_RUNTIME, **graph.extra}
     namespace["loss_eager"] = _eager_loss(loss_fn, k)
     exec(compile(source, f"<compile_step {type(model).__name__}>", "exec"), namespace)
     return source, namespace["step"], cap_order
