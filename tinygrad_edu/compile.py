@@ -464,7 +464,7 @@ def _name_nodes(nodes: list[_Node], names: _Names) -> None:
             n.name = names.new(f"{m.group(1)}{_ACT_PREFIX[n.op]}{m.group(2)}")
         else:
             stem = _OP_PREFIX.get(n.op, n.op.lower() if n.op.isidentifier() else "v")
-        n.name = names.numbered(stem if n.kind != "capture" else "c")
+            n.name = names.numbered(stem if n.kind != "capture" else "c")
 
 
 # ---------------------------------------------------------------------------------------------
