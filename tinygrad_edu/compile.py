@@ -33,6 +33,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
 from tinygrad_edu import losses as _losses
@@ -1150,12 +1151,21 @@ def _rows_of(example_x: Any, example_y: Any, nin: int | None) -> tuple[list, lis
     return [list(r) if isinstance(r, (list, tuple)) else [r] for r in rows], list(example_y)
 
 
-def _float_rows(X: Any, nin: int) -> list[list[float]] | None:
-    """The batch as lists of floats, or None when it is unusual (the eager path decides)."""
+def _float_rows(X: Any, nin: int) -> Sequence[Sequence[float]] | None:
+    """The batch as rows of floats, or None when it is unusual (the eager path decides).
+
+    Lists of plain floats are used as they are (checked in C-speed passes: a step's batch
+    is converted on every call).
+    """
     if hasattr(X, "tolist") and not isinstance(X, (list, tuple)):
         X = X.tolist()
-    rows = []
+    if not isinstance(X, (list, tuple)) or not X:
+        return None
     try:
+        if (set(map(type, X)) <= {list, tuple} and set(map(len, X)) == {nin}
+                and set(map(type, chain.from_iterable(X))) == {float}):
+            return X
+        rows = []
         for r in X:
             if hasattr(r, "tolist") and not isinstance(r, (list, tuple)):
                 r = r.tolist()
@@ -1164,42 +1174,41 @@ def _float_rows(X: Any, nin: int) -> list[list[float]] | None:
             if len(r) != nin or not set(map(type, r)) <= {float, int}:
                 return None
             rows.append(list(map(float, r)))
-    except TypeError:
+    except (TypeError, OverflowError):
         return None
-    return rows if rows else None
+    return rows
 
 
 def _plain_targets(y: Any, kind: str, k: int) -> list | None:
     """Targets in the form the generated code reads, or None (the eager path decides)."""
     if hasattr(y, "tolist") and not isinstance(y, (list, tuple)):
         y = y.tolist()
-    if not isinstance(y, (list, tuple)):
+    if not isinstance(y, (list, tuple)) or not y:
         return None
+    if kind == "generic":
+        return list(y)
     try:
         if kind == "cross_entropy":
+            if set(map(type, y)) == {int}:
+                ok = min(y) >= 0 and max(y) < k
+                return list(y) if ok else None
             out = [int(t) for t in y]
             ok = all(type(t) in (int, float) and t == o and 0 <= o < k for t, o in zip(y, out))
             return out if ok else None
-        if k == 1 or kind == "generic":
-            if kind == "generic":
-                return list(y)
-            out = [float(t) for t in y]
-            ok = all(type(t) in (int, float) for t in y)
+        if k == 1:
+            flat = y
+        elif set(map(type, y)) <= {list, tuple} and set(map(len, y)) == {k}:
+            flat = list(chain.from_iterable(y))
         else:
-            out = []
-            ok = True
-            for t in y:
-                if not isinstance(t, (list, tuple)) or len(t) != k:
-                    return None
-                ok = ok and all(type(v) in (int, float) for v in t)
-                out.append([float(v) for v in t])
-        flat = out if k == 1 else [v for t in out for v in t]
-        ok = ok and all(-math.inf < v < math.inf for v in flat)
-        if kind == "hinge_loss":
-            ok = ok and all(v in (1.0, -1.0) for v in flat)
-        elif kind == "binary_cross_entropy_with_logits":
-            ok = ok and all(0.0 <= v <= 1.0 for v in flat)
-        return out if ok else None
+            return None
+        if not set(map(type, flat)) <= {float, int} or not all(map(math.isfinite, flat)):
+            return None
+        if kind == "hinge_loss" and not set(flat) <= {1.0, -1.0}:
+            return None
+        if kind == "binary_cross_entropy_with_logits" and not 0.0 <= min(flat) <= max(flat
+                                                                                     ) <= 1.0:
+            return None
+        return list(y) if k == 1 else [list(t) for t in y]
     except (TypeError, ValueError, OverflowError):
         return None
 
