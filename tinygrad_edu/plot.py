@@ -19,7 +19,6 @@ import math
 import operator
 import os
 import random
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Real
@@ -958,8 +957,9 @@ def plot_neuron_maps(
     _draw_regions(ax, plane, clf.scores(plane), clf)
     if rows:
         _draw_points(ax, rows, ys, names, clf.multiclass, size=12)
+        key = f"on the maps: ○ {names[0]}, ● {names[1]}" if len(names) == 2 else None
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7, ncol=2,
-                  framealpha=0.9)
+                  framealpha=0.9, title=key, title_fontsize=7)
     plane.frame(ax, axis_labels)
     ax.tick_params(labelsize=7)
     ax.xaxis.label.set_size(8)
@@ -1037,20 +1037,18 @@ _PLAYER = """<div id="{uid}" class="tinygrad-edu-animation" tabindex="0"
 def _write_file(path: Any, data: bytes) -> None:
     """Write ``data`` to ``path`` whole or not at all (no half-written file on error)."""
     target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    tmp = None
+    tmp = f"{target}.{uuid.uuid4().hex[:8]}.tmp"  # beside it, so the rename is atomic
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(target))
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             f.write(data)
         os.replace(tmp, target)
-        tmp = None
-    except OSError as err:
-        raise OSError(err.errno, f"cannot write {target!r}: {err.strerror or err}",
-                      target) from err
-    finally:
-        if tmp is not None and os.path.exists(tmp):
+    except BaseException as err:
+        if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise OSError(err.errno, f"cannot write {target!r}: {err.strerror or err}",
+                          target) from err
+        raise
 
 
 class FrameAnimation:
