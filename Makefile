@@ -6,12 +6,14 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: help demo test lint lint-only bench notebooks clean graphviz venv-demo venv-test
+.PHONY: help demo test lint lint-only sync bench notebooks clean graphviz venv-demo venv-test
 
 help:
 	@echo "make demo       train the pass/fail example and write its pictures to demo_out/"
 	@echo "make test       unit tests, PyTorch comparisons and notebooks (installs everything)"
-	@echo "make lint       ruff, and notebooks up to date with their sources"
+	@echo "make lint       ruff, and each notebooks/**/*.ipynb matches its jupytext .py source"
+	@echo "make sync       after editing a notebook's source notebooks/NN_name.py, update its"
+	@echo "                paired .ipynb (jupytext; outputs of unchanged cells are kept)"
 	@echo "make bench      benchmarks against micrograd (see BENCHMARKS.md)"
 	@echo "make notebooks  execute every notebook into build/notebooks/ (outputs included)"
 	@echo "make clean      remove .venv, build/ and demo_out/"
@@ -56,10 +58,17 @@ test: venv-test graphviz lint-only
 
 lint: venv-test lint-only
 
-# ruff, and the committed notebooks must match their sources in scripts/notebook_sources/.
+# Notebook sources are jupytext py:percent files (notebooks/**/NN_name.py) paired with the
+# .ipynb beside them; lint checks each pair with jupytext's compare_notebooks.
 lint-only:
 	$(BIN)/ruff check .
-	$(PY) scripts/build_notebooks.py --check
+	$(PY) scripts/check_notebooks.py
+
+# The .py always wins: `--update --to ipynb` rewrites the cells of the .ipynb from it and keeps
+# the outputs of cells that did not change (`jupytext --sync` would take whichever file is newer).
+NOTEBOOK_SOURCES = $(wildcard notebooks/*.py notebooks/*/*.py)
+sync: venv-test
+	$(BIN)/jupytext --update --to ipynb $(NOTEBOOK_SOURCES)
 
 bench: venv-test
 	$(PY) benchmarks/run.py
