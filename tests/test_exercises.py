@@ -866,22 +866,20 @@ def test_template_runs_and_reports_not_implemented(name, capsys, monkeypatch):
     assert not namespace["report"] and namespace["report"].not_implemented
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
-def test_solution_notebook_all_checks_pass(name):
-    """Run the solution .ipynb in a kernel: every check cell ends 'All N checks pass ✓'."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    path = ROOT / "notebooks" / "solutions" / f"{name}.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}}).execute()
-    checks = [c for c in nb.cells if c.cell_type == "code"
-              and c.source.startswith("report = check_")]
-    assert checks
-    for cell in checks:
-        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        assert "✗" not in text and "not implemented" not in text and "not checked" not in text
-        assert re.search(r"All \d+ checks pass ✓\s*$", text), text
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
-    assert not errors
+def test_solution_notebook_all_checks_pass(name, capsys, monkeypatch):
+    """Run a solution notebook's code: every check in it ends 'All N checks pass ✓'.
+
+    (`pytest --nbmake notebooks` runs the same cells in a Jupyter kernel; the lint check
+    `scripts/check_notebooks.py` keeps the .ipynb equal to this .py.)
+    """
+    monkeypatch.chdir(ROOT)
+    path = ROOT / "notebooks" / "solutions" / f"{name}.py"
+    namespace = runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    checks = len(re.findall(r"^report = check_\w+\(", path.read_text(encoding="utf-8"), re.M))
+    assert checks >= 1
+    assert len(re.findall(r"^All \d+ checks pass ✓$", out, re.M)) == checks, out
+    assert "✗" not in out and "not implemented" not in out and "not checked" not in out
+    assert namespace["report"]
+    assert "Finish" not in out  # every "try it" cell ran its own code, not the reminder

@@ -262,7 +262,7 @@ def _graph_cases() -> list[_GraphCase]:
                    {"a": 2.0, "b": -0.25, "c": 1.0}, _two_users,
                    ("a * b", "a + b", "a.tanh()", "a * a (a used twice)"),
                    ("__mul__", "__add__", "tanh")),
-        _GraphCase("a - b and a / b (built from +, * and **): L = (a - b) / c",
+        _GraphCase("a - b and a / b: L = (a - b) / c",
                    {"a": 5.0, "b": 3.0, "c": 4.0}, _sub_div,
                    ("a + b", "a * b", "a ** 3", "a * 2 (a number on the right)"),
                    ("__sub__", "__truediv__")),
