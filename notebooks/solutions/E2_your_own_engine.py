@@ -224,3 +224,69 @@ if report:
     print(f"(by hand: o = tanh(2 * -3 + 0 * 1 + b) = {math.tanh(-6 + 6.8813735870195432):.4f})")
 else:
     print("Finish Value first (the check above shows what is left).")
+
+# %% [markdown]
+# ## Your engine and tinygrad_edu's `engine.py`
+#
+# The library's engine, `tinygrad_edu/engine.py`, is the same idea in under 300 lines,
+# written to be read top to bottom. Open it beside your class: each op is a method that
+# computes the forward value, with its local derivative in a `_back_<op>` rule right below
+# it. Here is its `*`, then yours:
+
+# %%
+import inspect
+
+from tinygrad_edu import engine
+
+print("# engine.py")
+print(inspect.getsource(engine.Value.__mul__))
+print(inspect.getsource(engine.Value._back_mul))
+print("# yours")
+print(inspect.getsource(Value.__mul__))
+
+# %% [markdown]
+# The two agree on every idea and differ in engineering:
+#
+# | your `Value` | `engine.py` | why it differs |
+# |---|---|---|
+# | `_prev`, a set of inputs | `children`, a tuple (`_prev` works too) | a tuple keeps the order, and `a * a` keeps both uses of `a` |
+# | a new `_backward` closure on every node | one rule per op (`_back_mul`), looked up by the node's `op`; `node._backward()` runs it | no closure per node: less memory, and no cycle node → closure → node, so a graph you drop is freed at once |
+# | `build_topo`, recursive | `backward_order`, a loop (Kahn's algorithm: a node is visited once all its users have been) | Python stops recursion at about 1000 calls deep; a loop has no limit |
+# | `backward()`: reset inner grads, seed, loop over `reversed(topo)` | `reference_backward`: the same three steps; `backward()` runs the same steps faster in `backprop.py`, with the same floats | speed, without changing a single number |
+# | no input checks | `checks.py`: a string, NaN, overflow or `log(0)` is an error that says what went wrong | a mistake shows where it happens, not as a NaN ten steps later |
+# | `2 * a` turns 2 into a `Value` with a grad | 2 becomes a `Constant`, whose grad is never computed | numbers you type are not parameters (PyTorch computes no grad for them either) |
+#
+# The rest of the library lives next door, in modules named for what they do: `backprop.py`
+# (the fast walk, `backward_steps`), `fused.py` (`linear`: a whole neuron as one node),
+# `gradcheck.py` (backward against nudging, as in E1) and `function.py` (your own ops, E3).
+#
+# The library passes the same checks as your class:
+
+# %%
+print("tinygrad_edu's Value:", check_engine(engine.Value, quiet=True).summary())
+
+# %% [markdown]
+# And one difference you can see: a graph 5000 operations deep. `build_topo` calls itself
+# once per level, and Python gives up at about 1000 (`sys.getrecursionlimit()`); the
+# library's loop does not mind.
+
+# %%
+def deep(V, depth=5000):
+    """x + x + ... + x, one op per level: d(out)/dx = depth + 1."""
+    x = V(0.5)
+    out = x
+    for _ in range(depth):
+        out = out + x
+    return x, out
+
+
+if report:
+    for name, V in [("yours", Value), ("engine.py", engine.Value)]:
+        x, out = deep(V)
+        try:
+            out.backward()
+            print(f"{name:>9}: x.grad = {x.grad}")
+        except RecursionError as err:
+            print(f"{name:>9}: RecursionError ({err})")
+else:
+    print("Finish Value first (the check above shows what is left).")
