@@ -145,3 +145,127 @@ def test_train_test_split():
     for bad in (0.0, 1.0, "0.2", None):
         with pytest.raises(ValueError, match="test_fraction must be between 0 and 1"):
             train_test_split(X, y, test_fraction=bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile input (issue 12, items 10, 11, 14): clear errors or correct results
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bad, where", [
+    (math.nan, "is nan"), (math.inf, "is inf"), (-math.inf, "is -inf"),
+    (10**400, "holds an int of 401 digits"),
+])
+def test_scaler_refuses_nan_inf_and_huge_features(bad, where):
+    X = [[1.0, 2.0], [3.0, bad], [5.0, 6.0]]
+    with pytest.raises(ValueError, match=rf"row 1, column 1 {where}"):
+        standardize(X)
+    with pytest.raises(ValueError, match=rf"row 1, column 1 {where}"):
+        StandardScaler().fit(X)
+    scaler = StandardScaler().fit([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(ValueError, match=rf"the row, column 1 {where}"):
+        scaler.transform_one([0.0, bad])
+    with pytest.raises(ValueError, match=rf"row 2, column 1 {where}"):
+        scaler.transform([[0.0, 0.0], [1.0, 1.0], [0.0, bad]])
+    with pytest.raises(ValueError, match=where):
+        scaler.inverse_transform_one([bad, 0.0])
+
+
+def test_transform_one_nan_is_an_error_not_nan():
+    scaler = StandardScaler().fit([[1.0], [2.0]])
+    with pytest.raises(ValueError, match="is nan; features must be finite"):
+        scaler.transform_one([math.nan])
+    with pytest.raises(TypeError, match="holds str '1.5', not a number"):
+        scaler.transform_one(["1.5"])  # no silent float("1.5")
+    with pytest.raises(TypeError, match="list of 1 numbers, got set"):
+        scaler.transform_one({1.0})
+
+
+def test_scaler_columns_near_the_float_limit():
+    big = 1.7976931348623157e308  # the largest float
+    Xs, scaler = standardize([[1e308], [1e308], [1e308]])
+    assert scaler.mean == [1e308] and scaler.std == [1.0] and Xs == [[0.0]] * 3
+    Xs, scaler = standardize([[1e200], [-1e200]])
+    assert scaler.mean == [0.0] and scaler.std == [1e200] and Xs == [[1.0], [-1.0]]
+    Xs, scaler = standardize([[big], [-big]])
+    assert scaler.std == [big] and Xs == [[1.0], [-1.0]]
+    assert scaler.inverse_transform(Xs) == [[big], [-big]]
+    # mean big/3 and std as numpy computes them on the scaled-down numbers
+    np = pytest.importorskip("numpy")
+    col = [big, big, -big]
+    Xs, scaler = standardize([[v] for v in col])
+    assert scaler.mean[0] == pytest.approx(big / 3, rel=1e-15)
+    numpy_std = math.ldexp(float(np.std(np.array(col) / 2.0**1000)), 1000)
+    assert scaler.std[0] == pytest.approx(numpy_std, rel=1e-15)
+    assert [r[0] for r in Xs] == pytest.approx([1 / math.sqrt(2)] * 2 + [-math.sqrt(2)],
+                                               rel=1e-15)
+    # ordinary columns: the same numbers as before (a power-of-two scaling is exact)
+    X, _ = make_pass_fail(30, seed=1)
+    _, scaler = standardize(X)
+    for j in range(2):
+        col = [r[j] for r in X]
+        mean = math.fsum(col) / 30
+        assert scaler.mean[j] == mean
+        assert scaler.std[j] == math.sqrt(math.fsum((v - mean) ** 2 for v in col) / 30)
+
+
+def test_scaler_results_beyond_the_float_range_are_overflow_errors():
+    scaler = StandardScaler().fit([[0.0], [1e-300]])
+    with pytest.raises(OverflowError, match=r"column 0: the result overflows a float"):
+        scaler.transform_one([1e300])
+    with pytest.raises(OverflowError, match="overflows"):
+        StandardScaler().fit([[0.0], [4.0]]).inverse_transform_one([1e308])
+
+
+def test_train_test_split_never_leaves_an_empty_set():
+    with pytest.raises(ValueError, match=r"2 row\(s\) with test_fraction=0.9 leave 0 for "
+                                         "training"):
+        train_test_split([[1.0], [2.0]], [0, 1], test_fraction=0.9)
+    for n in (0, 1):
+        with pytest.raises(ValueError, match=f"at least 2 rows .*got {n}"):
+            train_test_split([[1.0]] * n, [0] * n)
+    Xtr, Xte, _, _ = train_test_split([[1.0], [2.0]], [0, 1], test_fraction=0.1)
+    assert len(Xtr) == 1 and len(Xte) == 1  # the test set gets one row at the least
+
+
+def test_train_test_split_inputs():
+    np = pytest.importorskip("numpy")
+    X, y = [[float(i)] for i in range(10)], list(range(10))
+    ref = train_test_split(X, y, seed=3)
+    assert train_test_split(np.array(X), np.array(y), np.float64(0.25), np.int64(3)) == ref
+    for bad in ((r for r in X), {1: [1.0]}, {1.0, 2.0}, "abc", 5):
+        with pytest.raises(TypeError, match="X must be a list"):
+            train_test_split(bad, y)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        train_test_split(X, y, seed=1.5)
+
+
+def test_generators_take_numpy_integers():
+    np = pytest.importorskip("numpy")
+    assert make_moons(np.int64(20), seed=np.int32(4)) == make_moons(20, seed=4)
+    assert make_spiral(np.int64(5), np.uint8(3), seed=np.int64(1)) == make_spiral(5, 3, seed=1)
+    assert make_blobs(np.int16(9), np.int64(3)) == make_blobs(9, 3)
+    assert make_pass_fail(np.int64(7), np.float64(0.5)) == make_pass_fail(7, 0.5)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: make_pass_fail(2.0), TypeError, "n must be a positive int, got float"),
+    (lambda: make_moons(10**12), ValueError, "at most 10,000,000"),
+    (lambda: make_spiral(10**4, 10**4), ValueError, r"n_per_class \* classes"),
+    (lambda: make_grades(5, noise=math.inf), ValueError, "noise must be a number from 0"),
+    (lambda: make_blobs(5, std=math.nan), ValueError, "std must be"),
+    (lambda: make_moons(5, seed="a"), TypeError, "seed must be an int"),
+    (lambda: to_pm1(5), TypeError, "must be a list"),
+    (lambda: to_pm1([0, [1]]), ValueError, r"label 1 is \[1\]"),
+    (lambda: to_pm1([0, "1"]), ValueError, "label 1 is '1'"),
+    (lambda: StandardScaler().fit([[]]), ValueError, "row 0 is empty"),
+    (lambda: StandardScaler().fit({1: [1.0]}), ValueError, "non-empty list of rows"),
+    (lambda: StandardScaler().fit([{1.0}]), TypeError, "row 0 must be a list"),
+])
+def test_more_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_to_pm1_takes_numpy_labels():
+    np = pytest.importorskip("numpy")
+    assert to_pm1(np.array([0, 1, 1])) == [-1, 1, 1]
+    assert to_pm1([np.int64(1), np.bool_(False), 1.0, True]) == [1, -1, 1, 1]

@@ -283,3 +283,158 @@ def test_target_as_value_is_rejected_for_labels():
     loss = mse_loss([a], [b])
     loss.backward()
     assert (loss.data, a.grad, b.grad) == (4.0, -4.0, 4.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Precision: confident predictions keep their small loss (issue 12, item 15)
+# ---------------------------------------------------------------------------------------------
+def _exact_bce_with_logits(z: float, y: float) -> tuple[float, float]:
+    """Loss and d loss/dz from Decimal arithmetic with enough digits for e^-|z|."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60 + int(abs(z) * 0.45)  # e^-1000 ~ 1e-434: keep every digit
+        d, t = Decimal(z), Decimal(y)
+        loss = t * (1 + (-d).exp()).ln() + (1 - t) * (1 + d.exp()).ln()
+        return float(loss), float(1 / (1 + (-d).exp()) - t)
+
+
+TINY_NORMAL = 2.2250738585072014e-308  # below this a float has fewer than 53 bits
+
+
+def _bce_logit_grid() -> list[float]:
+    import random
+
+    rng = random.Random(0)
+    special = [37.0, -37.0, 40.0, -40.0, 36.9, 700.0, -700.0, 745.0, 1000.0, -1000.0,
+               0.0, 1e-20, -1e-20, 1e-300, 18.0, -18.0]
+    return special + [rng.uniform(-1000, 1000) for _ in range(40)] + [
+        rng.uniform(-45, 45) for _ in range(40)]
+
+
+@pytest.mark.parametrize("y", [0.0, 1.0, 0.3, 0.999])
+def test_bce_with_logits_matches_exact_and_torch_over_pm1000(y):
+    for z in _bce_logit_grid():
+        v = Value(z)
+        loss = binary_cross_entropy_with_logits(v, y)
+        loss.backward()
+        exact, exact_grad = _exact_bce_with_logits(z, y)
+        # against the exact numbers: 1e-12 relative wherever they are normal floats
+        if abs(exact) >= TINY_NORMAL:
+            assert loss.data == pytest.approx(exact, rel=1e-12, abs=0), (z, y)
+        else:
+            assert loss.data == pytest.approx(exact, rel=0, abs=1e-320), (z, y)
+        if abs(exact_grad) >= TINY_NORMAL:
+            assert v.grad == pytest.approx(exact_grad, rel=1e-12, abs=0), (z, y)
+        # against PyTorch float64: 1e-12 relative, plus one rounding of the terms PyTorch
+        # adds: its (1 - y) z - logsigmoid(z) cancels to 0 where the loss is tiny for z < 0,
+        # and its grad sigmoid(z) - y rounds to 0 for z > 36 with y = 1
+        t = torch.tensor([z], dtype=torch.float64, requires_grad=True)
+        tl = F.binary_cross_entropy_with_logits(t, torch.tensor([y], dtype=torch.float64))
+        tl.backward()
+        ulp = 2.3e-16 * max(1.0, abs(z))
+        assert loss.data == pytest.approx(tl.item(), rel=1e-12, abs=ulp), (z, y)
+        assert v.grad == pytest.approx(t.grad.item(), rel=1e-12, abs=2.3e-16), (z, y)
+
+
+def test_bce_with_logits_confident_prediction_keeps_its_loss():
+    # the issue's case: z = 37, y = 1 gave loss 0.0 with a non-zero gradient
+    z = Value(37.0)
+    loss = binary_cross_entropy_with_logits(z, 1)
+    loss.backward()
+    assert loss.data == pytest.approx(8.533047625744066e-17, rel=1e-15)  # PyTorch's number
+    assert z.grad == pytest.approx(-8.533047625744066e-17, rel=1e-15)  # = -loss here
+    z = Value(-37.0)  # the mirror case, where PyTorch itself returns 0.0
+    loss = binary_cross_entropy_with_logits(z, 0)
+    loss.backward()
+    assert loss.data == pytest.approx(8.533047625744066e-17, rel=1e-15)
+    assert z.grad == pytest.approx(8.533047625744066e-17, rel=1e-15)
+    assert binary_cross_entropy_with_logits(Value(700.0), 1).data == pytest.approx(
+        9.85967654375977e-305, rel=1e-12)
+
+
+def test_bce_of_probabilities_uses_log1p_like_torch():
+    # -log(1 - p) for a tiny p: 1 - p rounds to 1 (loss 0); PyTorch's log1p(-p) keeps p
+    for p in (1e-20, 1e-10, 1e-300, 3e-9):
+        t = torch.tensor([p], dtype=torch.float64)
+        theirs = F.binary_cross_entropy(t, torch.tensor([0.0], dtype=torch.float64)).item()
+        v = Value(p)
+        loss = binary_cross_entropy(v, 0)
+        assert loss.data == pytest.approx(theirs, rel=1e-15) and loss.data > 0
+        loss.backward()
+        assert v.grad == pytest.approx(1 / (1 - p), rel=1e-15)  # the exact derivative
+    mixed = binary_cross_entropy(Value(1e-20), 0.25).data
+    assert mixed == pytest.approx(-(0.25 * math.log(1e-20) + 0.75 * math.log1p(-1e-20)),
+                                  rel=1e-15)
+
+
+def _exact_cross_entropy(zs: list[float], k: int) -> tuple[float, list[float]]:
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 80 + int(max(abs(z) for z in zs) * 0.9)
+        d = [Decimal(z) for z in zs]
+        total = sum(x.exp() for x in d)
+        grads = [x.exp() / total - (1 if j == k else 0) for j, x in enumerate(d)]
+        return float(total.ln() - d[k]), [float(g) for g in grads]
+
+
+def test_cross_entropy_keeps_a_confident_predictions_small_loss():
+    zs = values([40.0, 0.0])
+    loss = cross_entropy(zs, 0)
+    loss.backward()
+    assert loss.data == pytest.approx(4.248354255291589e-18, rel=1e-15)  # PyTorch: 0.0
+    assert [z.grad for z in zs] == pytest.approx([-4.248354255291589e-18,
+                                                  4.248354255291589e-18], rel=1e-15)
+    assert cross_entropy(values([3.0]), 0).data == 0.0  # one class: nothing to lose
+    import random
+
+    rng = random.Random(3)
+    for _ in range(80):
+        n, scale = rng.randint(2, 5), rng.choice([1.0, 30.0, 1000.0])
+        logits = [rng.uniform(-scale, scale) for _ in range(n)]
+        k = rng.randrange(n)
+        if rng.random() < 0.5:  # often make the target the confident winner
+            logits[k] = max(logits) + rng.uniform(0, 50)
+        zs = values(logits)
+        loss = cross_entropy(zs, k)
+        loss.backward()
+        exact, grads = _exact_cross_entropy(logits, k)
+        assert loss.data == pytest.approx(exact, rel=1e-12, abs=1e-300), (logits, k)
+        for z, g in zip(zs, grads):
+            assert z.grad == pytest.approx(g, rel=1e-12, abs=1e-300), (logits, k)
+        t = torch.tensor([logits], dtype=torch.float64, requires_grad=True)
+        tl = F.cross_entropy(t, torch.tensor([k]))
+        assert loss.data == pytest.approx(tl.item(), rel=1e-12, abs=2.3e-16 * scale)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile input: huge numbers, NumPy scalars and arrays
+# ---------------------------------------------------------------------------------------------
+def test_huge_class_indices_and_targets_are_clear_errors():
+    with pytest.raises(IndexError, match="class an int of 401 digits, but there are 3 classes"):
+        cross_entropy(values([1.0, 2.0, 3.0]), 10**400)
+    with pytest.raises(IndexError, match="class an int of 301 digits"):
+        cross_entropy(values([1.0, 2.0]), 1e300)
+    for bad in (math.nan, math.inf, 1.5):
+        with pytest.raises(TypeError, match="whole class index"):
+            cross_entropy(values([1.0, 2.0]), bad)
+    for loss in (mse_loss, binary_cross_entropy, binary_cross_entropy_with_logits, hinge_loss):
+        with pytest.raises(ValueError, match="target 0 is an int of 401 digits"):
+            loss([Value(0.5)], [10**400])
+
+
+def test_numpy_inputs_to_losses():
+    np = pytest.importorskip("numpy")
+    assert cross_entropy(values([1.0, 2.0]), np.int64(1)).data == cross_entropy(
+        values([1.0, 2.0]), 1).data
+    assert cross_entropy(np.array([1.0, 2.0]), np.array(1)).data == cross_entropy(
+        [1.0, 2.0], 1).data
+    batch = cross_entropy(np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([1, 0])).data
+    assert batch == cross_entropy([[1.0, 2.0], [0.5, -1.0]], [1, 0]).data
+    assert mse_loss(np.array([1.0, 2.0]), np.array([0.0, 0.0])).data == 2.5
+    assert mse_loss(Value(3.0), np.float64(1.0)).data == 4.0
+    assert mse_loss(Value(3.0), np.array(1.0)).data == 4.0  # a 0-d array is one number
+    assert softmax(np.array([0.0, 0.0]))[0].data == 0.5
+    with pytest.raises(TypeError, match="whole class index"):
+        cross_entropy(values([1.0, 2.0]), np.float64(0.5))

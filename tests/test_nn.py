@@ -366,3 +366,297 @@ def test_mlp_matches_torch_forward_and_backward(activation, out_act):
             assert [w.grad for w in n.w] == pytest.approx(lin.weight.grad[j].tolist(),
                                                           abs=1e-12, rel=1e-10)
             assert n.b.grad == pytest.approx(lin.bias.grad[j].item(), abs=1e-12, rel=1e-10)
+
+
+# ---------------------------------------------------------------------------------------------
+# parameters() and state_dict() agree: one walk (subclasses, tied weights, containers)
+# ---------------------------------------------------------------------------------------------
+def _keyed_values(model: Module) -> list[Value]:
+    """The Values behind state_dict(), in key order, each once."""
+    return list(dict.fromkeys(v for _, _, v in model._slots()))
+
+
+class ScaledMLP(MLP):
+    """A subclass with an extra learnable Value, as a user would write it."""
+
+    def __init__(self):
+        super().__init__(2, [3, 1], "tanh", seed=0)
+        self.temperature = Value(2.0)
+
+    def forward(self, x):
+        return super().forward(x) * self.temperature
+
+
+class ScaledNeuron(Neuron):
+    def __init__(self, nin, activation="relu", seed=None, fused=True):
+        super().__init__(nin, activation, seed, fused)
+        self.gain = Value(1.5)
+
+
+def test_subclass_extra_value_is_trained_and_saved():
+    m = ScaledMLP()
+    params = m.parameters()
+    assert m.temperature in params and len(params) == 14
+    assert "temperature" in m.state_dict()
+    assert _keyed_values(m) == params
+    m([0.5, -1.0]).backward()
+    assert m.temperature.grad != 0.0  # it is in the graph, and an optimizer now sees it
+    twin = ScaledMLP()
+    twin.temperature.data = 7.0
+    twin.load_state_dict(json.loads(json.dumps(m.state_dict())))
+    assert twin.temperature.data == 2.0
+
+
+def test_subclassed_neurons_inside_a_layer_keep_their_extra_values():
+    layer = Layer(2, 2, seed=0)
+    layer.neurons = [ScaledNeuron(2, seed=1), ScaledNeuron(2, seed=2)]
+    sd = layer.state_dict()
+    assert list(sd) == ["weight", "bias", "neurons.0.gain", "neurons.1.gain"]
+    assert _keyed_values(layer) == layer.parameters()
+    assert len(layer.parameters()) == 8
+    assert [layer.neurons[0].gain] == [p for p in layer.parameters() if p.data == 1.5][:1]
+
+
+def test_values_in_nested_lists_dicts_and_tuples_are_parameters():
+    class Holder(Module):
+        def __init__(self):
+            self.matrix = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
+            self.named = {"a": Value(5.0), "inner": Layer(1, 1, seed=0)}
+            self.mixed = [Neuron(1, seed=0), Value(6.0), 7.0]
+            self.sizes = (2, 3)  # numbers are not parameters
+
+    h = Holder()
+    sd = h.state_dict()
+    assert list(sd) == ["matrix", "named.a", "named.inner.weight", "named.inner.bias",
+                        "mixed.0.weight", "mixed.0.bias", "mixed.1"]
+    assert sd["matrix"] == [[1.0, 2.0], [3.0, 4.0]] and sd["mixed.1"] == 6.0
+    assert _keyed_values(h) == h.parameters() and h.num_parameters() == 10
+    h.load_state_dict({**sd, "matrix": [[0.0, 0.0], [0.0, 9.0]]})
+    assert h.matrix[1][1].data == 9.0
+
+
+def test_tied_weights_are_one_parameter_as_in_torch():
+    torch = pytest.importorskip("torch")
+    m = MLP(2, [2, 2], "linear", seed=0)
+    m.layers[1].neurons[0].w[1] = m.layers[0].neurons[1].w[0]  # one Value in two places
+    assert m.num_parameters() == 11
+    assert len(set(map(id, m.parameters()))) == 11
+    sd = m.state_dict()
+    assert sd["layers.1.weight"][0][1] == sd["layers.0.weight"][1][0]
+    # PyTorch: a tied parameter is listed once, and its state_dict has both keys
+    lin0, lin1 = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    lin1.weight = lin0.weight
+    seq = torch.nn.Sequential(lin0, lin1)
+    assert len(list(seq.parameters())) == 3 and len(seq.state_dict()) == 4
+    # training moves the tied Value by the sum of both uses' gradients, once
+    out = m([1.0, 2.0])
+    (out[0] + out[1]).backward()
+    tied = m.layers[0].neurons[1].w[0]
+    before = tied.data
+    for p in m.parameters():
+        p.data -= 0.1 * p.grad
+    assert tied.data == before - 0.1 * tied.grad
+
+
+def test_tied_keys_that_disagree_are_refused_and_nothing_changes():
+    m = MLP(2, [2, 2], "linear", seed=0)
+    m.layers[1].neurons[0].w[1] = m.layers[0].neurons[1].w[0]
+    sd = m.state_dict()
+    before = m.state_dict()
+    same = json.loads(json.dumps(sd))
+    m.load_state_dict(same)  # equal numbers under both keys: fine
+    sd["layers.1.weight"][0][1] = 123.0
+    sd["layers.0.bias"][0] = -5.0
+    with pytest.raises(ValueError, match=r"state_dict\['layers.0.weight'\]\[1\]\[0\] and "
+                                         r"state_dict\['layers.1.weight'\]\[0\]\[1\] hold one "
+                                         r"tied parameter.*123.0"):
+        m.load_state_dict(sd)
+    assert m.state_dict() == before
+
+
+def test_a_module_that_holds_itself_is_a_clear_error():
+    class Loop(Module):
+        def __init__(self):
+            self.inner = Layer(1, 1, seed=0)
+            self.inner.owner = self
+
+    with pytest.raises(ValueError, match="contains itself.*'_'"):
+        Loop().parameters()
+
+    class Fine(Module):
+        def __init__(self):
+            self.inner = Layer(1, 1, seed=0)
+            self.inner._owner = self  # private: not searched
+
+    assert Fine().num_parameters() == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeds: integer-likes, and seed=None draws from the global `random` (micrograd's demo)
+# ---------------------------------------------------------------------------------------------
+def test_seed_none_uses_global_random():
+    import random
+
+    random.seed(1337)
+    a = MLP(2, [16, 16, 1]).state_dict()
+    random.seed(1337)
+    b = MLP(2, [16, 16, 1]).state_dict()
+    assert a == b
+    # exactly the draws random.uniform makes: w0, w1, then b, bound 1/sqrt(2)
+    random.seed(5)
+    n = Neuron(2)
+    random.seed(5)
+    bound = 1 / math.sqrt(2)
+    assert [p.data for p in n.parameters()] == [random.uniform(-bound, bound) for _ in range(3)]
+    random.seed(5)
+    assert Layer(2, 1).state_dict()["weight"][0] == n.state_dict()["weight"]
+    assert MLP(2, [3, 1]).state_dict() != MLP(2, [3, 1]).state_dict()  # the stream moves on
+
+
+def test_numpy_integers_work_as_sizes_and_seeds():
+    np = pytest.importorskip("numpy")
+    m = MLP(np.int64(2), [np.int32(3), np.uint8(1)], seed=np.int64(3))
+    assert m.state_dict() == MLP(2, [3, 1], seed=3).state_dict()
+    assert MLP(2, np.array([3, 1]), seed=3).state_dict() == m.state_dict()
+    assert Layer(np.int16(2), np.int64(2), seed=np.int8(1)).nout == 2
+    assert Neuron(np.int64(4), seed=np.int64(0)).nin == 4
+    assert type(m.nin) is int and m.nouts == [3, 1]
+    with pytest.raises(TypeError, match="positive int"):
+        Neuron(np.float64(2.0))
+    with pytest.raises(TypeError, match="seed"):
+        Neuron(2, seed=np.float64(1.0))
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: Neuron(2, activation=["relu"]), TypeError, "must be one name.*list"),
+    (lambda: MLP(2, [1], activation={"relu"}), TypeError, "must be one name.*set"),
+    (lambda: Layer(2, 1, activation=None), TypeError, "must be one name"),
+    (lambda: Neuron(2, fused="no"), TypeError, "fused must be True or False"),
+    (lambda: MLP(2, "31"), ValueError, "non-empty list of layer sizes"),
+    (lambda: Neuron(True), TypeError, "positive int"),
+    (lambda: Neuron(10**9), ValueError, "MAX_PARAMETERS"),
+    (lambda: MLP(2, [10**4, 10**4]), ValueError, "100,040,000 scalar parameters"),
+    (lambda: Neuron(10**400), ValueError, "MAX_PARAMETERS"),
+])
+def test_bad_construction_is_clear(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_setting_activation_on_an_mlp_sets_its_hidden_layers():
+    m = MLP(2, [3, 3, 1], seed=0)
+    m.activation = "tanh"
+    assert [la.activation for la in m.layers] == ["tanh", "tanh", "linear"]
+    assert m.activation == "tanh" and repr(m) == "MLP(2 → 3 tanh → 3 tanh → 1 linear)"
+    x = [0.3, -0.7]
+    ref = MLP(2, [3, 3, 1], "tanh", seed=0)
+    assert m(x).data == ref(x).data
+    m.output_activation = "sigmoid"
+    assert m.layers[-1].activation == "sigmoid" and m(x).data == ref(x).sigmoid().data
+    m.layers[0].neurons[1].activation = "relu"  # one neuron differs: no single name
+    assert m.layers[0].activation is None and m.activation is None
+    assert repr(m.layers[0]) == "Layer(2 → 3 mixed)"
+    with pytest.raises(ValueError, match="activation must be one of"):
+        m.activation = "gelu"
+    with pytest.raises(TypeError, match="must be one name"):
+        m.output_activation = ["relu"]
+    single = MLP(2, [1], "tanh")
+    single.activation = "relu"  # no hidden layer: remembered, used nowhere
+    assert single.activation == "relu" and single.layers[0].activation == "linear"
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: dicts and sets refused, NumPy scalars and 0-d arrays handled
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bad, message", [
+    ({0: 10.0, 1: 20.0}, "got a dict, whose order"),
+    ({10.0, 20.0}, "got a set, whose order"),
+    (frozenset({1.0, 2.0}), "got a frozenset"),
+    ({0: 1.0, 1: 2.0}.keys(), "got a dict_keys"),
+    (bytearray(b"ab"), "got bytearray"),
+    (iter([1.0, 2.0]), "got list_iterator"),
+])
+@pytest.mark.parametrize("make", [lambda: Neuron(2, seed=0), lambda: Layer(2, 2, seed=0),
+                                  lambda: MLP(2, [2, 1], seed=0)])
+def test_unordered_or_unsized_inputs_are_refused(make, bad, message):
+    with pytest.raises(TypeError, match=message):
+        make()(bad)
+
+
+def test_numpy_inputs():
+    np = pytest.importorskip("numpy")
+    n = Neuron(1, "tanh", seed=0)
+    ref = n([2.0]).data
+    assert n(np.array(2.0)).data == ref  # a 0-d array is one number
+    assert n(np.float32(2.0)).data == ref and n(np.int64(2)).data == ref
+    assert n(np.array([2.0])).data == ref
+    m = MLP(2, [3, 1], seed=0)
+    assert m(np.array([0.5, 1.5])).data == m([0.5, 1.5]).data
+    assert m(np.array([0.5, 1.5])[::-1]).data == m([1.5, 0.5]).data
+    assert m({0: 0.5, 1: 1.5}.values()).data == m([0.5, 1.5]).data  # ordered: fine
+    with pytest.raises(ValueError, match=r"array of shape \(1, 2\)"):
+        m(np.array([[0.5, 1.5]]))
+    with pytest.raises(ValueError, match="expects 2 inputs, got a single value"):
+        m(np.array(1.0))
+    with pytest.raises(TypeError, match="input 0 is not usable.*bool"):
+        m(np.array([True, False]))
+
+
+def test_huge_numbers_and_long_inputs_give_short_messages():
+    m = MLP(2, [1], seed=0)
+    with pytest.raises(ValueError, match="input 0 is not usable"):
+        m([10**400, 1.0])
+    with pytest.raises(ValueError, match="expects 2 inputs, got 100000 inputs") as info:
+        m(list(range(100_000)))
+    assert len(str(info.value)) < 300
+    with pytest.raises(TypeError) as info:
+        m("x" * 100_000)
+    assert len(str(info.value)) < 300
+
+
+# ---------------------------------------------------------------------------------------------
+# load_state_dict: short messages, huge numbers, arrays
+# ---------------------------------------------------------------------------------------------
+def test_a_state_dict_with_200000_extra_keys_gives_a_short_message():
+    m = MLP(2, [3, 1], seed=0)
+    state = {**m.state_dict(), **{f"junk.{i}": 0.0 for i in range(200_000)}}
+    with pytest.raises(ValueError, match=r"200,000 unexpected key\(s\) 'junk.0', .* and "
+                                         r"199,992 more") as info:
+        m.load_state_dict(state)
+    assert len(str(info.value)) < 500
+    with pytest.raises(ValueError, match=r"missing key\(s\) 'layers.0.weight'") as info:
+        m.load_state_dict({"x" * 10**6: 1.0})
+    assert len(str(info.value)) < 500
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    (10**400, ValueError, "non-finite number .an int of 401 digits"),
+    (-(10**400), ValueError, "an int of 401 digits"),
+    (float("inf"), ValueError, "non-finite number .inf"),
+    ("x" * 10**6, TypeError, "found str 'xxxx"),
+    (None, TypeError, "found NoneType"),
+    (True, TypeError, "found bool"),
+])
+def test_load_state_dict_refuses_bad_numbers(bad, error, message):
+    m = Neuron(2, seed=0)
+    before = m.state_dict()
+    with pytest.raises(error, match=message) as info:
+        m.load_state_dict({"weight": [1.0, 2.0], "bias": bad})
+    assert len(str(info.value)) < 300
+    assert m.state_dict() == before
+
+
+def test_load_state_dict_takes_numpy_arrays_and_torch_tensors():
+    np = pytest.importorskip("numpy")
+    a, b = MLP(3, [4, 2], seed=1), MLP(3, [4, 2], seed=2)
+    b.load_state_dict({k: np.array(v) for k, v in a.state_dict().items()})
+    assert b.state_dict() == a.state_dict()
+    torch = pytest.importorskip("torch")
+    c = MLP(3, [4, 2], seed=3)
+    c.load_state_dict({k: torch.tensor(v, dtype=torch.float64) for k, v in a.state_dict().items()})
+    assert c.state_dict() == a.state_dict()
+    n = Neuron(2, seed=0)
+    n.load_state_dict({"weight": np.array([1.0, 2.0]), "bias": np.float64(0.5)})
+    assert n.state_dict() == {"weight": [1.0, 2.0], "bias": 0.5}
+    with pytest.raises(ValueError, match="wrong shape"):
+        n.load_state_dict({"weight": np.zeros((2, 1)), "bias": 0.0})

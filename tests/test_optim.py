@@ -8,7 +8,7 @@ import pytest
 
 from tinygrad_edu import Value
 from tinygrad_edu.nn import MLP
-from tinygrad_edu.optim import SGD, Adam
+from tinygrad_edu.optim import SGD, Adam, AdamW
 
 
 def test_sgd_step_by_hand():
@@ -111,6 +111,37 @@ def test_adam_matches_torch(kwargs):
     assert ours == pytest.approx(theirs, abs=1e-12, rel=1e-12)
 
 
+@pytest.mark.parametrize("kwargs", [
+    {},  # PyTorch's defaults, weight_decay=1e-2
+    {"lr": 0.05, "weight_decay": 0.1},
+    {"lr": 0.1, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.5},
+    {"lr": 0.05, "betas": (0.3, 0.9), "weight_decay": 0.0},
+])
+def test_adamw_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    ours = run_ours(lambda ps: AdamW(ps, **kwargs), steps=10)
+    theirs = run_torch(torch, lambda ps: torch.optim.AdamW(ps, **kwargs), steps=10)
+    assert ours == pytest.approx(theirs, abs=1e-12, rel=1e-12)
+
+
+def test_adamw_decays_the_weight_adam_decays_the_gradient():
+    # With a zero gradient AdamW's step is the decay alone: p * (1 - lr * wd), exactly.
+    p = Value(2.0)
+    opt = AdamW([p], lr=0.1, weight_decay=0.5)
+    for k in range(1, 4):
+        p.grad = 0.0
+        opt.step()
+        assert p.data == pytest.approx(2.0 * 0.95**k, abs=1e-15)
+    # Adam's L2 form puts wd * p into the gradient, which Adam then normalizes: its first step
+    # is lr * sign(wd * p) = 0.1, whatever the size of the decay.
+    for wd in (0.5, 1e-3):
+        q = Value(2.0)
+        q.grad = 0.0
+        Adam([q], lr=0.1, weight_decay=wd).step()
+        assert q.data == pytest.approx(1.9, abs=1e-6)
+    assert AdamW([Value(1.0)]).weight_decay == 0.01  # PyTorch's default
+
+
 # ---------------------------------------------------------------------------------------------
 # Bad settings and divergence
 # ---------------------------------------------------------------------------------------------
@@ -128,6 +159,9 @@ def test_adam_matches_torch(kwargs):
     (lambda ps: Adam(ps, betas=(-0.1, 0.9)), r"betas\[0\]"),
     (lambda ps: Adam(ps, betas=0.9), "pair"),
     (lambda ps: Adam(ps, eps=-1.0), "eps"),
+    (lambda ps: Adam(ps, eps=0), r"eps must be > 0, got 0.0"),
+    (lambda ps: AdamW(ps, eps=0.0), r"AdamW: eps must be > 0"),
+    (lambda ps: AdamW(ps, weight_decay=-0.1), r"AdamW: weight_decay must be >= 0"),
 ])
 def test_bad_hyperparameters(make, message):
     with pytest.raises((ValueError, TypeError), match=message):
@@ -182,3 +216,33 @@ def test_a_refused_step_changes_nothing(make):
         params[0].grad, params[1].grad = 0.2, 0.7
         o.step()
     assert [p.data for p in ps] == [p.data for p in ref]
+
+
+@pytest.mark.parametrize("opt_class", [Adam, AdamW])
+def test_a_gradient_that_would_poison_adams_state_is_refused(opt_class):
+    # g = 1e155: g*g = inf, so v would be infinite. The parameter itself would stay finite
+    # (m / sqrt(inf) = 0), and it would never move again. The step is refused instead.
+    ps = [Value(1.0, "w"), Value(2.0)]
+    opt = opt_class(ps, lr=0.1)
+    ps[0].grad, ps[1].grad = 0.5, 0.5
+    opt.step()
+    state = (opt.t, list(opt._m), list(opt._v), [p.data for p in ps])
+    ps[0].grad, ps[1].grad = 1e155, 0.5
+    with pytest.raises(FloatingPointError,
+                       match=r"parameter 0 \('w'\) has gradient 1e\+155.*\(v\) inf.*nothing"):
+        opt.step()
+    assert (opt.t, opt._m, opt._v, [p.data for p in ps]) == state
+    ps[0].grad = 0.25  # training can go on from where it was
+    opt.step()
+    assert all(math.isfinite(x) for x in opt._m + opt._v + [p.data for p in ps])
+
+
+def test_a_momentum_buffer_that_would_overflow_is_refused():
+    p = Value(0.0)
+    opt = SGD([p], lr=1e-300, momentum=0.9)
+    p.grad = 1e308
+    opt.step()  # buf = 1e308, p = -1e8
+    before = (p.data, list(opt._buffers))
+    with pytest.raises(FloatingPointError, match="parameter 0 has gradient 1e\\+308"):
+        opt.step()  # buf = 0.9e308 + 1e308 = inf
+    assert (p.data, opt._buffers) == before

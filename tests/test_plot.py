@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import io
 import math
+import random
 import sys
+import warnings
 
 import pytest
 
@@ -22,11 +24,15 @@ from tinygrad_edu.losses import binary_cross_entropy  # noqa: E402
 from tinygrad_edu.nn import MLP, Neuron  # noqa: E402
 from tinygrad_edu.optim import SGD  # noqa: E402
 from tinygrad_edu.plot import (  # noqa: E402
+    TrainingRecorder,
+    animate_descent_paths,
+    batch_descent_path,
     descent_path,
     plot_activations,
     plot_decision_boundary,
     plot_history,
     plot_loss_landscape,
+    plot_neuron_maps,
 )
 from tinygrad_edu.train import History, fit  # noqa: E402
 
@@ -179,7 +185,7 @@ def test_decision_boundary_real_mlp_points_and_query():
     fig = plot_decision_boundary(model, X, y, query=(5, 4))
     ax = fig.axes[0]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend[:2] == ["fail", "pass"] and legend[2].startswith("you: ")
+    assert legend[:2] == ["class 0", "class 1"] and legend[2].startswith("you: class ")
     assert any(t.get_text() == "you" for t in ax.texts)
     # the points: red for fail, green for pass
     fail, passed = ax.collections[-3], ax.collections[-2]
@@ -290,3 +296,363 @@ def test_missing_matplotlib_names_the_plot_extra(monkeypatch):
     with pytest.raises(ImportError) as info:
         importlib.import_module("tinygrad_edu.plot")
     assert "pip install 'tinygrad_edu[plot]'" in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Class names, validation curves, clear errors (issues 10.6, 12.14)
+# ---------------------------------------------------------------------------------------------
+def test_decision_boundary_class_names():
+    X, y = pass_fail_data()
+    model = MLP(2, [4, 1], output_activation="sigmoid", seed=0)
+    fig = plot_decision_boundary(model, X, y, query=(5, 4), class_names=("fail", "pass"))
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[:2] == ["fail", "pass"] and legend[2] in ("you: fail", "you: pass")
+    fig = plot_decision_boundary(model, X, y, labels=("no", "yes"))  # the old name
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["no", "yes"]
+    with pytest.raises(ValueError, match="class_names must be 2 names"):
+        plot_decision_boundary(model, X, y, class_names=("a", "b", "c"))
+    with pytest.raises(TypeError, match="not both"):
+        plot_decision_boundary(model, X, y, class_names=("a", "b"), labels=("a", "b"))
+
+
+def test_history_draws_validation_with_its_training_series():
+    X, y = pass_fail_data()
+    model = MLP(2, [4, 1], output_activation="sigmoid", seed=0)
+    hist = fit(model, X[:6], y[:6], binary_cross_entropy, SGD(model.parameters(), lr=0.05),
+               epochs=4, progress=False, metrics=["accuracy"], validation_data=(X[6:], y[6:]))
+    fig = plot_history(hist)
+    loss_ax, acc_ax = fig.axes
+    assert [a.get_title() for a in fig.axes] == ["loss", "accuracy"]
+    train, val = loss_ax.lines
+    assert list(train.get_ydata()) == hist.history["loss"]
+    assert list(val.get_ydata()) == hist.history["val_loss"]
+    assert (train.get_label(), val.get_label()) == ("train", "validation")
+    assert val.get_linestyle() == "--" and val.get_color() == train.get_color()
+    assert list(acc_ax.lines[1].get_ydata()) == hist.history["val_accuracy"]
+    assert acc_ax.get_legend() is not None  # one legend, beside the last panel
+    png_pixels(fig)
+    # comparing runs: each run's validation curve is dashed in the run's colour
+    fig = plot_history({"a": hist, "b": {"loss": [1.0, 0.5], "val_loss": [1.2, 0.9]}},
+                       metrics=["loss"])
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert labels == ["a train", "a validation", "b train", "b validation"]
+
+
+def test_history_numpy_series_and_empty_history():
+    fig = plot_history({"loss": np.array([1.0, 0.5, 0.25]), "accuracy": np.array([0.5, 1.0, 1])})
+    assert list(fig.axes[0].lines[0].get_ydata()) == [1.0, 0.5, 0.25]
+    with pytest.raises(ValueError, match="history is empty, no epoch was recorded"):
+        plot_history(History())
+    with pytest.raises(ValueError, match="empty"):
+        plot_history(History(["loss", "accuracy"]))
+    with pytest.raises(TypeError, match=r"history\['loss'\]\[1\] is 'x'"):
+        plot_history({"loss": [1.0, "x"]})
+    with pytest.raises(TypeError, match="not both"):
+        plot_history({"loss": [1.0], "GD": History()})
+
+
+def test_activations_need_two_points_or_more():
+    fig = plot_activations(["tanh"], points=2)
+    assert list(fig.axes[0].lines[0].get_xdata()) == [-4.0, 4.0]
+    for points in (1, 0, -3, 2.5):
+        with pytest.raises(ValueError, match="points must be a whole number >= 2"):
+            plot_activations(points=points)
+    with pytest.raises(ValueError, match="low < high"):
+        plot_activations(x_range=(1.0, 1.0))
+    assert len(plot_activations(["relu"], points=np.int64(5)).axes[0].lines[0].get_xdata()) == 5
+
+
+def test_loss_landscape_logscale_needs_a_positive_loss():
+    with pytest.raises(ValueError, match=r"logscale=True\) needs positive loss.*smallest is -2"):
+        plot_loss_landscape(lambda a, b: a * 0 - 2.0, (-1, 1), (-1, 1), logscale=True,
+                            resolution=5)
+    # some losses <= 0 are fine: the levels span the positive ones
+    fig = plot_loss_landscape(lambda a, b: a * a + b * b, (-1, 1), (-1, 1), logscale=True,
+                              resolution=5)
+    png_pixels(fig)
+
+
+@pytest.mark.parametrize("lr", [math.nan, math.inf, 0.0, -0.1, "0.1"])
+def test_descent_path_refuses_a_bad_learning_rate(lr):
+    with pytest.raises(ValueError, match=r"descent_path: lr must be a finite number > 0"):
+        descent_path(bowl, (0.0, 0.0), lr=lr, steps=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3-D surface, batch paths and their animation (notebook 5)
+# ---------------------------------------------------------------------------------------------
+def test_loss_surface_in_3d_with_the_path_on_it():
+    path = descent_path(bowl, (-2.0, 1.0), 0.1, 10)
+    fig = plot_loss_landscape(bowl, (-3.0, 3.0), (-4.0, 2.0), path=path, kind="surface",
+                              resolution=20, axis_labels=("W0", "W1"))
+    ax = fig.axes[0]
+    assert ax.name == "3d"
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()) == ("W0", "W1",
+                                                                   "loss J(W0, W1)")
+    xs, ys, zs = ax.lines[0].get_data_3d()
+    assert list(zip(xs, ys)) == path
+    lift = zs[0] - bowl(*path[0])  # the path sits just above the surface, by one margin
+    assert lift > 0 and list(zs) == pytest.approx([bowl(a, b) + lift for a, b in path])
+    png_pixels(fig)
+    with pytest.raises(ValueError, match="3-D axes"):
+        plot_loss_landscape(bowl, (-1, 1), (-1, 1), kind="surface", ax=Figure().add_subplot())
+    with pytest.raises(ValueError, match="kind must be"):
+        plot_loss_landscape(bowl, (-1, 1), (-1, 1), kind="wireframe")
+
+
+def data_bowl():
+    """J(w0, w1) = mean_i (w0 * a_i + w1 * b_i - t_i)^2 over 6 examples."""
+    rows = [(1.0, 0.5, 2.0), (0.5, 1.0, 1.0), (-1.0, 0.0, -1.5), (0.0, -1.0, 0.5),
+            (2.0, 1.0, 3.5), (-0.5, 0.5, 0.0)]
+
+    def batch_loss(w0, w1, batch):
+        total = 0
+        for i in batch:
+            a, b, t = rows[i]
+            total = total + (w0 * a + w1 * b - t) ** 2
+        return total * (1.0 / len(batch))
+
+    return rows, batch_loss
+
+
+def test_batch_descent_paths_gd_sgd_minibatch():
+    rows, batch_loss = data_bowl()
+    n = len(rows)
+    gd = batch_descent_path(batch_loss, n, (0.0, 0.0), lr=0.1, epochs=5)
+    full = descent_path(lambda a, b: batch_loss(a, b, range(n)), (0.0, 0.0), 0.1, 5)
+    assert gd == full  # full batch: the same walk as descent_path on the mean loss
+    sgd = batch_descent_path(batch_loss, n, (0.0, 0.0), lr=0.1, epochs=5, batch_size=1, seed=3)
+    mini = batch_descent_path(batch_loss, n, (0.0, 0.0), lr=0.1, epochs=5, batch_size=4)
+    assert len(sgd) == 1 + 5 * 6 and len(mini) == 1 + 5 * 2
+    # SGD's first step is one example's gradient, by hand: order from random.Random(3)
+    order = list(range(n))
+    random.Random(3).shuffle(order)
+    a, b, t = rows[order[0]]
+    r = 0.0 * a + 0.0 * b - t
+    assert sgd[1] == pytest.approx((-0.1 * 2 * r * a, -0.1 * 2 * r * b), abs=1e-15)
+    assert batch_descent_path(batch_loss, n, (0, 0), 0.1, 5, batch_size=1, seed=3) == sgd
+    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1"):
+        batch_descent_path(batch_loss, n, (0, 0), 0.1, 5, batch_size=0)
+
+
+def test_animate_descent_paths_side_by_side(tmp_path):
+    rows, batch_loss = data_bowl()
+    n = len(rows)
+    paths = {
+        "GD": batch_descent_path(batch_loss, n, (-1.0, 2.0), lr=0.1, epochs=6),
+        "SGD": batch_descent_path(batch_loss, n, (-1.0, 2.0), lr=0.1, epochs=6, batch_size=1),
+        "mini-batch": batch_descent_path(batch_loss, n, (-1.0, 2.0), lr=0.1, epochs=6,
+                                         batch_size=3),
+    }
+    anim = animate_descent_paths(lambda a, b: batch_loss(a, b, range(n)), paths, frames=7,
+                                 resolution=15)
+    assert len(anim) == 7
+    # frame 3 of 7 is half of every run: epoch 3 of 6
+    fig = anim.frame(3)
+    panels = [a for a in fig.axes if a.get_title()]
+    assert [a.get_title().split("\n")[0] for a in panels] == ["GD", "SGD", "mini-batch"]
+    for ax, (name, path) in zip(panels, paths.items()):
+        line = ax.lines[1]
+        steps = (len(path) - 1) // 2
+        assert list(zip(*line.get_data())) == path[:steps + 1]
+        assert ax.get_title() == f"{name}\nstep {steps} of {len(path) - 1}"
+    last = anim.frame(-1)
+    assert list(zip(*last.axes[1].lines[1].get_data())) == paths["SGD"]
+    anim.save_gif(tmp_path / "paths.gif")
+    assert gif_frames(tmp_path / "paths.gif") == 7
+
+
+# ---------------------------------------------------------------------------------------------
+# Neuron maps (issue 10.2)
+# ---------------------------------------------------------------------------------------------
+def map_value_at(ax, x1, x2):
+    """The value a neuron map shows at the grid point nearest (x1, x2), and that point."""
+    (image,) = ax.images
+    values = np.asarray(image.get_array())
+    left, right, bottom, top = image.get_extent()
+    rows, cols = values.shape
+    i = int((x1 - left) / (right - left) * cols)
+    j = int((x2 - bottom) / (top - bottom) * rows)
+    centre = (left + (i + 0.5) * (right - left) / cols, bottom + (j + 0.5) * (top - bottom) / rows)
+    return values[j, i], centre
+
+
+def test_neuron_maps_show_each_neurons_output():
+    X, y = pass_fail_data()
+    model = MLP(2, [3, 2, 1], activation="tanh", output_activation="sigmoid", seed=4)
+    fig = plot_neuron_maps(model, X, y, resolution=12)
+    by_label = {a.get_label(): a for a in fig.axes}
+    expected = ["layer 1 neuron 0", "layer 1 neuron 1", "layer 1 neuron 2", "layer 2 neuron 0",
+                "layer 2 neuron 1", "layer 3 neuron 0", "decision regions"]
+    assert all(name in by_label for name in expected)
+    layers = model.layers
+    rng = random.Random(0)
+    for _ in range(10):  # sampled points of the plane: each map shows that neuron's output
+        x1, x2 = rng.uniform(0.5, 9.0), rng.uniform(0.5, 9.0)
+        _, (c1, c2) = map_value_at(by_label["layer 1 neuron 0"], x1, x2)
+        h1 = layers[0]([c1, c2])
+        h2 = layers[1](h1)
+        out = layers[2](h2)
+        for k in range(3):
+            shown, _ = map_value_at(by_label[f"layer 1 neuron {k}"], x1, x2)
+            assert shown == pytest.approx(h1[k].data, abs=1e-12)
+        for k in range(2):
+            assert map_value_at(by_label[f"layer 2 neuron {k}"], x1, x2)[0] == \
+                pytest.approx(h2[k].data, abs=1e-12)
+        assert map_value_at(by_label["layer 3 neuron 0"], x1, x2)[0] == \
+            pytest.approx(out.data, abs=1e-12)
+    assert by_label["layer 1 neuron 0"].get_title() == "layer 1: tanh"
+    assert by_label["layer 3 neuron 0"].get_title() == "output: sigmoid"
+    # the data on every map: white dots for class 0, black for class 1
+    offsets = by_label["layer 2 neuron 1"].collections
+    assert [len(c.get_offsets()) for c in offsets] == [4, 4]
+    png_pixels(fig)
+
+
+def test_neuron_map_colours_follow_the_activation():
+    # one tanh neuron computing tanh(x1): red where it fires (x1 > 0), blue below, white at 0
+    neuron = Neuron(2, activation="tanh", seed=0)
+    neuron.w[0].data, neuron.w[1].data, neuron.b.data = 2.0, 0.0, 0.0
+    fig = plot_neuron_maps(neuron, resolution=41)
+    ax = next(a for a in fig.axes if a.get_label() == "layer 1 neuron 0")
+    red, blue, white = pixel(fig, ax, 2.5, 0.0), pixel(fig, ax, -2.5, 0.0), pixel(fig, ax, 0, 1)
+    assert red[0] > red[2] + 60 and red[0] > red[1] + 60  # red: RdBu_r's top end
+    assert blue[2] > blue[0] + 60 and blue[2] > blue[1] + 20  # blue: its bottom end
+    assert min(white) > 200 and abs(white[0] - white[2]) < 40  # tanh(0) = 0: white
+    relu = Neuron(2, activation="relu", seed=0)
+    relu.w[0].data, relu.w[1].data, relu.b.data = 1.0, 0.0, 0.0
+    fig = plot_neuron_maps(relu, resolution=41)
+    ax = next(a for a in fig.axes if a.get_label() == "layer 1 neuron 0")
+    assert min(pixel(fig, ax, -2.0, 0.0)) > 230  # relu off: white, not blue
+    fired = pixel(fig, ax, 2.5, 0.0)
+    assert fired[0] > fired[2] + 60
+
+
+def test_neuron_maps_need_a_two_input_model():
+    with pytest.raises(ValueError, match="needs 2 inputs; this one has 3"):
+        plot_neuron_maps(MLP(3, [2, 1], seed=0))
+    with pytest.raises(ValueError, match="needs 2 inputs; this one has 1"):
+        plot_neuron_maps(Neuron(1, seed=0))
+    with pytest.raises(TypeError, match="built from layers"):
+        plot_neuron_maps(lambda x: Value(x[0]))
+    with pytest.raises(ValueError, match="8 rows but y has 2"):
+        plot_neuron_maps(MLP(2, [2, 1], seed=0), *pass_fail_data()[:1], [0, 1])
+    wide = plot_neuron_maps(MLP(2, [20, 1], seed=0), resolution=4, max_neurons=5)
+    titles = [a.get_title() for a in wide.axes if a.get_label() == "layer 1 neuron 0"]
+    assert titles == ["layer 1: relu\n(first 5 of 20)"]
+
+
+# ---------------------------------------------------------------------------------------------
+# TrainingRecorder (issue 10.4)
+# ---------------------------------------------------------------------------------------------
+def gif_frames(path) -> int:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.format == "GIF"
+        return im.n_frames
+
+
+def recorded_run(every=5, epochs=12, **kw):
+    X, y = pass_fail_data()
+    model = MLP(2, [3, 1], "tanh", "sigmoid", seed=0)
+    states = {}
+
+    def keep(epoch, m, history):
+        states[epoch] = m.state_dict()
+
+    states[0] = model.state_dict()
+    recorder = TrainingRecorder(X, y, every=every, resolution=8, **kw)
+    h = fit(model, X, y, binary_cross_entropy, SGD(model.parameters(), lr=0.5), epochs=epochs,
+            progress=False, metrics=["accuracy"], callbacks=[recorder, keep])
+    return recorder, h, states, model
+
+
+def test_recorder_records_the_regions_of_each_recorded_epoch():
+    recorder, h, states, model = recorded_run()
+    assert [epoch for epoch, _ in recorder.frames] == [0, 5, 10, 12]
+    assert len(recorder) == 4 and recorder.history is h
+    probe = MLP(2, [3, 1], "tanh", "sigmoid", seed=1)
+    g0, g1 = recorder.plane.g0, recorder.plane.g1
+    for epoch, grid in recorder.frames:
+        probe.load_state_dict(states[epoch])
+        for j in (0, 3, 7):
+            for i in (0, 4, 7):
+                assert grid[j][i] == probe([g0[i], g1[j]]).data
+    # the last frame's picture: regions as plot_decision_boundary draws them, and the loss
+    fig = recorder.frame(-1)
+    regions_ax, loss_ax = fig.axes[:2]
+    assert regions_ax.get_title() == "epoch 12"
+    assert list(loss_ax.lines[0].get_ydata()) == h.history["loss"]
+    assert loss_ax.get_title() == (f"loss {h.history['loss'][-1]:.4f}, "
+                                   f"accuracy {h.history['accuracy'][-1]:.2f}")
+    assert recorder.frame(0).axes[0].get_title() == "untrained (epoch 0)"
+    png_pixels(fig)
+
+
+def test_recorder_player_gif_and_html(tmp_path):
+    recorder, *_ = recorded_run()
+    page = recorder._repr_html_()
+    assert page.count("data:image/png;base64,") == 5  # 4 frames + the still shown first
+    assert ">Previous</button>" in page and ">Next</button>" in page and "epoch 12" in page
+    recorder.save_gif(tmp_path / "run.gif")
+    assert gif_frames(tmp_path / "run.gif") == 4
+    recorder.save_html(tmp_path / "run.html", title="pass/fail")
+    text = (tmp_path / "run.html").read_text()
+    assert text.startswith("<!DOCTYPE html>") and "<title>pass/fail</title>" in text
+    assert "http://" not in text and "https://" not in text  # self-contained: no network
+    # frames are PNGs of one size: nothing jumps between frames
+    from PIL import Image
+
+    sizes = {Image.open(io.BytesIO(p)).size for p in recorder._pngs()}
+    assert len(sizes) == 1
+
+
+def test_recorder_errors(tmp_path):
+    X, y = pass_fail_data()
+    empty = TrainingRecorder(X, y)
+    with pytest.raises(ValueError, match=r"no frames yet; pass it to fit"):
+        empty.save_gif(tmp_path / "x.gif")
+    with pytest.raises(ValueError, match="every must be a whole number >= 1"):
+        TrainingRecorder(X, y, every=0)
+    with pytest.raises(ValueError, match="8 rows but y has 3"):
+        TrainingRecorder(X, y[:3])
+    recorder, *_ = recorded_run()
+    missing = tmp_path / "no" / "such" / "dir" / "run.gif"
+    with pytest.raises(OSError, match="no/such/dir/run.gif"):
+        recorder.save_gif(missing)
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    (folder / "run.html").mkdir()  # a directory where the file should go
+    with pytest.raises(OSError, match="run.html"):
+        recorder.save_html(folder / "run.html")
+    assert [p.name for p in folder.iterdir()] == ["run.html"]  # no half-written file left
+
+
+def test_recorder_with_a_transform_draws_original_units():
+    X, y = pass_fail_data()
+    mean = [sum(r[k] for r in X) / len(X) for k in (0, 1)]
+    Xs = [[r[0] - mean[0], r[1] - mean[1]] for r in X]
+    model = MLP(2, [3, 1], "tanh", "sigmoid", seed=0)
+    recorder = TrainingRecorder(X, y, every=2, resolution=6, class_names=("fail", "pass"),
+                                transform=lambda p: [p[0] - mean[0], p[1] - mean[1]])
+    fit(model, Xs, y, binary_cross_entropy, SGD(model.parameters(), lr=0.5), epochs=2,
+        progress=False, callbacks=[recorder])
+    g0, g1 = recorder.plane.g0, recorder.plane.g1
+    assert recorder.frames[-1][1][2][3] == model([g0[3] - mean[0], g1[2] - mean[1]]).data
+    legend = recorder.frame().axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["fail", "pass"]
+
+
+def test_history_of_a_diverged_run_on_a_log_axis():
+    # a loss growing x5.3 per epoch up to 1e306 (from err.history): matplotlib's own log
+    # margins and ticks overflow there; the plot must still show the line, without warnings
+    loss = [25.2 * 5.3**k for k in range(423)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_history({"loss": loss}, logy=True)
+        png_pixels(fig)
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    assert lo <= loss[0] and loss[-1] <= hi <= sys.float_info.max
+    assert list(ax.yaxis.get_major_locator().locs) == [10.0**k for k in range(50, 301, 50)]

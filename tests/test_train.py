@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import builtins
+import importlib.util
 import math
+import sys
+import warnings
 
 import pytest
 
+from tinygrad_edu import Value
 from tinygrad_edu.data import (
     make_blobs,
     make_grades,
@@ -348,3 +352,252 @@ def test_history_repr_and_indexing():
     h.epoch += [1, 2]
     assert h["loss"] == [0.5, 0.25] and len(h) == 2
     assert repr(h) == "History(2 epochs: loss=0.25, accuracy=0.75)"
+
+
+# ---------------------------------------------------------------------------------------------
+# validation_data, callbacks, err.history (issue 10)
+# ---------------------------------------------------------------------------------------------
+def test_validation_history_equals_loss_and_accuracy_measured_separately():
+    X, y = pass_fail(60)
+    Xt, yt, Xv, yv = X[:40], y[:40], X[40:], y[40:]
+    model = MLP(2, [3, 1], "tanh", "sigmoid", seed=0)
+    states = []  # the weights at the end of every epoch, taken by a callback
+
+    def keep(epoch, m, history):
+        states.append(m.state_dict())
+
+    h = fit(model, Xt, yt, binary_cross_entropy, SGD(model.parameters(), lr=0.5), epochs=6,
+            batch_size=8, progress=False, metrics=["accuracy"], validation_data=(Xv, yv),
+            callbacks=[keep])
+    assert list(h.history) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    probe = MLP(2, [3, 1], "tanh", "sigmoid", seed=99)
+    for e, state in enumerate(states):
+        probe.load_state_dict(state)
+        assert h.history["val_loss"][e] == binary_cross_entropy([probe(x) for x in Xv], yv).data
+        assert h.history["val_accuracy"][e] == accuracy(probe, Xv, yv)
+        assert h.history["accuracy"][e] == accuracy(probe, Xt, yt)
+    # measuring the validation rows does not change training
+    again = MLP(2, [3, 1], "tanh", "sigmoid", seed=0)
+    h2 = fit(again, Xt, yt, binary_cross_entropy, SGD(again.parameters(), lr=0.5), epochs=6,
+             batch_size=8, progress=False, metrics=["accuracy"])
+    assert h2.history["loss"] == h.history["loss"]
+    assert again.state_dict() == model.state_dict()
+
+
+def test_callbacks_see_each_epoch_and_each_step():
+    X, y = pass_fail(10)
+    calls = []
+
+    class Watcher:
+        def on_train_begin(self, model, history):
+            calls.append(("begin", len(history)))
+
+        def on_step_end(self, epoch, step, model, loss):
+            calls.append(("step", epoch, step, loss))
+
+        def on_epoch_end(self, epoch, model, history):
+            calls.append(("epoch", epoch, len(history), history["loss"][-1]))
+
+    def plain(epoch, model, history):
+        calls.append(("plain", epoch, history.epoch[-1]))
+
+    model = MLP(2, [2, 1], "tanh", "sigmoid", seed=0)
+    h = fit(model, X, y, binary_cross_entropy, SGD(model.parameters(), lr=0.1), epochs=2,
+            batch_size=4, progress=False, callbacks=[Watcher(), plain])
+    assert calls[0] == ("begin", 0)
+    steps = [c for c in calls if c[0] == "step"]
+    assert [(c[1], c[2]) for c in steps] == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
+    # the epoch's loss is the step losses weighted by batch size (4, 4, 2)
+    for epoch in (1, 2):
+        losses = [c[3] for c in steps if c[1] == epoch]
+        mean = (4 * losses[0] + 4 * losses[1] + 2 * losses[2]) / 10
+        assert h.history["loss"][epoch - 1] == pytest.approx(mean, rel=1e-15)
+    ends = [c for c in calls if c[0] in ("epoch", "plain")]
+    assert ends == [("epoch", 1, 1, h["loss"][0]), ("plain", 1, 1),
+                    ("epoch", 2, 2, h["loss"][1]), ("plain", 2, 2)]
+    # one callback without its list is accepted too
+    seen = []
+    fit(model, X, y, binary_cross_entropy, SGD(model.parameters(), lr=0.1), epochs=2,
+        progress=False, callbacks=lambda e, m, hist: seen.append(e))
+    assert seen == [1, 2]
+
+
+def test_divergence_carries_the_partial_history():
+    # a linear neuron with lr=1.5 on standardized data: the loss grows ~4x per epoch
+    X, y = make_grades(30, seed=0)
+    X, _ = standardize(X)
+    model = Neuron(2, activation="linear", seed=0)
+    with pytest.raises(FloatingPointError, match="err.history") as info:
+        fit(model, X, y, mse_loss, SGD(model.parameters(), lr=1.5), epochs=500,
+            progress=False, metrics=[lambda m, X, y: 1.0], validation_data=(X[:5], y[:5]))
+    err = info.value
+    h = err.history
+    assert isinstance(h, History) and err.step == 1
+    assert len(h) == err.epoch - 1 > 100  # the epochs completed before the one that failed
+    assert h.epoch == list(range(1, err.epoch))
+    assert all(len(series) == len(h) for series in h.history.values())
+    loss = h.history["loss"]
+    assert all(b > 3 * a for a, b in zip(loss[1:], loss[2:]))  # the blow-up, ready to plot
+    assert f"epoch {err.epoch}/500, step 1/1" in str(err)
+
+
+class _NotANumber(ValueError, FloatingPointError):
+    """What the engine raises for a NaN result (ValueError and FloatingPointError at once)."""
+
+
+@pytest.mark.parametrize("error", [
+    _NotANumber("'linear' of (...) is nan"),
+    OverflowError("'exp' of (1000.0,) overflows to inf"),
+    ZeroDivisionError("'/' by zero"),
+])
+def test_numeric_errors_inside_the_model_become_divergence(error):
+    calls = []
+
+    def model(x):
+        calls.append(1)
+        if len(calls) == 5:  # epoch 2, step 1 (batches of 2 of 4 rows: 2 calls per step)
+            raise error
+        return Value(x[0]) * 2.0
+
+    X, y = [[1.0], [2.0], [3.0], [4.0]], [1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(FloatingPointError, match=r"epoch 2/3, step 1/2") as info:
+        fit(model, X, y, mse_loss, SGD([Value(0.0)], lr=0.1), epochs=3, batch_size=2,
+            progress=False)
+    assert info.value.__cause__ is error and len(info.value.history) == 1
+
+
+def test_diverging_linear_mlp_in_fused_layers_names_epoch_and_step():
+    # The weights grow until inf + -inf inside a fused 'linear' node gives NaN (issue 12.12).
+    X, y = make_grades(20, seed=0)
+    model = MLP(2, [8, 8, 1], "linear", seed=1)
+    with pytest.raises(FloatingPointError, match=r"training diverged at epoch \d+/200, step 1/1"):
+        fit(model, X, y, mse_loss, SGD(model.parameters(), lr=0.05), epochs=200,
+            progress=False)
+
+
+@pytest.mark.parametrize("callbacks, message", [
+    (["print"], r"callbacks\[0\] is str 'print', which is not callable"),
+    ([print, 3], r"callbacks\[1\] is int 3"),
+    (3, "callbacks must be a list"),
+])
+def test_callbacks_must_be_callable(setup, callbacks, message):
+    model, opt = setup
+    with pytest.raises(TypeError, match=message):
+        fit(model, [[1.0, 2.0]], [1.0], mse_loss, opt, epochs=1, progress=False,
+            callbacks=callbacks)
+
+
+@pytest.mark.parametrize("data, error, message", [
+    (([[1.0, 2.0]] * 3, [1.0] * 2), ValueError, "3 rows in X_val but 2 targets in y_val"),
+    (([[1.0, 2.0, 3.0]], [1.0]), ValueError, r"X_val\[0\] has 3 features but the rows of X "
+                                             "have 2"),
+    (([[1.0, 2.0]], [1.0], [0.5]), ValueError, "pair .* got 3 items"),
+    (([], []), ValueError, "X_val is empty"),
+    ([[1.0, 2.0]], ValueError, "pair"),
+    ("ab", TypeError, "pair"),
+    (([[1.0, math.nan]], [1.0]), ValueError, r"X_val\[0\]\[1\] is nan"),
+])
+def test_validation_data_of_the_wrong_shape(setup, data, error, message):
+    model, opt = setup
+    with pytest.raises(error, match=message):
+        fit(model, [[1.0, 2.0], [0.0, 1.0]], [1.0, 0.0], mse_loss, opt, epochs=1,
+            progress=False, validation_data=data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages name the row of the data passed (issue 12.13), NumPy integers (12.14)
+# ---------------------------------------------------------------------------------------------
+def test_a_bad_label_is_named_by_its_row_not_its_place_in_the_batch():
+    X, y = pass_fail(12)
+    y = list(y)
+    y[9] = 2
+    model = MLP(2, [3, 1], "tanh", "sigmoid", seed=0)
+    for batch_size in (None, 1, 4):
+        with pytest.raises(ValueError, match=r"y\[9\] is 2.0; targets must be in \[0, 1\]"):
+            fit(model, X, y, binary_cross_entropy, SGD(model.parameters(), lr=0.1), epochs=2,
+                batch_size=batch_size, seed=3, progress=False)
+    y[9] = "pass"
+    with pytest.raises(TypeError, match=r"y\[9\] must be a number, got str .pass."):
+        fit(model, X, y, mse_loss, SGD(model.parameters(), lr=0.1), epochs=1, batch_size=5,
+            progress=False)
+    with pytest.raises(ValueError, match=r"y_val\[1\] is 3.0"):
+        fit(model, X[:4], [0, 1, 0, 1], binary_cross_entropy, SGD(model.parameters(), lr=0.1),
+            epochs=1, progress=False, validation_data=(X[4:6], [0, 3]))
+
+
+def test_nan_or_inf_in_x_names_the_row_and_column():
+    X, y = pass_fail(12)
+    X = [list(r) for r in X]
+    X[7][1] = math.nan
+    model = MLP(2, [3, 1], "tanh", "sigmoid", seed=0)
+    with pytest.raises(ValueError, match=r"X\[7\]\[1\] is nan; inputs must be finite"):
+        fit(model, X, y, binary_cross_entropy, SGD(model.parameters(), lr=0.1), epochs=1,
+            progress=False)
+    X[7][1] = 0.0
+    X[4] = [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match=r"fit: X\[4\]: .*expects 2 inputs, got 3"):
+        fit(model, X, y, binary_cross_entropy, SGD(model.parameters(), lr=0.1), epochs=1,
+            batch_size=3, progress=False)
+
+
+def test_numpy_integers_and_arrays_are_accepted():
+    X, y = pass_fail(20)
+
+    def run(**kw):
+        m = MLP(2, [3, 1], "tanh", "sigmoid", seed=0)
+        return fit(m, kw.pop("X", X), kw.pop("y", y), binary_cross_entropy,
+                   SGD(m.parameters(), lr=0.3), progress=False, **kw).history
+
+    np = pytest.importorskip("numpy")
+    expected = run(epochs=3, batch_size=4, seed=5)
+    assert run(epochs=np.int64(3), batch_size=np.int32(4), seed=np.uint8(5)) == expected
+    assert run(X=np.array(X), y=np.array(y), epochs=3, batch_size=4, seed=5) == expected
+    with pytest.raises(ValueError, match="epochs must be a whole number >= 1, got 3.0"):
+        run(epochs=3.0)
+    with pytest.raises(TypeError, match="seed must be a whole number"):
+        run(epochs=1, seed=1.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# compiled=True (tinygrad_edu.compile, contract 2)
+# ---------------------------------------------------------------------------------------------
+def test_compiled_fit_gives_the_eager_history():
+    X, y = pass_fail(24)
+
+    def run(compiled):
+        m = MLP(2, [4, 1], "tanh", "sigmoid", seed=0)
+        h = fit(m, X, y, binary_cross_entropy, Adam(m.parameters(), lr=0.05), epochs=5,
+                batch_size=8, progress=False, metrics=["accuracy"], compiled=compiled,
+                validation_data=(X[:6], y[:6]))
+        return h, m
+
+    if importlib.util.find_spec("tinygrad_edu.compile") is None:
+        # not built yet: a clear ImportError, never a silent eager run
+        with pytest.raises(ImportError, match=r"fit\(compiled=True\) needs tinygrad_edu.compile"):
+            run(True)
+        return
+    (eager, m1), (traced, m2) = run(False), run(True)
+    for key, values in eager.history.items():
+        assert traced.history[key] == pytest.approx(values, abs=1e-12, rel=1e-12), key
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert q.data == pytest.approx(p.data, abs=1e-12, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# No "TqdmWarning: IProgress not found" in Jupyter without ipywidgets
+# ---------------------------------------------------------------------------------------------
+def test_progress_bar_in_jupyter_uses_widgets_only_when_ipywidgets_imports(monkeypatch):
+    tqdm = pytest.importorskip("tqdm")
+    from tinygrad_edu import train
+
+    monkeypatch.setattr(train, "_in_jupyter", lambda: True)
+    if importlib.util.find_spec("ipywidgets") is not None:
+        import tqdm.notebook
+
+        assert train._bar_class() is tqdm.notebook.tqdm
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # `import ipywidgets` now fails
+    assert train._bar_class() is tqdm.std.tqdm
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a TqdmWarning would fail the test
+        model = MLP(2, [2, 1], seed=0)
+        fit(model, [[1.0, 2.0]], [1.0], mse_loss, SGD(model.parameters(), lr=0.1), epochs=2)

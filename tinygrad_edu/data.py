@@ -19,9 +19,10 @@ than not, but not certain.
 from __future__ import annotations
 
 import math
+import operator
 import random
-from collections.abc import Sequence
-from numbers import Real
+from collections.abc import Mapping, Sequence, Set
+from numbers import Integral, Real
 from typing import Any
 
 __all__ = [
@@ -46,15 +47,36 @@ PASS_FAIL_FEATURES: tuple[str, str] = ("lectures attended", "last exam score")
 Dataset = tuple[list[list[float]], list[Any]]
 
 
+#: The most rows a generator makes: more is surely a typo, and would exhaust the memory.
+MAX_ROWS = 10_000_000
+
+
+def _short(x: Any, limit: int = 60) -> str:
+    text = repr(x)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _check_n(n: object, what: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive int, got {n!r}")
-    return n
+    """A positive whole number (an int or integer-like such as ``np.int64``), not a bool."""
+    if isinstance(n, bool) or not isinstance(n, Integral):
+        raise TypeError(f"{what} must be a positive int, got {type(n).__name__} {_short(n)}")
+    count = operator.index(n)
+    if not 1 <= count <= MAX_ROWS:
+        raise ValueError(f"{what} must be a positive int of at most {MAX_ROWS:,}, got {count}")
+    return count
 
 
-def _check_noise(noise: object) -> float:
-    if isinstance(noise, bool) or not isinstance(noise, Real) or not 0 <= noise < math.inf:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+def _rng(seed: object) -> random.Random:
+    if isinstance(seed, bool) or not isinstance(seed, Integral):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {_short(seed)}")
+    return random.Random(operator.index(seed))
+
+
+def _check_noise(noise: object, what: str = "noise") -> float:
+    # a standard normal draw stays below ~8.6, so noise <= 1e300 keeps every point finite
+    if (isinstance(noise, bool) or not isinstance(noise, Real)
+            or not 0 <= noise <= 1e300):  # (False for NaN)
+        raise ValueError(f"{what} must be a number from 0 to 1e300, got {_short(noise)}")
     return float(noise)
 
 
@@ -67,9 +89,9 @@ def make_pass_fail(n: int = 100, noise: float = 1.0, seed: int = 0) -> Dataset:
 
     ``noise`` is the standard deviation of the readiness noise (0 gives a clean linear rule).
     """
-    _check_n(n)
+    n = _check_n(n)
     noise = _check_noise(noise)
-    rng = random.Random(seed)
+    rng = _rng(seed)
     X = _students(n, rng)
     y = [1 if 0.6 * lec + 0.8 * marks - 5.5 + rng.gauss(0.0, noise) > 0 else 0
          for lec, marks in X]
@@ -82,9 +104,9 @@ def make_grades(n: int = 100, noise: float = 0.5, seed: int = 0) -> Dataset:
     ``grade = clip(1 + 0.35 * lectures + 0.55 * marks + Normal(0, noise), 0, 10)``, rounded to
     one decimal. Train with ``mse_loss`` and a linear output.
     """
-    _check_n(n)
+    n = _check_n(n)
     noise = _check_noise(noise)
-    rng = random.Random(seed)
+    rng = _rng(seed)
     X = _students(n, rng)
     y = []
     for lec, marks in X:
@@ -101,9 +123,9 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> Dataset:
     coordinates and the examples are shuffled. micrograd's demo uses labels ``2*y - 1``
     (see ``to_pm1``) with the hinge loss.
     """
-    _check_n(n)
+    n = _check_n(n)
     noise = _check_noise(noise)
-    rng = random.Random(seed)
+    rng = _rng(seed)
     n_upper = n // 2
     n_lower = n - n_upper
     pts: list[tuple[list[float], int]] = []
@@ -125,10 +147,11 @@ def make_spiral(n_per_class: int = 50, classes: int = 3, noise: float = 0.2,
     Arm ``c``: radius ``r`` from 0 to 1, angle ``4 c + 4 r`` plus Gaussian noise of std
     ``noise``; point ``(r sin a, r cos a)``. Not linearly separable: needs hidden layers.
     """
-    _check_n(n_per_class, "n_per_class")
-    _check_n(classes, "classes")
+    n_per_class = _check_n(n_per_class, "n_per_class")
+    classes = _check_n(classes, "classes")
+    _check_n(n_per_class * classes, "n_per_class * classes")
     noise = _check_noise(noise)
-    rng = random.Random(seed)
+    rng = _rng(seed)
     pts: list[tuple[list[float], int]] = []
     for c in range(classes):
         for k in range(n_per_class):
@@ -144,10 +167,10 @@ def make_blobs(n: int = 150, centers: int = 3, std: float = 0.5, seed: int = 0) 
 
     Labels ``0 .. centers-1``, ``n`` points in total, dealt round-robin to the blobs.
     """
-    _check_n(n)
-    _check_n(centers, "centers")
-    std = _check_noise(std)
-    rng = random.Random(seed)
+    n = _check_n(n)
+    centers = _check_n(centers, "centers")
+    std = _check_noise(std, "std")
+    rng = _rng(seed)
     X: list[list[float]] = []
     y: list[int] = []
     for i in range(n):
@@ -161,30 +184,98 @@ def make_blobs(n: int = 150, centers: int = 3, std: float = 0.5, seed: int = 0) 
     return [X[i] for i in order], [y[i] for i in order]
 
 
+def _sequence(x: Any, what: str) -> Sequence[Any]:
+    """``x`` as an indexable sequence (a NumPy array as its list), or a clear TypeError."""
+    x = _tolist(x)
+    if (isinstance(x, (str, bytes, Mapping, Set)) or not isinstance(x, Sequence)):
+        raise TypeError(
+            f"{what} must be a list (or tuple, or NumPy array), got {type(x).__name__} "
+            f"{_short(x)}"
+        )
+    return x
+
+
 def to_pm1(y: Sequence[Any]) -> list[int]:
     """0/1 labels as -1/+1 (``2*y - 1``), for ``hinge_loss`` and tanh outputs."""
     out = []
-    for i, v in enumerate(y):
-        if v not in (0, 1) or isinstance(v, str):
-            raise ValueError(f"to_pm1: label {i} is {v!r}; expected 0 or 1")
+    for i, v in enumerate(_sequence(y, "to_pm1: the labels y")):
+        v = _item(v)
+        if not isinstance(v, Real) or v not in (0, 1):
+            raise ValueError(f"to_pm1: label {i} is {_short(v)}; expected 0 or 1")
         out.append(2 * int(v) - 1)
     return out
 
 
 def train_test_split(X: Sequence[Any], y: Sequence[Any], test_fraction: float = 0.25,
                      seed: int = 0) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
-    """Shuffle and split into ``X_train, X_test, y_train, y_test`` (scikit-learn's order)."""
+    """Shuffle and split into ``X_train, X_test, y_train, y_test`` (scikit-learn's order).
+
+    The test set gets ``round(len(X) * test_fraction)`` rows, at least one; a split that would
+    leave either set empty is a ``ValueError``.
+    """
+    X = _sequence(X, "train_test_split: X")
+    y = _sequence(y, "train_test_split: y")
     if len(X) != len(y):
         raise ValueError(f"train_test_split: {len(X)} rows in X but {len(y)} labels in y")
     if (isinstance(test_fraction, bool) or not isinstance(test_fraction, Real)
             or not 0.0 < test_fraction < 1.0):
-        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
-    order = list(range(len(X)))
-    random.Random(seed).shuffle(order)
-    n_test = max(1, round(len(X) * test_fraction)) if len(X) > 1 else 0
+        raise ValueError(f"test_fraction must be between 0 and 1, got {_short(test_fraction)}")
+    rng = _rng(seed)
+    n = len(X)
+    if n < 2:
+        raise ValueError(f"train_test_split needs at least 2 rows (one to train on, one to "
+                         f"test), got {n}")
+    n_test = max(1, round(n * float(test_fraction)))
+    if n_test >= n:
+        raise ValueError(
+            f"train_test_split: {n} row(s) with test_fraction={float(test_fraction)} leave "
+            f"{n - n_test} for training; a model needs training data. Use more rows or a "
+            "smaller test_fraction"
+        )
+    order = list(range(n))
+    rng.shuffle(order)
     test, train = order[:n_test], order[n_test:]
     return ([X[i] for i in train], [X[i] for i in test], [y[i] for i in train],
             [y[i] for i in test])
+
+
+def _mean_std(column: Sequence[float]) -> tuple[float, float]:
+    """Mean and population std of finite numbers, without overflow (a column of 1e308).
+
+    The numbers are first scaled by a power of two into (-1, 1), which is exact, so the sum
+    and the squares cannot overflow; mean and std are scaled back the same way.
+    """
+    biggest = max(abs(v) for v in column)
+    if biggest == 0.0:
+        return 0.0, 0.0
+    e = math.frexp(biggest)[1]  # biggest < 2**e
+    scaled = [math.ldexp(v, -e) for v in column]
+    mean = math.fsum(scaled) / len(scaled)
+    var = math.fsum((v - mean) ** 2 for v in scaled) / len(scaled)
+    return math.ldexp(mean, e), math.ldexp(math.sqrt(var), e)
+
+
+def _item(v: Any) -> Any:
+    """A NumPy scalar or 0-d array as the Python number it holds; anything else unchanged."""
+    return v.item() if getattr(v, "ndim", None) == 0 and hasattr(v, "item") else v
+
+
+def _finite_number(v: Any, where: str) -> float:
+    """``v`` as a finite float, or a clear error naming where it is."""
+    v = _item(v)
+    if isinstance(v, bool) or not isinstance(v, Real):
+        raise TypeError(f"{where} holds {type(v).__name__} {_short(v)}, not a number")
+    try:
+        f = float(v)
+    except OverflowError:  # an int beyond the largest float
+        raise ValueError(f"{where} holds an int of {len(str(abs(v)))} digits, too large "
+                         "for a float") from None
+    if not -math.inf < f < math.inf:
+        raise ValueError(
+            f"{where} is {f}; features must be finite numbers (remove or fill in missing "
+            "values first)"
+        )
+    return f
 
 
 class StandardScaler:
@@ -192,7 +283,9 @@ class StandardScaler:
 
     ``fit(X_train)`` learns each column's mean and (population) standard deviation; then
     ``transform`` applies the *same* shift and scale to any rows, e.g. the query point, so the
-    model sees it on the scale it was trained on. A constant column gets std 1.
+    model sees it on the scale it was trained on. A constant column gets std 1. NaN and
+    infinite features are refused (``ValueError``), and so is a result beyond the float range
+    (``OverflowError``); columns near the float limit (1e308) are handled exactly.
     """
 
     def __init__(self) -> None:
@@ -201,50 +294,63 @@ class StandardScaler:
 
     def fit(self, X: Sequence[Sequence[float]]) -> StandardScaler:
         rows = _rows(X, "StandardScaler.fit")
-        n, d = len(rows), len(rows[0])
-        self.mean = [sum(r[j] for r in rows) / n for j in range(d)]
-        self.std = []
-        for j in range(d):
-            var = sum((r[j] - self.mean[j]) ** 2 for r in rows) / n
-            self.std.append(math.sqrt(var) if var > 0 else 1.0)
+        stats = [_mean_std([r[j] for r in rows]) for j in range(len(rows[0]))]
+        self.mean = [m for m, _ in stats]
+        self.std = [s if s > 0.0 else 1.0 for _, s in stats]
         return self
 
     def _check(self, row: Sequence[float], what: str) -> list[float]:
         if self.mean is None or self.std is None:
             raise RuntimeError("StandardScaler: call fit(X_train) before transform")
         row = _tolist(row)
-        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
-            raise TypeError(f"{what} must be a list of {len(self.mean)} numbers, got {row!r}")
+        if isinstance(row, (str, bytes, Mapping, Set)) or not isinstance(row, Sequence):
+            raise TypeError(
+                f"{what} must be a list of {len(self.mean)} numbers, got {type(row).__name__} "
+                f"{_short(row)}"
+            )
         if len(row) != len(self.mean):
             raise ValueError(
                 f"{what} has {len(row)} features, the scaler was fitted on {len(self.mean)}"
             )
-        return [float(v) for v in row]
+        return [_finite_number(v, f"{what}, column {j}") for j, v in enumerate(row)]
 
-    def transform_one(self, row: Sequence[float]) -> list[float]:
+    def transform_one(self, row: Sequence[float], what: str = "the row") -> list[float]:
         """One row (e.g. ``YOU``) scaled: ``[(x_j - mean_j) / std_j for each column j]``."""
-        r = self._check(row, "the row")
+        r = self._check(row, what)
         assert self.mean is not None and self.std is not None
-        return [(v - m) / s for v, m, s in zip(r, self.mean, self.std)]
+        out = []
+        for j, (v, m, s) in enumerate(zip(r, self.mean, self.std)):
+            d = v - m
+            # v - m overflows only when both are near the float limit: halve both first
+            z = d / s if -math.inf < d < math.inf else (v * 0.5 - m * 0.5) / s * 2.0
+            out.append(_in_range(z, what, j, f"{v!r} is too far from the training mean {m!r} "
+                                 f"(std {s!r})"))
+        return out
 
     def transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
         """Every row scaled with the fitted mean and std."""
-        X = _tolist(X)
-        if isinstance(X, (str, bytes)) or not isinstance(X, Sequence):
-            raise TypeError(f"transform needs a list of rows, got {type(X).__name__}")
-        return [self.transform_one(row) for row in X]
+        rows = _sequence(X, "transform: X (a list of rows)")
+        return [self.transform_one(row, f"row {i}") for i, row in enumerate(rows)]
 
     def fit_transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
         return self.fit(X).transform(X)
 
-    def inverse_transform_one(self, row: Sequence[float]) -> list[float]:
+    def inverse_transform_one(self, row: Sequence[float], what: str = "the row") -> list[float]:
         """Undo the scaling: ``x = x' * std + mean``."""
-        r = self._check(row, "the row")
+        r = self._check(row, what)
         assert self.mean is not None and self.std is not None
-        return [v * s + m for v, m, s in zip(r, self.mean, self.std)]
+        out = []
+        for j, (v, m, s) in enumerate(zip(r, self.mean, self.std)):
+            x = v * s + m
+            if not -math.inf < x < math.inf:  # v * s may overflow where the sum does not
+                x = (v * (s * 0.5) + m * 0.5) * 2.0
+            out.append(_in_range(x, what, j, f"{v!r} standard deviations from the mean is "
+                                 "beyond the float range"))
+        return out
 
     def inverse_transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
-        return [self.inverse_transform_one(row) for row in X]
+        rows = _sequence(X, "inverse_transform: X (a list of rows)")
+        return [self.inverse_transform_one(row, f"row {i}") for i, row in enumerate(rows)]
 
     def __repr__(self) -> str:
         if self.mean is None or self.std is None:
@@ -254,6 +360,12 @@ class StandardScaler:
         return f"StandardScaler(mean=[{m}], std=[{s}])"
 
 
+def _in_range(x: float, what: str, j: int, why: str) -> float:
+    if -math.inf < x < math.inf:
+        return x
+    raise OverflowError(f"{what}, column {j}: the result overflows a float: {why}")
+
+
 def _tolist(X: Any) -> Any:
     """numpy arrays (and anything with ``tolist``) as plain lists."""
     return X.tolist() if hasattr(X, "tolist") and not isinstance(X, (list, tuple)) else X
@@ -261,21 +373,21 @@ def _tolist(X: Any) -> Any:
 
 def _rows(X: Any, what: str) -> list[list[float]]:
     X = _tolist(X)
-    if isinstance(X, (str, bytes)) or not isinstance(X, Sequence) or not X:
+    if isinstance(X, (str, bytes, Mapping, Set)) or not isinstance(X, Sequence) or not X:
         raise ValueError(f"{what} needs a non-empty list of rows (lists of numbers)")
     rows = []
     d = None
     for i, row in enumerate(X):
-        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
-            raise TypeError(f"{what}: row {i} must be a list of numbers, got {row!r}")
+        if isinstance(row, (str, bytes, Mapping, Set)) or not isinstance(row, Sequence):
+            raise TypeError(f"{what}: row {i} must be a list of numbers, got {_short(row)}")
         if d is None:
             d = len(row)
+            if d == 0:
+                raise ValueError(f"{what}: row 0 is empty; rows need at least one feature")
         elif len(row) != d:
             raise ValueError(f"{what}: row {i} has {len(row)} features, row 0 has {d}")
-        for v in row:
-            if isinstance(v, bool) or not isinstance(v, Real):
-                raise TypeError(f"{what}: row {i} holds {v!r}, not a number")
-        rows.append([float(v) for v in row])
+        rows.append([_finite_number(v, f"{what}: row {i}, column {j}")
+                     for j, v in enumerate(row)])
     return rows
 
 

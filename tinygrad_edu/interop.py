@@ -3,21 +3,28 @@
 ``to_torch(model)`` builds a ``torch.nn.Sequential`` of ``Linear`` layers, each followed by
 its activation (``ReLU``, ``Tanh``, ``Sigmoid``, or ``Identity`` for ``"linear"``), in float64
 with the same weights: ``Linear.weight[j][i]`` is ``layer.neurons[j].w[i]`` and
-``Linear.bias[j]`` is ``layer.neurons[j].b``. Its outputs equal ours to ~1e-12.
-``from_torch(seq)`` goes the other way.
+``Linear.bias[j]`` is ``layer.neurons[j].b``. Its outputs equal ours to ~1e-12. A layer whose
+neurons were given different activations gets a ``PerNeuronActivation`` (defined here) that
+applies neuron j's activation to output j. ``from_torch(seq)`` goes the other way.
+
+Both directions convert exactly or refuse: a module whose forward was replaced (a subclass
+overriding it, a forward hook, an instance attribute), a class that is merely *named* like a
+torch activation, or NaN/inf weights is a clear error, never a model computing another function.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
-from tinygrad_edu.nn import MLP, Layer, Module, Neuron, Sequential
+from tinygrad_edu.nn import ACTIVATIONS, MLP, Layer, Module, Neuron, Sequential
 
-__all__ = ["to_torch", "from_torch"]
+__all__ = ["to_torch", "from_torch"]  # and PerNeuronActivation, made on first use
 
 _TORCH_ACT = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Identity"}
-_OUR_ACT = {v: k for k, v in _TORCH_ACT.items()}
 
 
 def _torch() -> Any:
@@ -31,26 +38,123 @@ def _torch() -> Any:
     return torch
 
 
-def _layers(model: Module) -> list[Layer]:
+@functools.cache
+def _per_neuron_class() -> type:
+    torch = _torch()
+    functions = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+                 "linear": lambda t: t}
+
+    class PerNeuronActivation(torch.nn.Module):
+        """Output ``j`` of the ``Linear`` before it through activation ``activations[j]``:
+        a tinygrad_edu layer whose neurons have different activations."""
+
+        def __init__(self, activations: Sequence[str]) -> None:
+            super().__init__()
+            for a in activations:
+                if a not in functions:
+                    raise ValueError(f"PerNeuronActivation: unknown activation {a!r}")
+            self.activations = list(activations)
+
+        def forward(self, x: Any) -> Any:
+            columns = [functions[a](x[..., j]) for j, a in enumerate(self.activations)]
+            return torch.stack(columns, dim=-1)
+
+        def extra_repr(self) -> str:
+            return ", ".join(self.activations)
+
+    # found again by pickle (torch.save) through this module's __getattr__
+    PerNeuronActivation.__module__ = __name__
+    PerNeuronActivation.__qualname__ = "PerNeuronActivation"
+    return PerNeuronActivation
+
+
+def __getattr__(name: str) -> Any:
+    # PerNeuronActivation subclasses torch.nn.Module, so it is made when first asked for
+    if name == "PerNeuronActivation":
+        return _per_neuron_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# to_torch
+# ---------------------------------------------------------------------------------------------
+def _check_own_forward(obj: object, base: type, names: Sequence[str], who: str) -> None:
+    """Refuse ``obj`` if one of the methods that compute its output is not ``base``'s."""
+    for name in names:
+        if name in vars(obj) or getattr(type(obj), name) is not getattr(base, name):
+            raise ValueError(
+                f"{who}: {type(obj).__name__}.{name} is replaced (by a subclass or on the "
+                f"object), so the model may compute something other than a plain "
+                f"{base.__name__}; to_torch converts only what it can copy exactly. Build the "
+                "torch module for it by hand"
+            )
+
+
+def _check_neuron(n: Any, nin: int, where: str) -> None:
+    if not isinstance(n, Neuron):
+        raise TypeError(f"to_torch: {where} is a {type(n).__name__}, not a Neuron")
+    _check_own_forward(n, Neuron, ("__call__", "forward", "_forward_ops"), "to_torch")
+    if n._act is not ACTIVATIONS[n.activation]:
+        raise ValueError(f"to_torch: {where}'s activation function was replaced")
+    n._check_weights()
+    if len(n.w) != nin or n.nin != nin:
+        raise ValueError(
+            f"to_torch: {where} has {len(n.w)} weights (nin={n.nin}) in a layer of {nin} inputs"
+        )
+    if not all(_finite_number(v.data) for v in (*n.w, n.b)):
+        raise ValueError(
+            f"to_torch: {where} holds weights that are not finite numbers; the torch model "
+            "would compute NaN. Check the model (did its training diverge?)"
+        )
+
+
+def _finite_number(x: object) -> bool:
+    try:
+        return isinstance(x, Real) and not isinstance(x, bool) and math.isfinite(x)
+    except OverflowError:  # an int beyond the float range, set on .data by hand
+        return False
+
+
+def _checked_layer(layer: Layer, where: str) -> Layer:
+    _check_own_forward(layer, Layer, ("__call__", "forward", "_forward"), "to_torch")
+    if not layer.neurons or len(layer.neurons) != layer.nout:
+        raise ValueError(
+            f"to_torch: {where} holds {len(layer.neurons)} neurons but says nout={layer.nout}"
+        )
+    for j, n in enumerate(layer.neurons):
+        _check_neuron(n, layer.nin, f"{where} neuron {j}")
+    return layer
+
+
+def _layers(model: Module, where: str = "the model") -> list[Layer]:
     """``model`` as a flat list of dense layers (a Neuron is a layer with one output)."""
     if isinstance(model, Layer):
-        return [model]
+        return [_checked_layer(model, where)]
     if isinstance(model, Neuron):
+        _check_neuron(model, model.nin, where)
         layer = Layer(model.nin, 1, model.activation, seed=0)
         layer.neurons = [model]
         return [layer]
-    if isinstance(model, (MLP, Sequential)):
-        out: list[Layer] = []
-        for sub in model.layers:
-            out.extend(_layers(sub))
-        for a, b in zip(out, out[1:]):
-            if a.nout != b.nin:
-                raise ValueError(f"to_torch: {a!r} gives {a.nout} outputs but {b!r} reads {b.nin}")
-        return out
-    raise TypeError(
-        "to_torch: can convert Neuron, Layer, MLP and Sequential models, "
-        f"got {type(model).__name__}"
-    )
+    if isinstance(model, MLP):
+        _check_own_forward(model, MLP, ("__call__", "forward"), "to_torch")
+        out = [_checked_layer(la, f"{where}.layers[{i}]") for i, la in enumerate(model.layers)]
+        if out[0].nin != model.nin:
+            raise ValueError(f"to_torch: {where} reads {model.nin} inputs, its first layer "
+                             f"{out[0].nin}")
+    elif isinstance(model, Sequential):
+        _check_own_forward(model, Sequential, ("__call__", "forward"), "to_torch")
+        out = []
+        for i, sub in enumerate(model.layers):
+            out.extend(_layers(sub, f"{where}.layers[{i}]"))
+    else:
+        raise TypeError(
+            "to_torch: can convert Neuron, Layer, MLP and Sequential models, "
+            f"got {type(model).__name__}"
+        )
+    for a, b in zip(out, out[1:]):
+        if a.nout != b.nin:
+            raise ValueError(f"to_torch: {a!r} gives {a.nout} outputs but {b!r} reads {b.nin}")
+    return out
 
 
 def to_torch(model: Module) -> Any:
@@ -68,12 +172,40 @@ def to_torch(model: Module) -> Any:
                                           dtype=torch.float64))
             lin.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
             modules.append(lin)
-            modules.append(getattr(torch.nn, _TORCH_ACT[layer.activation])())
+            if layer.activation is None:  # the neurons differ
+                modules.append(_per_neuron_class()([n.activation for n in layer.neurons]))
+            else:
+                modules.append(getattr(torch.nn, _TORCH_ACT[layer.activation])())
     return torch.nn.Sequential(*modules)
+
+
+# ---------------------------------------------------------------------------------------------
+# from_torch
+# ---------------------------------------------------------------------------------------------
+def _refuse_changed_forward(m: Any, base: Any, i: int, torch: Any) -> None:
+    """Refuse a module that does not compute what ``base`` computes: a subclass overriding
+    forward (or __call__), a forward replaced on the object, or a forward hook."""
+    kind = type(m).__name__
+    replaced = [name for name in ("forward", "__call__")
+                if name in vars(m) or getattr(type(m), name) is not getattr(base, name)]
+    if replaced:
+        raise ValueError(
+            f"from_torch: module {i} ({kind}) is a {base.__name__} whose {replaced[0]} is "
+            f"replaced, so it may compute something else; only torch's own {base.__name__} "
+            "can be converted exactly"
+        )
+    hooks = getattr(m, "_forward_hooks", None) or getattr(m, "_forward_pre_hooks", None)
+    glob = torch.nn.modules.module
+    if hooks or glob._global_forward_hooks or glob._global_forward_pre_hooks:
+        raise ValueError(
+            f"from_torch: module {i} ({kind}) runs forward hooks, which may change its output; "
+            "remove them (handle.remove()) before converting"
+        )
 
 
 def _flatten_torch(module: Any, torch: Any) -> list[Any]:
     if isinstance(module, torch.nn.Sequential):
+        _refuse_changed_forward(module, torch.nn.Sequential, 0, torch)
         out = []
         for sub in module:
             out.extend(_flatten_torch(sub, torch))
@@ -81,70 +213,113 @@ def _flatten_torch(module: Any, torch: Any) -> list[Any]:
     return [module]
 
 
+def _activation_of(m: Any, torch: Any) -> tuple[type, str | list[str]] | None:
+    """The torch activation class ``m`` is an instance of, and our name(s) for it (one name,
+    or one per output for a PerNeuronActivation); None if ``m`` is no activation we know."""
+    for ours, theirs in _TORCH_ACT.items():
+        base = getattr(torch.nn, theirs)
+        if isinstance(m, base):
+            return base, ours
+    if isinstance(m, _per_neuron_class()):
+        return _per_neuron_class(), list(m.activations)
+    return None
+
+
+def _weights(lin: Any, i: int, torch: Any) -> tuple[list[list[float]], list[float]]:
+    weight, bias = lin.weight, lin.bias
+    if isinstance(weight, torch.nn.parameter.UninitializedParameter):
+        raise ValueError(f"from_torch: module {i} is a lazy Linear that has not run yet; "
+                         "call the model once so it knows its sizes")
+    for t in (weight, bias):
+        if t is not None and (not t.dtype.is_floating_point or t.is_complex() or t.is_meta):
+            raise ValueError(f"from_torch: module {i} holds {t.dtype} weights on {t.device}; "
+                             "only real floating-point weights with values can be copied")
+    if (weight.dim() != 2 or 0 in weight.shape
+            or (bias is not None and tuple(bias.shape) != (weight.shape[0],))):
+        raise ValueError(f"from_torch: module {i} has weight {tuple(weight.shape)} and bias "
+                         f"{None if bias is None else tuple(bias.shape)}; not a dense layer")
+    rows = weight.detach().double().tolist()
+    biases = (bias.detach().double().tolist() if bias is not None
+              else [0.0] * weight.shape[0])
+    if not all(math.isfinite(v) for v in (*biases, *(w for row in rows for w in row))):
+        raise ValueError(
+            f"from_torch: Linear layer {i} holds NaN or infinite weights; a model made "
+            "from them would compute NaN. Check the torch model (did its training diverge?)"
+        )
+    return rows, biases
+
+
 def from_torch(module: Any, fused: bool = True) -> MLP | Sequential:
     """A tinygrad_edu model computing the same function as a torch ``Sequential`` of
-    ``Linear`` layers, each optionally followed by ``ReLU``, ``Tanh``, ``Sigmoid`` or
-    ``Identity``.
+    ``Linear`` layers, each optionally followed by ``ReLU``, ``Tanh``, ``Sigmoid``,
+    ``Identity`` or ``PerNeuronActivation``.
 
     Returns an ``MLP`` when the hidden layers share one activation (else a ``Sequential`` of
     ``Layer``\\ s). Weights are copied as Python floats (exact for float32 and float64); a
-    ``Linear`` without bias gets bias 0.
+    ``Linear`` without bias gets bias 0. Anything that is not exactly one of those modules
+    (a subclass with its own forward, a forward hook) is refused with a ``ValueError``.
     """
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_torch needs a torch.nn.Sequential, got {type(module).__name__}")
     mods = _flatten_torch(module, torch)
-    specs: list[tuple[Any, str]] = []  # (Linear, activation name)
+    specs: list[tuple[list[list[float]], list[float], list[str] | None]] = []
     for i, m in enumerate(mods):
         kind = type(m).__name__
+        act = _activation_of(m, torch)
         if isinstance(m, torch.nn.Linear):
-            specs.append((m, "linear"))
-        elif kind in _OUR_ACT:
-            if not specs or specs[-1][1] != "linear":
+            rows, biases = _weights(m, i, torch)
+            _refuse_changed_forward(m, torch.nn.Linear, i, torch)
+            specs.append((rows, biases, None))
+        elif act is not None:
+            base, name = act
+            _refuse_changed_forward(m, base, i, torch)
+            if not specs or specs[-1][2] is not None:
                 raise ValueError(
                     f"from_torch: module {i} ({kind}) must follow a Linear layer "
                     "(one activation per Linear)"
                 )
-            specs[-1] = (specs[-1][0], _OUR_ACT[kind])
+            rows, biases, _ = specs[-1]
+            names = [name] * len(rows) if isinstance(name, str) else name
+            if len(names) != len(rows):
+                raise ValueError(f"from_torch: module {i} has {len(names)} activations for a "
+                                 f"Linear of {len(rows)} outputs")
+            specs[-1] = (rows, biases, names)
         else:
+            lookalike = kind in _TORCH_ACT.values() or kind == "Linear"
             raise ValueError(
-                f"from_torch: module {i} is {kind}; only Linear, ReLU, Tanh, Sigmoid and "
-                "Identity can be converted"
+                f"from_torch: module {i} is {kind}"
+                + (f" from {type(m).__module__}, not torch.nn.{kind} (only the name is the "
+                   "same)" if lookalike else "")
+                + "; only torch's Linear, ReLU, Tanh, Sigmoid and Identity (and "
+                "tinygrad_edu.interop.PerNeuronActivation) can be converted"
             )
     if not specs:
         raise ValueError("from_torch: the module holds no Linear layer")
-    for (a, _), (b, _) in zip(specs, specs[1:]):
-        if a.out_features != b.in_features:
+    for (a, _, _), (b, _, _) in zip(specs, specs[1:]):
+        if len(a) != len(b[0]):
             raise ValueError(
-                f"from_torch: a Linear with {a.out_features} outputs feeds one with "
-                f"{b.in_features} inputs"
+                f"from_torch: a Linear with {len(a)} outputs feeds one with {len(b[0])} inputs"
             )
-    hidden = {act for _, act in specs[:-1]}
-    if len(hidden) <= 1:
+    acts = [names or ["linear"] * len(rows) for rows, _, names in specs]
+    hidden = {a for names in acts[:-1] for a in names}
+    uniform_hidden = all(len(set(names)) == 1 for names in acts[:-1])
+    sizes = [len(rows) for rows, _, _ in specs]
+    if uniform_hidden and len(hidden) <= 1:
         model: MLP | Sequential = MLP(
-            specs[0][0].in_features,
-            [lin.out_features for lin, _ in specs],
+            len(specs[0][0][0]), sizes,
             activation=hidden.pop() if hidden else "relu",
-            output_activation=specs[-1][1],
-            seed=0,
-            fused=fused,
+            output_activation=acts[-1][0], seed=0, fused=fused,
         )
         layers = model.layers
     else:
-        layers = [Layer(lin.in_features, lin.out_features, act, seed=0, fused=fused)
-                  for lin, act in specs]
+        layers = [Layer(len(rows[0]), len(rows), names[0], seed=0, fused=fused)
+                  for (rows, _, _), names in zip(specs, acts)]
         model = Sequential(*layers)
-    for i, (layer, (lin, _)) in enumerate(zip(layers, specs)):
-        weight = lin.weight.detach().double().tolist()
-        bias = (lin.bias.detach().double().tolist() if lin.bias is not None
-                else [0.0] * lin.out_features)
-        if not all(math.isfinite(v) for v in (*bias, *(w for row in weight for w in row))):
-            raise ValueError(
-                f"from_torch: Linear layer {i} holds NaN or infinite weights; a model made "
-                "from them would compute NaN. Check the torch model (did its training diverge?)"
-            )
-        for neuron, row, b in zip(layer.neurons, weight, bias):
+    for layer, (rows, biases, _), names in zip(layers, specs, acts):
+        for neuron, row, b, act in zip(layer.neurons, rows, biases, names):
             for w, value in zip(neuron.w, row):
-                w.data = float(value)
-            neuron.b.data = float(b)
+                w.data = value
+            neuron.b.data = b
+            neuron.activation = act
     return model

@@ -14,8 +14,9 @@ operations, so ``backward()`` sends gradients through them into the model. The f
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 from tinygrad_edu.engine import Value
@@ -43,6 +44,7 @@ def _flat(preds: Any, targets: Any, name: str) -> tuple[list[Value], list[Any]]:
         preds = [preds]
         if not isinstance(targets, (list, tuple)):
             targets = [targets]
+    preds = _listlike(preds) if _listlike(preds) is not None else preds
     if isinstance(preds, (str, bytes)) or not isinstance(preds, Sequence):
         raise TypeError(
             f"{name}: preds must be a Value or a list of model outputs, got "
@@ -90,7 +92,7 @@ def _listlike(x: Any) -> Sequence[Any] | None:
         return None
     if isinstance(x, Sequence):
         return x
-    if hasattr(x, "tolist"):  # numpy arrays
+    if hasattr(x, "tolist") and getattr(x, "ndim", 0) >= 1:  # NumPy arrays (not scalars)
         return x.tolist()
     return None
 
@@ -108,12 +110,42 @@ def _target(t: Any, name: str, i: int) -> float:
         raise TypeError(
             f"{name}: target {i} is a Value; targets are plain numbers (labels), use .data"
         )
+    t = _item(t)
     if not _is_number(t):
-        raise TypeError(f"{name}: target {i} must be a number, got {type(t).__name__} {t!r}")
-    f = float(t)
+        raise TypeError(
+            f"{name}: target {i} must be a number, got {type(t).__name__} {_short(t)}"
+        )
+    try:
+        f = float(t)
+    except OverflowError:  # an int beyond the largest float
+        raise ValueError(f"{name}: target {i} is an int of {len(str(abs(t)))} digits, too "
+                         "large for a float; targets must be finite numbers") from None
     if not -math.inf < f < math.inf:
         raise ValueError(f"{name}: target {i} is {f}; targets must be finite numbers")
     return f
+
+
+def _item(x: Any) -> Any:
+    """A NumPy scalar or 0-d array as the Python number it holds; anything else unchanged."""
+    return x.item() if getattr(x, "ndim", None) == 0 and hasattr(x, "item") else x
+
+
+def _short(x: Any, limit: int = 60) -> str:
+    text = repr(x)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _log1p(u: Value) -> Value:
+    """``log(1 + u)`` with the precision of ``math.log1p``, for ``u > -1``.
+
+    ``1 + u`` rounds away the low digits of a small ``u`` (``u = 8.5e-17`` gives ``log(1) = 0``).
+    The graph computes ``log(1 + u)``, whose gradient ``1 / (1 + u)`` is exact to rounding;
+    the value is then corrected to ``log1p(u)`` by adding the difference as a constant, which
+    leaves the gradient unchanged.
+    """
+    out = (1.0 + u).log()
+    exact = math.log1p(u.data)
+    return out if out.data == exact else out + (exact - out.data)
 
 
 def _sum(terms: Sequence[Value]) -> Value:
@@ -142,11 +174,14 @@ def mse_loss(preds: Any, targets: Any) -> Value:
     return _mean(terms)
 
 
-def _clamped_log(p: Value) -> Value:
-    """log(p), clamped to >= -100 as PyTorch's binary_cross_entropy does (constant below)."""
-    if p.data <= _TINY:
+def _clamped_log(p: Value, complement: bool = False) -> Value:
+    """log(p), or log(1 - p) with ``complement=True`` (computed as PyTorch's log1p(-p), so a
+    tiny p is not lost), clamped to >= -100 as PyTorch's binary_cross_entropy does (a
+    constant below)."""
+    q = 1.0 - p if complement else p
+    if q.data <= _TINY:
         return Value(_LOG_FLOOR)
-    out = p.log()
+    out = _log1p(-p) if complement else p.log()
     return out if out.data >= _LOG_FLOOR else Value(_LOG_FLOOR)
 
 
@@ -179,9 +214,9 @@ def binary_cross_entropy(probs: Any, targets: Any) -> Value:
         if y == 1.0:
             terms.append(-_clamped_log(p))
         elif y == 0.0:
-            terms.append(-_clamped_log(1.0 - p))
+            terms.append(-_clamped_log(p, complement=True))
         else:
-            terms.append(-(y * _clamped_log(p) + (1.0 - y) * _clamped_log(1.0 - p)))
+            terms.append(-(y * _clamped_log(p) + (1.0 - y) * _clamped_log(p, complement=True)))
     return _mean(terms)
 
 
@@ -190,10 +225,13 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
 
     Per example ``-(y log s(z) + (1-y) log(1 - s(z)))`` rewritten so that no exp overflows:
 
-        z >= 0:  (1 - y) z + log(1 + e^-z)
-        z <  0:       -y z + log(1 + e^z)
+        z >= 0:  (1 - y) z + log1p(e^-z)
+        z <  0:       -y z + log1p(e^z)
 
-    d/dz = sigmoid(z) - y. Same as ``torch.nn.functional.binary_cross_entropy_with_logits``.
+    ``log1p`` keeps a confident prediction's small loss (z = 37, y = 1: 8.5e-17, not 0).
+    d/dz = sigmoid(z) - y. Same as ``torch.nn.functional.binary_cross_entropy_with_logits``
+    (to 1e-12 relative; where PyTorch's own rounding loses the small loss, as at z = -37,
+    y = 0, this keeps it).
     """
     name = "binary_cross_entropy_with_logits"
     zs, ts = _flat(logits, targets, name)
@@ -205,10 +243,10 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
                 f"{name}: target {i} is {y}; targets must be in [0, 1] (labels 0 and 1)"
             )
         if z.data >= 0:
-            softplus = (1.0 + (-z).exp()).log()  # log(1 + e^-z)
+            softplus = _log1p((-z).exp())  # log(1 + e^-z)
             terms.append(z * (1.0 - y) + softplus if y != 1.0 else softplus)
         else:
-            softplus = (1.0 + z.exp()).log()  # log(1 + e^z)
+            softplus = _log1p(z.exp())  # log(1 + e^z)
             terms.append(softplus - z * y if y != 0.0 else softplus)
     return _mean(terms)
 
@@ -219,8 +257,12 @@ def _logit_list(logits: Any, name: str) -> list[Value]:
             f"{name}: needs a list of scores, one per class, got a single "
             f"{type(logits).__name__}; for one output use binary_cross_entropy_with_logits"
         )
+    logits = _listlike(logits) if _listlike(logits) is not None else logits
     if isinstance(logits, (str, bytes)) or not isinstance(logits, Sequence):
-        raise TypeError(f"{name}: needs a list of Values (one per class), got {logits!r}")
+        raise TypeError(
+            f"{name}: needs a list of Values (one per class), got {type(logits).__name__} "
+            f"{_short(logits)}"
+        )
     if not logits:
         raise ValueError(f"{name}: got an empty list of scores; need one per class")
     return [_lift(v, name, i) for i, v in enumerate(logits)]
@@ -241,24 +283,36 @@ def softmax(values: Any) -> list[Value]:
 
 def _class_index(t: Any, nclasses: int, name: str, i: int | None) -> int:
     where = "target" if i is None else f"target {i}"
-    if isinstance(t, bool) or not isinstance(t, (int, Real)) or isinstance(t, Value):
+    t = _item(t)
+    if isinstance(t, bool) or not isinstance(t, Real) or isinstance(t, Value):
         raise TypeError(
-            f"{name}: {where} must be a class index (an int), got {type(t).__name__} {t!r}"
+            f"{name}: {where} must be a class index (an int), got {type(t).__name__} "
+            f"{_short(t)}"
         )
-    if not float(t).is_integer():
-        raise TypeError(f"{name}: {where} must be a whole class index, got {t!r}")
-    k = int(t)
+    if isinstance(t, Integral):
+        k = operator.index(t)  # exact, however many digits
+    elif math.isfinite(t) and float(t).is_integer():
+        k = int(t)
+    else:
+        raise TypeError(f"{name}: {where} must be a whole class index, got {_short(t)}")
     if not 0 <= k < nclasses:
+        shown = str(k) if abs(k) < 10**15 else f"an int of {len(str(abs(k)))} digits"
         raise IndexError(
-            f"{name}: {where} is class {k}, but there are {nclasses} classes "
+            f"{name}: {where} is class {shown}, but there are {nclasses} classes "
             f"(valid indices 0 to {nclasses - 1})"
         )
     return k
 
 
 def _one_cross_entropy(zs: list[Value], k: int) -> Value:
-    # -log softmax(z)_k = log(sum_j e^(z_j - m)) - (z_k - m),   m = max(z) as a constant
+    """``-log softmax(z)_k``, computed so that no exp overflows and a small loss is kept."""
     m = max(z.data for z in zs)
+    if zs[k].data == m:
+        # z_k is the largest: loss = log(1 + r), r = sum_{j != k} e^(z_j - z_k) <= n - 1,
+        # with log1p for a confident prediction (z = [40, 0], k = 0: 4.2e-18, not 0)
+        rest = [(z - zs[k]).exp() for j, z in enumerate(zs) if j != k]
+        return _log1p(_sum(rest)) if rest else zs[k] - zs[k]
+    # otherwise loss = log(sum_j e^(z_j - m)) + (m - z_k), both terms >= 0 (m a constant)
     shifted = [z - m for z in zs]
     return _sum([s.exp() for s in shifted]).log() - shifted[k]
 
@@ -272,6 +326,8 @@ def cross_entropy(logits: Any, target_index: Any) -> Value:
     d/dz_j = softmax(z)_j - [j == k]. Same as ``torch.nn.functional.cross_entropy``.
     """
     name = "cross_entropy"
+    if _listlike(logits) is not None:  # a NumPy array of scores, or of rows of scores
+        logits = _listlike(logits)
     batch = (
         isinstance(logits, (list, tuple))
         and len(logits) > 0

@@ -16,23 +16,27 @@ Two ways to build a neuron's graph, with the same forward floats:
   right, so the graph shows every multiplication and addition.
 
 Weights are drawn as PyTorch's ``nn.Linear`` draws them, ``w, b ~ U(-1/sqrt(nin), 1/sqrt(nin))``,
-from ``random.Random(seed)``: the same seed gives the same weights.
+from ``random.Random(seed)``: the same seed gives the same weights. Without a seed
+(``seed=None``) they come from Python's global ``random``, so ``random.seed(1337)`` before
+building a model reproduces it, as in micrograd's demo.
 
 ``state_dict()`` uses PyTorch's key names: a layer's weights are ``"weight"``, a list of
 ``nout`` rows of ``nin`` numbers (row j holds the weights of neuron j), its biases ``"bias"``, a
 list of ``nout`` numbers; a model prefixes them with the attribute path, e.g.
 ``"layers.0.weight"``. A single ``Neuron`` has ``"weight"`` (``nin`` numbers) and ``"bias"``
 (one number). The dict holds plain floats, so ``json.dumps``/``json.loads`` round-trips it
-exactly.
+exactly. ``parameters()`` and ``state_dict()`` come from one walk over the attributes, so they
+always list the same Values (a tied Value, held in two places, is one parameter).
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from numbers import Real
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
+from numbers import Integral, Real
+from typing import Any, Protocol
 
 from tinygrad_edu.engine import Value, linear
 
@@ -48,7 +52,19 @@ __all__ = [
 
 #: What a module returns: one ``Value`` for one output, a list of them for several.
 Output = Value | list[Value]
+
+
+class _Uniform(Protocol):
+    """Where weights come from: a ``random.Random``, or the ``random`` module itself."""
+
+    def uniform(self, a: float, b: float) -> float: ...
+
+
 Seed = int | random.Random | None
+
+#: A scalar engine keeps every parameter as a Python object (~100 bytes each): beyond this
+#: many, a model is surely a typo (``nin=10**9``), and building it would exhaust the memory.
+MAX_PARAMETERS = 10_000_000
 
 
 def _identity(z: Value) -> Value:
@@ -64,74 +80,202 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
 }
 
 
+def _short(x: Any, limit: int = 80) -> str:
+    """``repr(x)`` cut to ``limit`` characters, so a huge input never floods a message."""
+    text = repr(x)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _check_activation(activation: object, what: str = "activation") -> str:
+    choices = ", ".join(repr(a) for a in ACTIVATIONS)
+    if not isinstance(activation, str):  # e.g. ['relu']: one name, not a list of them
+        raise TypeError(
+            f"{what} must be one name, one of {choices}, got {type(activation).__name__} "
+            f"{_short(activation)}"
+        )
     if activation not in ACTIVATIONS:
-        choices = ", ".join(repr(a) for a in ACTIVATIONS)
         hint = " (softmax is applied by tinygrad_edu.losses.softmax / cross_entropy)"
         raise ValueError(
-            f"{what} must be one of {choices}, got {activation!r}"
+            f"{what} must be one of {choices}, got {_short(activation)}"
             + (hint if activation == "softmax" else "")
         )
-    return activation  # type: ignore[return-value]
+    return str(activation)
 
 
 def _check_size(n: object, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive int, got {n!r}")
-    return n
+    """A positive whole number: an int or any integer-like (``np.int64(3)``), not a bool."""
+    if isinstance(n, bool) or not isinstance(n, Integral):
+        raise TypeError(f"{what} must be a positive int, got {type(n).__name__} {_short(n)}")
+    size = operator.index(n)
+    if size < 1:
+        raise ValueError(f"{what} must be a positive int, got {size}")
+    if size > MAX_PARAMETERS:
+        raise ValueError(f"{what} is {size:,}: {_too_big(size)}")
+    return size
 
 
-def _rng(seed: Seed) -> random.Random:
+def _too_big(count: int) -> str:
+    return (
+        f"a model of {count:,} scalar parameters is beyond a scalar engine (each is a Python "
+        f"object; the limit is tinygrad_edu.nn.MAX_PARAMETERS = {MAX_PARAMETERS:,}). "
+        "Build models of that size in PyTorch"
+    )
+
+
+def _check_count(sizes: Sequence[int], what: str) -> None:
+    """Refuse a model whose layers ``sizes[0] → sizes[1] → ...`` hold too many parameters."""
+    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"{what}: {_too_big(count)}")
+
+
+def _check_flag(flag: object, what: str) -> bool:
+    """True or False (also NumPy's bools and 0/1), not any object that happens to be truthy."""
+    flag = _scalar(flag)
+    if isinstance(flag, Integral) and flag in (0, 1):
+        return bool(flag)
+    raise TypeError(f"{what} must be True or False, got {type(flag).__name__} {_short(flag)}")
+
+
+def _rng(seed: object) -> _Uniform:
+    """The weights' source: ``Random(seed)``, a given ``Random``, or (``None``) the global
+    ``random`` module, so that ``random.seed(k)`` before building a model reproduces it."""
+    if seed is None or seed is random:
+        return random
     if isinstance(seed, random.Random):
         return seed
-    if seed is None:
-        return random.Random()
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, a random.Random or None, got {seed!r}")
-    return random.Random(seed)
+    if isinstance(seed, bool) or not isinstance(seed, Integral):
+        raise TypeError(
+            f"seed must be an int, a random.Random or None, got {type(seed).__name__} "
+            f"{_short(seed)}"
+        )
+    return random.Random(operator.index(seed))
+
+
+def _scalar(x: Any) -> Any:
+    """A 0-d array (NumPy, torch) as its number; anything else unchanged."""
+    if getattr(x, "ndim", None) == 0 and hasattr(x, "item"):
+        return x.item()
+    return x
 
 
 def _inputs(x: Any, nin: int, who: object) -> list[Value]:
     """The model input as a list of ``nin`` Values (numbers become leaves ``x0, x1, ...``)."""
+    x = _scalar(x)
     if isinstance(x, Value) or (isinstance(x, Real) and not isinstance(x, bool)):
         x = (x,)
-    elif isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+    elif getattr(x, "ndim", 1) != 1 and hasattr(x, "tolist"):
+        raise ValueError(
+            f"{who} expects a flat list of {nin} numbers, got an array of shape "
+            f"{tuple(x.shape)}; pass one row at a time (or use tinygrad_edu.train.predict)"
+        )
+    elif isinstance(x, (Mapping, Set)):
+        # a dict would give its keys, a set its elements in no fixed order: refuse both
+        raise TypeError(
+            f"{who} expects a list of {nin} numbers or Values as input, got a "
+            f"{type(x).__name__}, whose order is not the inputs' order; pass a list, e.g. "
+            "list(d.values()) for a dict"
+        )
+    elif isinstance(x, (str, bytes, bytearray, memoryview)) or not (
+        hasattr(x, "__len__") and hasattr(x, "__iter__")
+    ):
         raise TypeError(
             f"{who} expects a list of {nin} numbers or Values as input, got "
-            f"{type(x).__name__} {x!r}"
+            f"{type(x).__name__} {_short(x)}"
         )
     if len(x) != nin:
         what = "a single value" if len(x) == 1 else f"{len(x)} inputs"
-        raise ValueError(f"{who} expects {nin} inputs, got {what}: {_short(x)}")
+        raise ValueError(f"{who} expects {nin} inputs, got {what}: {_short_list(x)}")
     out = []
     for i, xi in enumerate(x):
+        xi = _scalar(xi)
         if isinstance(xi, Value):
             out.append(xi)
             continue
         try:
             out.append(Value(xi, f"x{i}"))
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, OverflowError) as err:
             raise type(err)(f"{who}: input {i} is not usable: {err}") from None
     return out
 
 
-def _short(x: Any) -> str:
-    text = repr(list(x)) if not isinstance(x, Value) else repr(x)
-    return text if len(text) <= 80 else text[:77] + "..."
+def _short_list(x: Any) -> str:
+    return _short(x) if isinstance(x, Value) else _short(list(x))
 
 
 # ---------------------------------------------------------------------------------------------
-# state_dict helpers: a "tensor" is a Value, a list of Values or a list of lists of Values.
+# The one walk over a module's parameters, behind both parameters() and state_dict().
+# A slot is (state_dict key, index inside that key's tensor, the Value): a Layer's weight
+# w[j][i] is ("weight", (j, i), w), a Neuron's bias ("bias", (), b).
 # ---------------------------------------------------------------------------------------------
-Tensor = Value | list[Value] | list[list[Value]]
+Slot = tuple[str, tuple[int, ...], Value]
 
 
-def _to_floats(t: Any) -> Any:
+def _tensor_leaves(t: Any, index: tuple[int, ...] = ()) -> list[tuple[tuple[int, ...], Value]]:
+    """The Values of a (nested) list whose every leaf is a Value, with their index; else []."""
     if isinstance(t, Value):
-        return t.data
-    return [_to_floats(e) for e in t]
+        return [(index, t)]
+    if not isinstance(t, (list, tuple)) or not t:
+        return []
+    out = []
+    for i, e in enumerate(t):
+        leaves = _tensor_leaves(e, (*index, i))
+        if not leaves:
+            return []
+        out.extend(leaves)
+    return out
 
 
+_PLAIN = frozenset({int, float, bool, str, type(None)})
+
+
+def _attribute_slots(key: str, attr: Any, inside: tuple[Module, ...], out: list[Slot]) -> None:
+    """Append the parameters held by one attribute value (a Value, a module, lists and dicts
+    of them) to ``out``."""
+    if type(attr) in _PLAIN:  # most attributes (sizes, flags, names) hold no parameter
+        return
+    if isinstance(attr, Value):
+        out.append((key, (), attr))
+    elif isinstance(attr, Module):
+        attr._collect(key + ".", inside, out)
+    elif isinstance(attr, (list, tuple)):
+        leaves = _tensor_leaves(attr)
+        if leaves:  # a list (of lists) of Values is one tensor under one key
+            out.extend((key, index, v) for index, v in leaves)
+        else:  # a mixed list: each element under its position, as torch's ModuleList
+            for i, e in enumerate(attr):
+                _attribute_slots(f"{key}.{i}", e, inside, out)
+    elif isinstance(attr, Mapping):
+        for k, e in attr.items():
+            _attribute_slots(f"{key}.{k}", e, inside, out)
+
+
+def _nest(entries: Sequence[tuple[tuple[int, ...], Any]]) -> Any:
+    """Items with their index paths (in order) as nested lists: ``[((0,), a), ((1,), b)]`` →
+    ``[a, b]``; one item at ``()`` is itself."""
+    if len(entries) == 1 and entries[0][0] == ():
+        return entries[0][1]
+    out: list[Any] = []
+    for index, item in entries:
+        target = out
+        for i in index[:-1]:
+            while len(target) <= i:
+                target.append([])
+            target = target[i]
+        target.append(item)
+    return out
+
+
+def _grouped(slots: list[Slot]) -> dict[str, list[tuple[tuple[int, ...], Value]]]:
+    groups: dict[str, list[tuple[tuple[int, ...], Value]]] = {}
+    for key, index, v in slots:
+        groups.setdefault(key, []).append((index, v))
+    return groups
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a state dict back: shapes, numbers, tied parameters.
+# ---------------------------------------------------------------------------------------------
 def _shape(t: Any) -> tuple[int, ...]:
     """Shape of a tensor of Values: () for a Value, (n,) for a list, (n, m) for rows."""
     if isinstance(t, Value):
@@ -154,7 +298,7 @@ def _describe(obj: Any) -> str:
     if isinstance(obj, (list, tuple)):
         if obj and all(isinstance(e, (list, tuple)) for e in obj):
             lens = sorted({len(e) for e in obj})
-            inner = str(lens[0]) if len(lens) == 1 else "/".join(map(str, lens))
+            inner = str(lens[0]) if len(lens) == 1 else "/".join(map(str, lens[:5]))
             rows = "row" if len(obj) == 1 else "rows"
             return f"{len(obj)} {rows} of {inner} numbers"
         return f"a list of {len(obj)} entries"
@@ -162,16 +306,35 @@ def _describe(obj: Any) -> str:
 
 
 def _number(v: Any, key: str) -> float:
+    v = _scalar(v)
     if isinstance(v, bool) or not isinstance(v, Real):
-        raise TypeError(f"state_dict[{key!r}] must hold numbers, found {type(v).__name__} {v!r}")
-    f = float(v)
+        raise TypeError(
+            f"state_dict[{key!r}] must hold numbers, found {type(v).__name__} {_short(v)}"
+        )
+    try:
+        f = float(v)
+    except OverflowError:  # an int (or fraction) beyond the largest float, ~1.8e308
+        f = math.inf
     if not -math.inf < f < math.inf:
-        raise ValueError(f"state_dict[{key!r}] holds a non-finite number {f}")
+        shown = f"an int of {len(str(abs(v)))} digits" if isinstance(v, Integral) else f
+        raise ValueError(
+            f"state_dict[{key!r}] holds a non-finite number ({shown}); parameters must be "
+            "finite floats (was this state saved from a diverged model?)"
+        )
     return f
 
 
-def _read(target: Any, given: Any, key: str) -> list[tuple[Value, float]]:
-    """Pair every Value of ``target`` with its number in ``given`` (checking the shape)."""
+def _as_nested(given: Any) -> Any:
+    """A NumPy array or torch tensor entry as nested lists (numbers stay numbers)."""
+    if hasattr(given, "tolist") and not isinstance(given, (list, tuple)):
+        return given.tolist()
+    return given
+
+
+def _read(target: Any, given: Any, key: str, where: str = "") -> list[tuple[Value, float, str]]:
+    """Pair every Value of ``target`` with its number in ``given`` (checking the shape), and
+    where it sits (``"[1][0]"``)."""
+    given = _as_nested(given)
     shape = _shape(target)
     ok = True
     if not shape:
@@ -193,19 +356,31 @@ def _read(target: Any, given: Any, key: str) -> list[tuple[Value, float]]:
             f"got {_describe(given)}"
         )
     if not shape:
-        return [(target, _number(given, key))]
-    pairs: list[tuple[Value, float]] = []
-    for t, g in zip(target, given):
-        pairs.extend(_read(t, g, key))
+        return [(target, _number(given, key), where)]
+    pairs: list[tuple[Value, float, str]] = []
+    for i, (t, g) in enumerate(zip(target, given)):
+        pairs.extend(_read(t, g, key, f"{where}[{i}]"))
     return pairs
+
+
+def _keys_text(keys: Sequence[Any], most: int = 8) -> str:
+    """Some keys, quoted, then how many more: a 200,000-key dict gives one short line."""
+    shown = ", ".join(_short(k, 60) for k in keys[:most])
+    return shown if len(keys) <= most else f"{shown} and {len(keys) - most:,} more"
 
 
 class Module:
     """Base class of every model: parameters, gradients, calling and saving.
 
-    Subclasses implement ``forward(x)``. ``parameters()`` finds the ``Value`` attributes, lists
-    of Values and sub-modules (also in lists) of a module, as PyTorch registers them.
+    Subclasses implement ``forward(x)``. ``parameters()`` and ``state_dict()`` come from one
+    walk over the module's attributes that hold ``Value``\\ s and sub-modules (also in lists,
+    tuples and dicts), as PyTorch registers them, so they always agree. A ``Value`` held in two
+    places (tied weights) is one parameter: listed once by ``parameters()``, saved under both
+    keys by ``state_dict()``, as in PyTorch.
     """
+
+    #: Attributes laid out by ``_own_slots`` under their own keys; the generic walk skips them.
+    _structured: tuple[str, ...] = ()
 
     def forward(self, x: Any) -> Output:
         raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
@@ -213,49 +388,44 @@ class Module:
     def __call__(self, x: Any) -> Output:
         return self.forward(x)
 
+    # ---- the walk ----------------------------------------------------------------------
+    def _slots(self) -> list[Slot]:
+        """Every parameter slot, in parameter order."""
+        out: list[Slot] = []
+        self._collect("", (), out)
+        return out
+
+    def _collect(self, prefix: str, inside: tuple[Module, ...], out: list[Slot]) -> None:
+        """Append this module's slots, keys prefixed; ``inside`` are the enclosing modules."""
+        if any(m is self for m in inside):
+            raise ValueError(
+                f"{type(inside[0]).__name__} contains itself: a {type(self).__name__} holds "
+                "one of the modules that hold it, so its parameters have no end. Keep such a "
+                "reference under a name starting with '_' (not searched for parameters)"
+            )
+        inside = (*inside, self)
+        self._own_slots(prefix, inside, out)
+        self._other_slots(prefix, inside, out)
+
+    def _own_slots(self, prefix: str, inside: tuple[Module, ...], out: list[Slot]) -> None:
+        """Slots of the structured attributes (a Neuron's weight and bias, a Layer's rows)."""
+
+    def _other_slots(self, prefix: str, inside: tuple[Module, ...], out: list[Slot]) -> None:
+        """Slots of every other public attribute: Values, modules, lists and dicts of them."""
+        for name, attr in vars(self).items():
+            if not name.startswith("_") and name not in self._structured:
+                _attribute_slots(prefix + name, attr, inside, out)
+
     # ---- parameters --------------------------------------------------------------------
-    def _tensors(self) -> dict[str, Tensor]:
-        """Named parameter tensors (state_dict keys -> Values), found from the attributes."""
-        found: dict[str, Tensor] = {}
-        for name, attr in vars(self).items():
-            if name.startswith("_"):
-                continue
-            if isinstance(attr, Module):
-                for key, t in attr._tensors().items():
-                    found[f"{name}.{key}"] = t
-            elif isinstance(attr, Value):
-                found[name] = attr
-            elif isinstance(attr, (list, tuple)) and attr:
-                if all(isinstance(a, Module) for a in attr):
-                    for i, sub in enumerate(attr):
-                        for key, t in sub._tensors().items():
-                            found[f"{name}.{i}.{key}"] = t
-                elif all(isinstance(a, Value) for a in attr):
-                    found[name] = list(attr)
-        return found
-
     def parameters(self) -> list[Value]:
-        """Every learnable ``Value`` of the module (what an optimizer updates).
+        """Every learnable ``Value`` of the module (what an optimizer updates), each once.
 
-        Attributes in the order they were set; a sub-module contributes its own
-        ``parameters()``, so layers keep micrograd's order (per neuron: weights, then bias)
-        inside any model.
+        Attributes in the order they were set; a sub-module contributes its own parameters,
+        so layers keep micrograd's order (per neuron: weights, then bias) inside any model.
+        A tied Value (the same object in two places) is listed once, where first met.
         """
-        params: list[Value] = []
-        for name, attr in vars(self).items():
-            if name.startswith("_"):
-                continue
-            if isinstance(attr, Module):
-                params.extend(attr.parameters())
-            elif isinstance(attr, Value):
-                params.append(attr)
-            elif isinstance(attr, (list, tuple)) and attr:
-                if all(isinstance(a, Module) for a in attr):
-                    for sub in attr:
-                        params.extend(sub.parameters())
-                elif all(isinstance(a, Value) for a in attr):
-                    params.extend(attr)
-        return params
+        # a dict keeps the first place of each Value (hashing a Value is by identity)
+        return list(dict.fromkeys([v for _, _, v in self._slots()]))
 
     def num_parameters(self) -> int:
         """How many numbers the model learns (``MLP(2, [16, 16, 1])`` has 337)."""
@@ -271,37 +441,51 @@ class Module:
         """The parameters as plain floats under PyTorch-style keys (``"layers.0.weight"``).
 
         JSON-safe: ``load_state_dict(json.loads(json.dumps(m.state_dict())))`` restores the
-        exact same floats.
+        exact same floats. A tied Value appears under each of its keys.
         """
-        return {key: _to_floats(t) for key, t in self._tensors().items()}
+        return {
+            key: _nest([(index, v.data) for index, v in entries])
+            for key, entries in _grouped(self._slots()).items()
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Copy numbers from ``state`` (as made by ``state_dict()``) into the parameters.
 
-        Every key must be present with the right shape, and no key may be extra; otherwise a
-        ``ValueError`` names the key. Nothing is changed unless the whole dict is valid.
+        Every key must be present with the right shape, and no key may be extra; the keys of
+        one tied Value must hold the same number. Otherwise a ``ValueError`` names the key.
+        Nothing is changed unless the whole dict is valid.
         """
         if not isinstance(state, Mapping):
             raise TypeError(
                 f"load_state_dict needs a dict like model.state_dict() returns, got "
                 f"{type(state).__name__}"
             )
-        tensors = self._tensors()
+        tensors = {key: _nest(entries) for key, entries in _grouped(self._slots()).items()}
         missing = [k for k in tensors if k not in state]
         extra = [k for k in state if k not in tensors]
         if missing or extra:
             parts = []
             if missing:
-                parts.append(f"missing key(s) {', '.join(map(repr, missing))}")
+                parts.append(f"{len(missing):,} missing key(s) {_keys_text(missing)}")
             if extra:
-                parts.append(f"unexpected key(s) {', '.join(map(repr, extra))}")
+                parts.append(f"{len(extra):,} unexpected key(s) {_keys_text(extra)}")
             raise ValueError(
                 f"state_dict does not fit {self!r}: {'; '.join(parts)}. "
-                f"Expected keys: {', '.join(map(repr, tensors))}"
+                f"Expected the {len(tensors):,} keys {_keys_text(list(tensors))}"
             )
         pairs: list[tuple[Value, float]] = []
+        first: dict[int, tuple[str, float]] = {}  # id of a Value -> (where first met, number)
         for key, t in tensors.items():
-            pairs.extend(_read(t, state[key], key))
+            for v, f, index in _read(t, state[key], key):
+                place = f"state_dict[{key!r}]{index}"
+                if id(v) in first and first[id(v)][1] != f:
+                    other, g = first[id(v)]
+                    raise ValueError(
+                        f"{other} and {place} hold one tied parameter (the same Value) but "
+                        f"give it different numbers, {g!r} and {f!r}; make them equal"
+                    )
+                first.setdefault(id(v), (place, f))
+                pairs.append((v, f))
         for p, f in pairs:
             p.data = f
 
@@ -316,16 +500,19 @@ class Neuron(Module):
     labelled ``b``), ``activation`` (str), ``nin`` (int), ``fused`` (bool).
     """
 
+    _structured = ("w", "b")
+
     def __init__(
         self, nin: int, activation: str = "relu", seed: Seed = None, fused: bool = True
     ) -> None:
         self.nin = _check_size(nin, "Neuron(nin)")
+        _check_count([self.nin, 1], "Neuron")
         self.activation = activation
         rng = _rng(seed)
-        bound = 1.0 / math.sqrt(nin)
-        self.w = [Value(rng.uniform(-bound, bound), f"w{i}") for i in range(nin)]
+        bound = 1.0 / math.sqrt(self.nin)
+        self.w = [Value(rng.uniform(-bound, bound), f"w{i}") for i in range(self.nin)]
         self.b = Value(rng.uniform(-bound, bound), "b")
-        self.fused = bool(fused)
+        self.fused = _check_flag(fused, "fused")
 
     @property
     def activation(self) -> str:
@@ -334,14 +521,24 @@ class Neuron(Module):
     @activation.setter
     def activation(self, name: str) -> None:
         self._activation = _check_activation(name)
-        self._act = ACTIVATIONS[name]
+        self._act = ACTIVATIONS[self._activation]
 
-    def _tensors(self) -> dict[str, Tensor]:
-        return {"weight": self.w, "bias": self.b}
+    def _check_weights(self) -> None:
+        """``w`` a list of Values and ``b`` a Value (to change a weight, set its ``.data``)."""
+        if not (isinstance(self.b, Value) and isinstance(self.w, (list, tuple))
+                and all(isinstance(w, Value) for w in self.w)):
+            raise TypeError(
+                f"{self!r}: w must be a list of Values and b a Value, got w={_short(self.w)} "
+                f"and b={_short(self.b)}; to change a weight, set its .data"
+            )
 
-    def parameters(self) -> list[Value]:
-        """``[w_0, ..., w_{nin-1}, b]`` (micrograd's order)."""
-        return [*self.w, self.b]
+    def _own_slots(
+        self, prefix: str, inside: tuple[Module, ...], out: list[Slot], row: tuple[int, ...] = ()
+    ) -> None:
+        self._check_weights()
+        key = prefix + "weight"
+        out.extend([(key, (*row, i), w) for i, w in enumerate(self.w)])
+        out.append((prefix + "bias", row, self.b))
 
     def _forward_ops(self, xs: Sequence[Value]) -> Value:
         """``z = b + w0*x0 + w1*x1 + ...`` op by op (labelled for pictures), then ``act(z)``."""
@@ -369,13 +566,21 @@ class Neuron(Module):
         return f"Neuron({self.nin} → 1 {self._activation}{fused})"
 
 
+def _common(names: Sequence[str | None]) -> str | None:
+    """The one name all share, or None when they differ."""
+    return names[0] if names and all(n == names[0] for n in names) else None
+
+
 class Layer(Module):
     """A dense layer: ``nout`` neurons reading the same ``nin`` inputs.
 
     ``out_j = act(b_j + sum_i W[j][i] x_i)`` for ``j = 0 .. nout-1``. Returns one ``Value``
     when ``nout == 1`` and a list of ``nout`` Values otherwise. Attributes: ``neurons``,
-    ``nin``, ``nout``, ``activation``, ``fused``.
+    ``nin``, ``nout``, ``activation`` (the neurons' common activation; ``None`` once single
+    neurons were given different ones; setting it sets every neuron's), ``fused``.
     """
+
+    _structured = ("neurons",)
 
     def __init__(
         self,
@@ -387,19 +592,19 @@ class Layer(Module):
     ) -> None:
         self.nin = _check_size(nin, "Layer(nin)")
         self.nout = _check_size(nout, "Layer(nout)")
-        _check_activation(activation)
+        _check_count([self.nin, self.nout], "Layer")
+        activation = _check_activation(activation)
         rng = _rng(seed)
-        self.neurons = [Neuron(nin, activation, rng, fused) for _ in range(nout)]
-        self._activation = activation
-        self._fused = bool(fused)
+        self.neurons = [Neuron(self.nin, activation, rng, fused) for _ in range(self.nout)]
+        self._fused = _check_flag(fused, "fused")
 
     @property
-    def activation(self) -> str:
-        return self._activation
+    def activation(self) -> str | None:
+        return _common([n.activation for n in self.neurons])
 
     @activation.setter
     def activation(self, name: str) -> None:
-        self._activation = _check_activation(name)
+        name = _check_activation(name)
         for n in self.neurons:
             n.activation = name
 
@@ -409,16 +614,19 @@ class Layer(Module):
 
     @fused.setter
     def fused(self, flag: bool) -> None:
-        self._fused = bool(flag)
+        self._fused = _check_flag(flag, "fused")
         for n in self.neurons:
             n.fused = self._fused
 
-    def _tensors(self) -> dict[str, Tensor]:
-        return {"weight": [n.w for n in self.neurons], "bias": [n.b for n in self.neurons]}
-
-    def parameters(self) -> list[Value]:
-        """Neuron by neuron: its weights, then its bias (micrograd's order)."""
-        return [p for n in self.neurons for p in (*n.w, n.b)]
+    def _own_slots(self, prefix: str, inside: tuple[Module, ...], out: list[Slot]) -> None:
+        # Neuron j's weights are row j of "weight", its bias entry j of "bias"; anything else
+        # a neuron holds (a subclass's extra Value) keeps its own key under "neurons.j.".
+        for j, n in enumerate(self.neurons):
+            if isinstance(n, Neuron):
+                n._own_slots(prefix, inside, out, (j,))
+                n._other_slots(f"{prefix}neurons.{j}.", (*inside, n), out)
+            else:
+                _attribute_slots(f"{prefix}neurons.{j}", n, inside, out)
 
     def _forward(self, xs: list[Value]) -> list[Value]:
         """All neuron outputs for inputs that are already Values of the right length."""
@@ -432,7 +640,7 @@ class Layer(Module):
 
     def __repr__(self) -> str:
         fused = "" if self._fused else ", fused=False"
-        return f"Layer({self.nin} → {self.nout} {self._activation}{fused})"
+        return f"Layer({self.nin} → {self.nout} {self.activation or 'mixed'}{fused})"
 
 
 class MLP(Module):
@@ -440,7 +648,8 @@ class MLP(Module):
 
     Hidden layers use ``activation``, the last layer ``output_activation`` (``"linear"`` by
     default, as micrograd: ``MLP(2, [16, 16, 1])`` has 2·16+16 + 16·16+16 + 16+1 = 337
-    parameters). Attributes: ``layers`` (list of Layer), ``nin``, ``nouts``.
+    parameters). Attributes: ``layers`` (list of Layer), ``nin``, ``nouts``; setting
+    ``activation`` or ``output_activation`` changes the hidden layers or the last layer.
     """
 
     def __init__(
@@ -453,14 +662,18 @@ class MLP(Module):
         fused: bool = True,
     ) -> None:
         self.nin = _check_size(nin, "MLP(nin)")
-        if isinstance(nouts, int) or not isinstance(nouts, Sequence) or not nouts:
+        nouts = _as_nested(nouts)  # a NumPy array of sizes works too
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(
                 f"MLP(nouts) must be a non-empty list of layer sizes like [16, 16, 1], "
-                f"got {nouts!r}"
+                f"got {_short(nouts)}"
             )
-        sizes = [nin] + [_check_size(n, f"MLP layer size nouts[{i}]") for i, n in enumerate(nouts)]
-        _check_activation(activation, "activation")
-        _check_activation(output_activation, "output_activation")
+        sizes = [self.nin] + [
+            _check_size(n, f"MLP layer size nouts[{i}]") for i, n in enumerate(nouts)
+        ]
+        _check_count(sizes, "MLP")
+        self._activation = _check_activation(activation, "activation")
+        output_activation = _check_activation(output_activation, "output_activation")
         rng = _rng(seed)
         last = len(nouts) - 1
         self.layers = [
@@ -471,6 +684,28 @@ class MLP(Module):
         self.nouts = list(sizes[1:])
 
     @property
+    def activation(self) -> str | None:
+        """The hidden layers' activation (``None`` if they differ); setting it sets them all."""
+        if len(self.layers) == 1:  # no hidden layer: what was asked for, used nowhere
+            return self._activation
+        return _common([layer.activation for layer in self.layers[:-1]])
+
+    @activation.setter
+    def activation(self, name: str) -> None:
+        self._activation = _check_activation(name, "activation")
+        for layer in self.layers[:-1]:
+            layer.activation = self._activation
+
+    @property
+    def output_activation(self) -> str | None:
+        """The last layer's activation; setting it sets that layer's neurons."""
+        return self.layers[-1].activation
+
+    @output_activation.setter
+    def output_activation(self, name: str) -> None:
+        self.layers[-1].activation = _check_activation(name, "output_activation")
+
+    @property
     def fused(self) -> bool:
         return all(layer.fused for layer in self.layers)
 
@@ -479,9 +714,6 @@ class MLP(Module):
         for layer in self.layers:
             layer.fused = flag
 
-    def parameters(self) -> list[Value]:
-        return [p for layer in self.layers for n in layer.neurons for p in (*n.w, n.b)]
-
     def forward(self, x: Any) -> Output:
         xs = _inputs(x, self.nin, self)
         for layer in self.layers:
@@ -489,7 +721,9 @@ class MLP(Module):
         return xs[0] if len(xs) == 1 else xs
 
     def __repr__(self) -> str:
-        parts = [str(self.nin)] + [f"{layer.nout} {layer.activation}" for layer in self.layers]
+        parts = [str(self.nin)] + [
+            f"{layer.nout} {layer.activation or 'mixed'}" for layer in self.layers
+        ]
         fused = "" if self.fused else ", fused=False"
         return f"MLP({' → '.join(parts)}{fused})"
 

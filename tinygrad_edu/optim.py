@@ -20,7 +20,7 @@ from numbers import Real
 
 from tinygrad_edu.engine import Value
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 
 
 def _hyper(value: object, name: str, low: float, *, low_ok: bool, high: float | None = None,
@@ -71,18 +71,37 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
-    def _check(self, news: list[float]) -> None:
-        """Refuse a step that would make any parameter NaN or infinite (before changing any)."""
+    def _check(self, news: list[float], **state: list[float]) -> None:
+        """Refuse a step that would make any parameter, or any optimizer state, NaN or infinite.
+
+        Called before anything is stored, so a refused step changes nothing. ``state`` maps a
+        readable name (``momentum_buffer``, ``m``, ``v``) to the new per-parameter values: a
+        gradient of 1e155 leaves the parameter finite but makes Adam's ``v = g²`` infinite, and
+        that parameter would never move again.
+        """
         for i, new in enumerate(news):
             if not -math.inf < new < math.inf:
-                raise self._bad(i, self.params[i], new)
+                raise self._bad(i, self.params[i], f"would become {new}")
+        for name, values in state.items():
+            for i, new in enumerate(values):
+                if not -math.inf < new < math.inf:
+                    what = _STATE_NAMES.get(name, name)
+                    raise self._bad(i, self.params[i], f"would make its {what} {new}")
 
-    def _bad(self, i: int, p: Value, new: float) -> FloatingPointError:
+    def _bad(self, i: int, p: Value, what: str) -> FloatingPointError:
         name = f" ({p.label!r})" if p.label else ""
         return FloatingPointError(
-            f"{self._who}.step(): parameter {i}{name} has gradient {p.grad} and would become "
-            f"{new}; training diverged. Try a smaller learning rate (lr={self.lr:g})."
+            f"{self._who}.step(): parameter {i}{name} has gradient {p.grad} and {what}; "
+            f"training diverged, nothing was changed. Try a smaller learning rate "
+            f"(lr={self.lr:g}), or scale the inputs so the gradients stay moderate."
         )
+
+
+_STATE_NAMES = {
+    "momentum_buffer": "momentum buffer",
+    "m": "running mean of the gradient (m)",
+    "v": "running mean of the squared gradient (v)",
+}
 
 
 class SGD(Optimizer):
@@ -139,7 +158,8 @@ class SGD(Optimizer):
                 bufs[i] = buf
                 g = g + mom * buf if self.nesterov else buf
             news.append(p.data + -lr * g)
-        self._check(news)  # all or nothing: a diverged step changes no parameter or buffer
+        # all or nothing: a diverged step changes no parameter or buffer
+        self._check(news, momentum_buffer=bufs if mom != 0.0 else [])
         self._buffers = bufs
         for p, new in zip(params, news):
             p.data = new
@@ -150,11 +170,17 @@ class Adam(Optimizer):
 
     With ``t`` the step number (from 1) and ``g`` the gradient:
 
-        g   = g + weight_decay * p
+        g   = g + weight_decay * p               (L2 penalty: part of the gradient)
         m   = beta1 * m + (1 - beta1) * g        (running mean of g)
         v   = beta2 * v + (1 - beta2) * g^2      (running mean of g^2)
         p   = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    ``weight_decay`` here is L2 regularization, as in PyTorch's Adam: the decay term goes
+    through ``m`` and ``v``, so it is rescaled like the gradient. For decay applied to the
+    weights directly, use :class:`AdamW`.
     """
+
+    _decoupled = False  # AdamW: weight decay shrinks p itself, outside m and v
 
     def __init__(
         self,
@@ -164,17 +190,19 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(params, "Adam")
-        self.lr = _hyper(lr, "lr (learning rate)", 0.0, low_ok=False, who="Adam")
+        who = type(self).__name__
+        super().__init__(params, who)
+        self.lr = _hyper(lr, "lr (learning rate)", 0.0, low_ok=False, who=who)
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair (beta1, beta2) like (0.9, 0.999), "
+            raise ValueError(f"{who}: betas must be a pair (beta1, beta2) like (0.9, 0.999), "
                              f"got {betas!r}")
         self.betas = (
-            _hyper(betas[0], "betas[0]", 0.0, low_ok=True, high=1.0, who="Adam"),
-            _hyper(betas[1], "betas[1]", 0.0, low_ok=True, high=1.0, who="Adam"),
+            _hyper(betas[0], "betas[0]", 0.0, low_ok=True, high=1.0, who=who),
+            _hyper(betas[1], "betas[1]", 0.0, low_ok=True, high=1.0, who=who),
         )
-        self.eps = _hyper(eps, "eps", 0.0, low_ok=True, who="Adam")
-        self.weight_decay = _hyper(weight_decay, "weight_decay", 0.0, low_ok=True, who="Adam")
+        # eps = 0 divides 0 by 0 for a parameter whose gradient has been 0 so far.
+        self.eps = _hyper(eps, "eps", 0.0, low_ok=False, who=who)
+        self.weight_decay = _hyper(weight_decay, "weight_decay", 0.0, low_ok=True, who=who)
         self.t = 0
         n = len(self.params)
         self._m = [0.0] * n
@@ -187,6 +215,7 @@ class Adam(Optimizer):
         wd, eps = self.weight_decay, self.eps
         step_size = self.lr / (1 - beta1**t)
         bc2_sqrt = (1 - beta2**t) ** 0.5
+        shrink = 1 - self.lr * wd  # AdamW: p *= 1 - lr * weight_decay before the Adam step
         w1 = 1 - beta1  # m moves towards g by this fraction (torch's lerp)
         w2 = 1 - beta2
         # New moments and parameters are computed first and stored only if every one is
@@ -195,13 +224,40 @@ class Adam(Optimizer):
         news = []
         for i, p in enumerate(self.params):
             g = p.grad
+            data = p.data
             if wd != 0.0:
-                g = g + wd * p.data
+                if self._decoupled:
+                    data = data * shrink
+                else:
+                    g = g + wd * data
             # m.lerp_(g, w1): the same two formulas as PyTorch for its two halves of w1
             m[i] = mi = m[i] + w1 * (g - m[i]) if w1 < 0.5 else g - (g - m[i]) * (1 - w1)
             v[i] = vi = v[i] * beta2 + w2 * (g * g)
-            news.append(p.data + -step_size * (mi / (math.sqrt(vi) / bc2_sqrt + eps)))
-        self._check(news)
+            news.append(data + -step_size * (mi / (math.sqrt(vi) / bc2_sqrt + eps)))
+        self._check(news, m=m, v=v)
         self.t, self._m, self._v = t, m, v
         for p, new in zip(self.params, news):
             p.data = new
+
+
+class AdamW(Adam):
+    """AdamW (``torch.optim.AdamW``): Adam with decoupled weight decay.
+
+    Each step first shrinks every parameter, ``p = p * (1 - lr * weight_decay)``, then takes
+    the plain Adam step (no decay term in ``g``, ``m`` or ``v``). With Adam's L2 form
+    (``Adam(weight_decay=...)``) the decay is divided by ``sqrt(v)`` like the gradient, so
+    weights with large gradients are hardly decayed; AdamW decays every weight at the same
+    rate ``lr * weight_decay``. The default ``weight_decay=1e-2`` is PyTorch's.
+    """
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)

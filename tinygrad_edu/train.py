@@ -15,10 +15,12 @@ training; for smaller batches, measured while the weights were moving).
 from __future__ import annotations
 
 import math
+import operator
 import random
+import re
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Real
 from typing import Any
 
@@ -173,16 +175,6 @@ class _TextBar(_NoBar):
         self._stream.flush()
 
 
-def _progress_bar(total: int, unit: str, enabled: bool) -> Any:
-    if not enabled:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _TextBar(total, unit)
-    return tqdm(total=total, unit=unit, desc="fit", leave=True, dynamic_ncols=True)
-
-
 # ---------------------------------------------------------------------------------------------
 # fit
 # ---------------------------------------------------------------------------------------------
@@ -234,28 +226,220 @@ def _resolve_metrics(metrics: Any, loss: Any, y: list[Any]) -> dict[str, Metric]
     return resolved
 
 
-def _check_row(x: Any, i: int) -> Any:
-    if isinstance(x, Value) or (isinstance(x, Real) and not isinstance(x, bool)):
-        return x
+# ---------------------------------------------------------------------------------------------
+# Checking what fit is given. Messages name rows as in the X and y the user passed (row 9 is
+# X[9], y[9]), never as positions inside a shuffled batch.
+# ---------------------------------------------------------------------------------------------
+def _integer(value: Any) -> int | None:
+    """An integer-like value (int, NumPy integer; not bool, not float) as an int, else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _whole(value: Any, what: str, low: int) -> int:
+    n = _integer(value)
+    if n is None or n < low:
+        raise ValueError(f"fit: {what} must be a whole number >= {low}, got {value!r}")
+    return n
+
+
+def _check_row(x: Any, i: int, where: str) -> Any:
+    """Row ``i`` of ``where`` (e.g. "X") as given, or a clear error naming it."""
     if hasattr(x, "tolist") and not isinstance(x, (list, tuple)):
-        x = x.tolist()
-    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        raise TypeError(f"fit: X[{i}] must be a list of numbers, got {type(x).__name__} {x!r}")
-    for v in x:
-        if not isinstance(v, Value) and (isinstance(v, bool) or not isinstance(v, Real)):
-            raise TypeError(f"fit: X[{i}] holds {v!r} ({type(v).__name__}), not a number")
+        x = x.tolist()  # a NumPy row, a 0-d array or a NumPy scalar
+    if isinstance(x, Value) or (isinstance(x, Real) and not isinstance(x, bool)):
+        cells: Sequence[Any] = [x]
+    elif isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+        raise TypeError(f"fit: {where}[{i}] must be a list of numbers, got {type(x).__name__} "
+                        f"{x!r}")
+    else:
+        cells = x
+    for j, v in enumerate(cells):
+        number = v.data if isinstance(v, Value) else v
+        if isinstance(number, bool) or not isinstance(number, Real):
+            raise TypeError(f"fit: {where}[{i}] holds {v!r} ({type(v).__name__}), not a number")
+        if not -math.inf < number < math.inf:
+            at = f"{where}[{i}]" if cells is not x else f"{where}[{i}][{j}]"
+            raise ValueError(
+                f"fit: {at} is {number}; inputs must be finite numbers (a missing value? drop "
+                "that row or fill it in)"
+            )
     return x
 
 
-def _diverged(epoch: int, epochs: int, step: int, steps: int, what: str, optimizer: Any,
-              ) -> FloatingPointError:
+def _width(x: Any) -> int:
+    return len(x) if isinstance(x, Sequence) else 1
+
+
+def _validation_data(data: Any, width: int) -> tuple[list[Any], list[Any]]:
+    if isinstance(data, (str, bytes)) or not isinstance(data, Sequence) or \
+            hasattr(data, "shape"):
+        raise TypeError(
+            f"fit: validation_data must be a pair (X_val, y_val), got {type(data).__name__}"
+        )
+    if len(data) != 2:
+        raise ValueError(
+            f"fit: validation_data must be a pair (X_val, y_val), got {len(data)} items"
+        )
+    rows = _as_list(data[0], "fit: validation_data X_val")
+    targets = _as_list(data[1], "fit: validation_data y_val")
+    if not rows:
+        raise ValueError("fit: validation_data X_val is empty")
+    if len(rows) != len(targets):
+        raise ValueError(
+            f"fit: validation_data has {len(rows)} rows in X_val but {len(targets)} targets in "
+            "y_val; they must match"
+        )
+    rows = [_check_row(x, i, "X_val") for i, x in enumerate(rows)]
+    for i, x in enumerate(rows):
+        if _width(x) != width:
+            raise ValueError(
+                f"fit: validation_data X_val[{i}] has {_width(x)} features but the rows of X "
+                f"have {width}; validation rows must look like training rows"
+            )
+    return rows, targets
+
+
+_HOOKS = ("on_train_begin", "on_epoch_end", "on_step_end")
+
+
+def _resolve_callbacks(callbacks: Any) -> dict[str, list[Callable[..., Any]]]:
+    """Each callback's hooks by name: a plain function is an ``on_epoch_end``."""
+    hooks: dict[str, list[Callable[..., Any]]] = {name: [] for name in _HOOKS}
+    if callbacks is None:
+        return hooks
+    if callable(callbacks) or any(hasattr(callbacks, h) for h in _HOOKS):
+        callbacks = [callbacks]  # one callback given without its list
+    if isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(callbacks, Iterable):
+        raise TypeError(
+            f"fit: callbacks must be a list of callbacks, got {type(callbacks).__name__} "
+            f"{callbacks!r}"
+        )
+    for k, cb in enumerate(callbacks):
+        methods = {h: getattr(cb, h) for h in _HOOKS if callable(getattr(cb, h, None))}
+        if methods:
+            for h, method in methods.items():
+                hooks[h].append(method)
+        elif callable(cb):
+            hooks["on_epoch_end"].append(cb)
+        else:
+            raise TypeError(
+                f"fit: callbacks[{k}] is {type(cb).__name__} {cb!r}, which is not callable. A "
+                "callback is a function callback(epoch, model, history), or an object with "
+                "on_epoch_end(epoch, model, history) and/or on_step_end(epoch, step, model, "
+                "loss) methods"
+            )
+    return hooks
+
+
+def _reraise(err: Exception, message: str) -> Exception:
+    """``err``'s kind of exception with a new message (its builtin base if that is awkward)."""
+    for kind in (type(err), *type(err).__mro__[1:]):
+        try:
+            return kind(message)
+        except Exception:
+            continue
+    return RuntimeError(message)  # pragma: no cover - Exception(message) always works
+
+
+def _forward(model: Any, x: Any, i: int, where: str) -> Any:
+    try:
+        return model(x)
+    except ArithmeticError:
+        raise  # a numeric blow-up: fit reports it as divergence, with the epoch and step
+    except (TypeError, ValueError, IndexError) as err:
+        raise _reraise(err, f"fit: {where}[{i}]: {err}") from err
+
+
+_POSITION = re.compile(r"\b(target|example|prediction) (\d+)\b")
+
+
+def _call_loss(loss_fn: Callable[[Any, Any], Value], preds: list[Any], idx: Sequence[int],
+               targets: Sequence[Any], xname: str, yname: str) -> Value:
+    """The batch loss; the loss's own messages about "target 2" name that row's y[i]."""
+    try:
+        J = loss_fn(preds, [targets[i] for i in idx])
+    except ArithmeticError:
+        raise
+    except (TypeError, ValueError, IndexError) as err:
+        def row(m: re.Match[str]) -> str:
+            j = int(m.group(2))
+            if j >= len(idx):
+                return m.group(0)
+            i = idx[j]
+            return {"target": f"{yname}[{i}]", "example": f"row {i}",
+                    "prediction": f"the prediction for {xname}[{i}]"}[m.group(1)]
+
+        text, found = _POSITION.subn(row, str(err))
+        if not found:
+            raise
+        raise _reraise(err, f"fit: {text}") from err
+    if not isinstance(J, Value):
+        raise TypeError(f"fit: the loss must return a Value, got {type(J).__name__}")
+    return J
+
+
+def _progress_bar(total: int, unit: str, enabled: bool) -> Any:
+    """tqdm's widget bar in Jupyter when ipywidgets imports, else its text bar, else ours.
+
+    tqdm.auto would pick the widget bar in Jupyter even without ipywidgets and print
+    "TqdmWarning: IProgress not found"; this never does.
+    """
+    if not enabled:
+        return _NoBar()
+    bar_class = _bar_class()
+    if bar_class is None:
+        return _TextBar(total, unit)
+    return bar_class(total=total, unit=unit, desc="fit", leave=True, dynamic_ncols=True)
+
+
+def _bar_class() -> Any:
+    """The tqdm class to use here, or None without tqdm."""
+    try:
+        from tqdm import std
+    except ImportError:
+        return None
+    if _in_jupyter():
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm as notebook_bar
+        except ImportError:
+            pass
+        else:
+            return notebook_bar
+    return std.tqdm
+
+
+def _in_jupyter() -> bool:
+    """Running in a Jupyter kernel (where tqdm.auto would choose the widget bar)."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+# ---------------------------------------------------------------------------------------------
+# fit
+# ---------------------------------------------------------------------------------------------
+def _diverged(at: str, what: str, optimizer: Any) -> FloatingPointError:
     lr = getattr(optimizer, "lr", None)
     lr_text = f" (now lr={lr:g})" if isinstance(lr, float) else ""
     return FloatingPointError(
-        f"training diverged at epoch {epoch}/{epochs}, step {step}/{steps}: {what}. "
-        f"The updates are too large; try a smaller learning rate{lr_text}, "
-        "or scale the inputs (see tinygrad_edu.data.standardize)."
+        f"training diverged at {at}: {what}. The updates are too large; try a smaller learning "
+        f"rate{lr_text}, or scale the inputs (see tinygrad_edu.data.standardize). "
+        "The history up to the last whole epoch is in err.history."
     )
+
+
+def _what_blew_up(err: ArithmeticError) -> str:
+    if isinstance(err, OverflowError):
+        return f"a number overflowed ({err})"
+    if isinstance(err, ZeroDivisionError):
+        return f"a division by zero ({err})"
+    return str(err)
 
 
 def fit(
@@ -267,9 +451,12 @@ def fit(
     epochs: int,
     batch_size: int | None = None,
     shuffle: bool = True,
-    seed: int = 0,
+    seed: int | None = 0,
     progress: bool = True,
     metrics: Sequence[str | Metric] | Mapping[str, Metric] | None = None,
+    validation_data: tuple[Sequence[Any], Sequence[Any]] | None = None,
+    callbacks: Sequence[Any] | None = None,
+    compiled: bool = False,
 ) -> History:
     """Train ``model`` on rows ``X`` with targets ``y``; return the per-epoch ``History``.
 
@@ -281,17 +468,42 @@ def fit(
     ``metrics``: ``["accuracy"]`` and/or functions ``metric(model, X, y) -> float``, measured
     on ``X, y`` after every epoch and stored in the history under their names.
 
+    ``validation_data=(X_val, y_val)``: after every epoch the loss and each metric are also
+    measured on these rows (no training on them) and stored as ``"val_loss"`` and
+    ``"val_<metric>"``, as in Keras.
+
+    ``callbacks``: a list of functions ``callback(epoch, model, history)``, called after every
+    epoch (epochs count from 1; ``history`` already holds that epoch). A callback may instead
+    be an object with any of these methods:
+
+    - ``on_train_begin(model, history)``: once, before the first step;
+    - ``on_epoch_end(epoch, model, history)``: after every epoch;
+    - ``on_step_end(epoch, step, model, loss)``: after every optimizer step (steps count from
+      1 within the epoch; ``loss`` is that batch's loss, a float, before the step).
+
+    ``compiled=True`` traces forward and backward once with ``tinygrad_edu.compile`` and runs
+    that generated code for every batch (same numbers, faster); models or losses it cannot
+    trace raise ``tinygrad_edu.compile.TraceError``.
+
     Raises ``FloatingPointError`` naming the epoch and step if the loss becomes NaN or
-    infinite (or a number overflows): the usual cure is a smaller learning rate.
+    infinite, or any number overflows (also inside fused layers, or in the optimizer): the
+    usual cure is a smaller learning rate. The error's ``history`` attribute is the History of
+    the epochs completed before it (to plot the loss blowing up); ``epoch`` and ``step`` say
+    where it happened.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"fit: epochs must be a whole number >= 1, got {epochs!r}")
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-    ):
-        raise ValueError(
-            f"fit: batch_size must be None (full batch) or a whole number >= 1, got {batch_size!r}"
-        )
+    epochs = _whole(epochs, "epochs", 1)
+    if batch_size is not None:
+        try:
+            batch_size = _whole(batch_size, "batch_size", 1)
+        except ValueError:
+            raise ValueError("fit: batch_size must be None (full batch) or a whole number >= 1, "
+                             f"got {batch_size!r}") from None
+    if seed is not None:
+        if _integer(seed) is None:
+            raise TypeError(f"fit: seed must be a whole number or None, got {seed!r}")
+        seed = _integer(seed)
+    if not isinstance(compiled, bool):
+        raise TypeError(f"fit: compiled must be True or False, got {compiled!r}")
     rows = _as_list(X, "fit: X")
     targets = _as_list(y, "fit: y")
     if not rows:
@@ -300,7 +512,7 @@ def fit(
         raise ValueError(
             f"fit: X has {len(rows)} rows but y has {len(targets)} targets; they must match"
         )
-    rows = [_check_row(x, i) for i, x in enumerate(rows)]
+    rows = [_check_row(x, i, "X") for i, x in enumerate(rows)]
     loss_fn = _resolve_loss(loss)
     if not (callable(getattr(optimizer, "step", None))
             and callable(getattr(optimizer, "zero_grad", None))):
@@ -309,17 +521,86 @@ def fit(
             "tinygrad_edu.optim.SGD(model.parameters(), lr=0.1)"
         )
     metric_fns = _resolve_metrics(metrics, loss_fn, targets)
+    val = None if validation_data is None else _validation_data(validation_data, _width(rows[0]))
+    hooks = _resolve_callbacks(callbacks)
+    step_fn = None
+    if compiled:
+        try:
+            from tinygrad_edu.compile import compile_step
+        except ImportError as err:
+            raise ImportError(f"fit(compiled=True) needs tinygrad_edu.compile: {err}") from err
+        step_fn = compile_step(model, loss_fn, rows[0], targets[0])
 
     n = len(rows)
     bs = n if batch_size is None else min(batch_size, n)
     steps = math.ceil(n / bs)
+    names = ["loss", *metric_fns]
+    if val is not None:
+        names += [f"val_{name}" for name in names]
     history = History(
-        ["loss", *metric_fns],
-        {"epochs": epochs, "batch_size": batch_size, "steps_per_epoch": steps, "n": n},
+        names,
+        {"epochs": epochs, "batch_size": batch_size, "steps_per_epoch": steps, "n": n,
+         "validation": None if val is None else len(val[0]), "compiled": compiled},
     )
+
+    def train_step(idx: list[int]) -> float:
+        """One step on rows ``idx``: the batch loss, gradients, and (if finite) the update."""
+        if step_fn is not None:
+            optimizer.zero_grad()
+            value = float(step_fn([rows[i] for i in idx], [targets[i] for i in idx]))
+        else:
+            preds = [_forward(model, rows[i], i, "X") for i in idx]
+            J = _call_loss(loss_fn, preds, idx, targets, "X", "y")
+            value = J.data
+            if math.isfinite(value):
+                optimizer.zero_grad()
+                J.backward()
+        if math.isfinite(value):
+            optimizer.step()
+        return value
+
+    def measure(epoch: int) -> list[str]:
+        """Metrics (and validation numbers) after an epoch, stored in the history."""
+        shown = []
+        for name, fn in metric_fns.items():
+            with no_grad():
+                score = float(fn(model, rows, targets))
+            history.history[name].append(score)
+            shown.append(f"{name}={score:.4g}")
+        if val is None:
+            return shown
+        vrows, vtargets = val
+        try:
+            with no_grad():
+                preds = [_forward(model, x, i, "X_val") for i, x in enumerate(vrows)]
+                vloss = _call_loss(loss_fn, preds, range(len(vrows)), vtargets, "X_val",
+                                   "y_val").data
+        except ArithmeticError as err:
+            raise fail(f"epoch {epoch}/{epochs}, measuring the validation loss",
+                       _what_blew_up(err), epoch, None) from err
+        history.history["val_loss"].append(vloss)
+        shown.append(f"val_loss={vloss:.4g}")
+        for name, fn in metric_fns.items():
+            with no_grad():
+                score = float(fn(model, vrows, vtargets))
+            history.history[f"val_{name}"].append(score)
+            shown.append(f"val_{name}={score:.4g}")
+        return shown
+
+    def fail(at: str, what: str, epoch: int, step: int | None) -> FloatingPointError:
+        err = _diverged(at, what, optimizer)
+        err.history = history  # type: ignore[attr-defined]
+        err.epoch, err.step = epoch, step  # type: ignore[attr-defined]
+        # metrics of an epoch cut short are not kept: every list holds whole epochs only
+        for series in history.history.values():
+            del series[len(history.epoch):]
+        return err
+
     order = list(range(n))
     rng = random.Random(seed)
     unit = "epoch" if steps == 1 else "step"
+    for hook in hooks["on_train_begin"]:
+        hook(model, history)
     bar = _progress_bar(epochs * steps, unit, progress)
     try:
         for epoch in range(1, epochs + 1):
@@ -329,40 +610,26 @@ def fit(
             total = 0.0
             for step in range(1, steps + 1):
                 idx = order[(step - 1) * bs: step * bs]
+                at = f"epoch {epoch}/{epochs}, step {step}/{steps}"
                 try:
-                    J = loss_fn([model(rows[i]) for i in idx], [targets[i] for i in idx])
-                    if not isinstance(J, Value):
-                        raise TypeError(
-                            f"fit: the loss must return a Value, got {type(J).__name__}"
-                        )
-                    value = J.data
-                    if not -math.inf < value < math.inf:
-                        raise _diverged(epoch, epochs, step, steps, f"the loss is {value}",
-                                        optimizer)
-                    optimizer.zero_grad()
-                    J.backward()
-                    optimizer.step()
-                except OverflowError as err:
-                    raise _diverged(epoch, epochs, step, steps, f"a number overflowed ({err})",
-                                    optimizer) from err
-                except FloatingPointError as err:
-                    if str(err).startswith("training diverged"):
-                        raise
-                    raise _diverged(epoch, epochs, step, steps, str(err), optimizer) from err
+                    value = train_step(idx)
+                except ArithmeticError as err:  # overflow, NaN, 0-division, refused update
+                    raise fail(at, _what_blew_up(err), epoch, step) from err
+                if not math.isfinite(value):
+                    raise fail(at, f"the loss is {value}", epoch, step)
                 total += value * len(idx)
+                for hook in hooks["on_step_end"]:
+                    hook(epoch, step, model, value)
                 if step < steps:
                     bar.update(1)
-            epoch_loss = total / n
-            history.history["loss"].append(epoch_loss)
+            shown = [f"loss={total / n:.4g}"]
+            history.history["loss"].append(total / n)
+            shown += measure(epoch)
             history.epoch.append(epoch)
-            shown = [f"loss={epoch_loss:.4g}"]
-            for name, fn in metric_fns.items():
-                with no_grad():
-                    score = float(fn(model, rows, targets))
-                history.history[name].append(score)
-                shown.append(f"{name}={score:.4g}")
             bar.set_postfix_str(", ".join(shown), refresh=False)
             bar.update(1)  # the epoch's last step, drawn with the epoch's numbers
+            for hook in hooks["on_epoch_end"]:
+                hook(epoch, model, history)
     finally:
         bar.close()
     return history

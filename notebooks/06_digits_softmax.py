@@ -1,22 +1,35 @@
-# %% [markdown]
-# 6. Digits: multi-class classification with softmax
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-So far the answers were yes/no. Now ten classes: which digit, 0 to 9, is in a small
-8×8 grey image? The network gets one output per class, **softmax** turns the ten outputs into
-probabilities, and **cross-entropy** scores them. Data: scikit-learn's digits set, which ships
-with scikit-learn (no download).
+# %% [markdown]
+# # 6. Digits: multi-class classification with softmax
+#
+# So far the answers were yes/no. Now ten classes: which digit, 0 to 9, is in a small
+# 8×8 grey image? The network gets one output per class, **softmax** turns the ten outputs into
+# probabilities, and **cross-entropy** scores them. Data: scikit-learn's digits set, which ships
+# with scikit-learn (no download).
 
 # %%
 import math
 import time
 
 import matplotlib.pyplot as plt
-import torch
 from sklearn.datasets import load_digits
 
 from tinygrad_edu import Value
 from tinygrad_edu.data import train_test_split
-from tinygrad_edu.interop import from_torch, to_torch
 from tinygrad_edu.losses import cross_entropy, softmax
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
@@ -24,10 +37,10 @@ from tinygrad_edu.plot import plot_history
 from tinygrad_edu.train import accuracy, fit, predict
 
 # %% [markdown]
-## The data
-
-1797 images of handwritten digits, 8×8 pixels, each pixel a darkness from 0 to 16. We flatten
-each image into a row of 64 numbers and divide by 16 so the inputs lie in $[0, 1]$.
+# ## The data
+#
+# 1797 images of handwritten digits, 8×8 pixels, each pixel a darkness from 0 to 16. We flatten
+# each image into a row of 64 numbers and divide by 16 so the inputs lie in $[0, 1]$.
 
 # %%
 digits = load_digits()
@@ -43,9 +56,9 @@ for ax, pixels, label in zip(axes.flat, X_all, y_all):
 plt.show()
 
 # %% [markdown]
-A quarter of the images are set aside as a **test set**: the model never trains on them, so
-its accuracy there tells how well it does on digits it has not seen. To keep this notebook
-quick we train on 800 of the remaining images; a real run would use all of them.
+# A quarter of the images are set aside as a **test set**: the model never trains on them, so
+# its accuracy there tells how well it does on digits it has not seen. To keep this notebook
+# quick we train on 800 of the remaining images; a real run would use all of them.
 
 # %%
 X_train, X_test, y_train, y_test = train_test_split(X_all, y_all, test_fraction=0.25, seed=0)
@@ -53,26 +66,26 @@ X_train, y_train = X_train[:800], y_train[:800]
 print(f"{len(X_train)} training images, {len(X_test)} test images")
 
 # %% [markdown]
-## Softmax and cross-entropy
-
-The network's last layer is linear with 10 outputs $z_0, \dots, z_9$ (the **logits**, any real
-numbers). **Softmax** makes them positive and sum to 1:
-
-$$p_k = \mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_{j=0}^{9} e^{z_j}} .$$
-
-For an image of class $y$ the **cross-entropy** loss is the negative log of the probability
-given to the right class:
-
-$$\mathcal{L}(z, y) = -\log p_y = \log \sum_j e^{z_j} - z_y ,$$
-
-$0$ when the model is sure and right, large when it gives the right class a small
-probability. It generalises binary cross-entropy to $K$ classes. Its gradient is strikingly
-simple,
-
-$$\frac{\partial \mathcal{L}}{\partial z_j} = p_j - [\,j = y\,],$$
-
-"probability minus the one-hot target". The model: $64 \to 16 \to 10$, ReLU hidden layer,
-linear output, fused neurons (one graph node per neuron, which keeps this fast).
+# ## Softmax and cross-entropy
+#
+# The network's last layer is linear with 10 outputs $z_0, \dots, z_9$ (the **logits**, any real
+# numbers). **Softmax** makes them positive and sum to 1:
+#
+# $$p_k = \mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_{j=0}^{9} e^{z_j}} .$$
+#
+# For an image of class $y$ the **cross-entropy** loss is the negative log of the probability
+# given to the right class:
+#
+# $$\mathcal{L}(z, y) = -\log p_y = \log \sum_j e^{z_j} - z_y ,$$
+#
+# $0$ when the model is sure and right, large when it gives the right class a small
+# probability. It generalises binary cross-entropy to $K$ classes. Its gradient is strikingly
+# simple,
+#
+# $$\frac{\partial \mathcal{L}}{\partial z_j} = p_j - [\,j = y\,],$$
+#
+# "probability minus the one-hot target". The model: $64 \to 16 \to 10$, ReLU hidden layer,
+# linear output, fused neurons (one graph node per neuron, which keeps this fast).
 
 # %%
 model = MLP(64, [16, 10], activation="relu", output_activation="linear", seed=0)
@@ -87,8 +100,8 @@ print("probabilities:", [round(p.data, 3) for p in probs], " sum =", round(sum(p
 print(f"cross-entropy: {loss.data:.4f} = -log p_y = {-math.log(probs[y_train[0]].data):.4f}")
 
 # %% [markdown]
-Untrained, the model spreads its bets, about $1/10$ per class, so the loss is near
-$\log 10 \approx 2.30$. Check the gradient formula with `backward()`:
+# Untrained, the model spreads its bets, about $1/10$ per class, so the loss is near
+# $\log 10 \approx 2.30$. Check the gradient formula with `backward()`:
 
 # %%
 loss.backward()
@@ -97,9 +110,9 @@ for j, (z, p) in enumerate(zip(logits, probs)):
     print(f"class {j}: dL/dz = {z.grad:+.5f}   p - onehot = {p.data - onehot[j]:+.5f}")
 
 # %% [markdown]
-Why compute it as $\log\sum_j e^{z_j} - z_y$ and not literally as softmax then log? Because
-$e^{z}$ overflows a float for $z > 709$. `cross_entropy` subtracts the largest logit first
-($e^{z_j - m}$, same result, no overflow):
+# Why compute it as $\log\sum_j e^{z_j} - z_y$ and not literally as softmax then log? Because
+# $e^{z}$ overflows a float for $z > 709$. `cross_entropy` subtracts the largest logit first
+# ($e^{z_j - m}$, same result, no overflow):
 
 # %%
 big = [Value(1000.0), Value(0.0), Value(-1000.0)]
@@ -109,13 +122,14 @@ except OverflowError as err:
     print("naive exp:", err)
 print("cross_entropy(logits=[1000, 0, -1000], class 1) =", cross_entropy(big, 1).data)
 
-# %% [markdown]
-## Training with mini-batches
 
-Mini-batches of 32 images, SGD with momentum, 10 epochs (250 steps). We track the accuracy on
-the training images and, with a metric function, on the test images after every epoch. This
-takes several seconds; a real run would train longer (and on all the training images) for
-a few more percent.
+# %% [markdown]
+# ## Training with mini-batches
+#
+# Mini-batches of 32 images, SGD with momentum, 10 epochs (250 steps). We track the accuracy on
+# the training images and, with a metric function, on the test images after every epoch. This
+# takes several seconds; a real run would train longer (and on all the training images) for
+# a few more percent.
 
 # %%
 def test_accuracy(model, X, y):
@@ -136,14 +150,14 @@ plot_history({"train": {"accuracy": history["accuracy"]},
               "test": {"accuracy": history["test accuracy"]}})
 
 # %% [markdown]
-The test accuracy stays a few points below the training accuracy: part of what the model
-learned is particular to its 800 training images (**overfitting**). More training data
-narrows that gap, which is one reason a real run would use all of it.
-
-## Test accuracy and the confusion matrix
-
-The predicted class is the one with the largest logit (the largest softmax probability):
-$\hat y = \arg\max_k z_k$.
+# The test accuracy stays a few points below the training accuracy: part of what the model
+# learned is particular to its 800 training images (**overfitting**). More training data
+# narrows that gap, which is one reason a real run would use all of it.
+#
+# ## Test accuracy and the confusion matrix
+#
+# The predicted class is the one with the largest logit (the largest softmax probability):
+# $\hat y = \arg\max_k z_k$.
 
 # %%
 test_acc = accuracy(model, X_test, y_test)
@@ -153,8 +167,8 @@ scores = predict(model, X_test)
 y_pred = [max(range(10), key=s.__getitem__) for s in scores]
 
 # %% [markdown]
-The **confusion matrix** counts, for every true class (row), which class was predicted
-(column). The diagonal is the correct answers; anything off it is a confusion.
+# The **confusion matrix** counts, for every true class (row), which class was predicted
+# (column). The diagonal is the correct answers; anything off it is a confusion.
 
 # %%
 confusion = [[0] * 10 for _ in range(10)]
@@ -176,8 +190,8 @@ ax.set_title("confusion matrix (test set)")
 plt.show()
 
 # %% [markdown]
-Some of the digits it got wrong, with the probability it gave its answer. Several are hard
-for a human too at 8×8 pixels.
+# Some of the digits it got wrong, with the probability it gave its answer. Several are hard
+# for a human too at 8×8 pixels.
 
 # %%
 wrong = [i for i, (t, p) in enumerate(zip(y_test, y_pred)) if t != p]
@@ -193,14 +207,20 @@ for ax, i in zip(axes, wrong):
 plt.show()
 
 # %% [markdown]
-## What PyTorch would do next
-
-Our engine computes one scalar at a time, so this small network already takes seconds per
-epoch. PyTorch does the same mathematics on whole arrays (tensors) at once: a batch becomes
-a matrix product $Z = XW^\top + b$ instead of thousands of `Value` nodes. `to_torch`
-converts the model into an equivalent `torch.nn.Sequential` with the same weights:
+# ## What PyTorch would do next
+#
+# Our engine computes one scalar at a time, so this small network already takes seconds per
+# epoch. PyTorch does the same mathematics on whole arrays (tensors) at once: a batch becomes
+# a matrix product $Z = XW^\top + b$ instead of thousands of `Value` nodes. `to_torch`
+# converts the model into an equivalent `torch.nn.Sequential` with the same weights. This
+# section is the only one that needs PyTorch: `pip install torch==2.13.0` (`make test` and
+# `make notebooks` install it).
 
 # %%
+import torch
+
+from tinygrad_edu.interop import from_torch, to_torch
+
 torch_model = to_torch(model)
 print(torch_model)
 X_test_t = torch.tensor(X_test, dtype=torch.float64)
@@ -210,8 +230,8 @@ with torch.no_grad():
 print("largest difference between our logits and PyTorch's:", (ours - theirs).abs().max().item())
 
 # %% [markdown]
-From here PyTorch trains on all training images, for many epochs, in a second or two: the
-same loop as `fit` (forward, loss, `zero_grad`, `backward`, `step`), on tensors.
+# From here PyTorch trains on all training images, for many epochs, in a second or two: the
+# same loop as `fit` (forward, loss, `zero_grad`, `backward`, `step`), on tensors.
 
 # %%
 X_train_all, _, y_train_all, _ = train_test_split(X_all, y_all, test_fraction=0.25, seed=0)
@@ -236,19 +256,19 @@ print(f"PyTorch, 30 epochs on {len(Xt)} images in {time.perf_counter() - start:.
 print(f"test accuracy {torch_acc.item():.3f}")
 
 # %% [markdown]
-And back: `from_torch` turns the trained PyTorch model into one of ours, to inspect it with
-the tools of these notebooks.
+# And back: `from_torch` turns the trained PyTorch model into one of ours, to inspect it with
+# the tools of these notebooks.
 
 # %%
 back = from_torch(torch_model)
 print(back, f"test accuracy with our engine: {accuracy(back, X_test, y_test):.3f}")
 
 # %% [markdown]
-## Summary
-
-- Ten classes: ten outputs (logits), softmax turns them into probabilities, cross-entropy
-  $-\log p_y$ is the loss, and its gradient is $p - \text{onehot}(y)$.
-- Mini-batch training with a progress bar; accuracy measured on a test set the model never
-  saw; the confusion matrix shows which digits get mixed up.
-- The ideas carry over unchanged to PyTorch, which runs them on tensors: `to_torch` and
-  `from_torch` move a model between the two.
+# ## Summary
+#
+# - Ten classes: ten outputs (logits), softmax turns them into probabilities, cross-entropy
+#   $-\log p_y$ is the loss, and its gradient is $p - \text{onehot}(y)$.
+# - Mini-batch training with a progress bar; accuracy measured on a test set the model never
+#   saw; the confusion matrix shows which digits get mixed up.
+# - The ideas carry over unchanged to PyTorch, which runs them on tensors: `to_torch` and
+#   `from_torch` move a model between the two.

@@ -1,0 +1,166 @@
+"""Input checks and error messages for the engine.
+
+Bad input fails where it enters, with a message that says what was wrong and what to do,
+instead of turning into a NaN many steps later. ``engine.py`` calls these; they are kept here
+so that the textbook file shows only the maths.
+
+Errors, by kind (catch ``ArithmeticError`` to catch every numeric blow-up):
+
+- ``TypeError``: not a number (a ``str``, ``None``, a ``bool``, a list ...).
+- ``ValueError``: outside the domain (``log`` of 0, a negative base to a fractional power,
+  a non-finite number given to ``Value``).
+- ``OverflowError``: a result, or a gradient in ``backward()``, too large for a float.
+- ``ZeroDivisionError``: division by zero, an infinite derivative at 0.
+- ``NotANumberError`` (a ``ValueError`` and a ``FloatingPointError``): a result is NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+__all__ = ["NotANumberError"]
+
+EXP_MAX = 709.782712893384  # log of the largest float: exp() of more overflows
+
+
+class NotANumberError(ValueError, FloatingPointError):
+    """A result is NaN (not a number). Both a ``ValueError`` and a ``FloatingPointError``."""
+
+
+def _not_a_real(x: object) -> bool:
+    # (plain int/float skip the isinstance(x, Real) test, which is slow: Real is an ABC)
+    return type(x) not in (float, int) and (isinstance(x, bool) or not isinstance(x, Real))
+
+
+def as_float(x: object, what: str) -> float:
+    """``x`` as a finite float, or a clear error saying what was wrong."""
+    if _not_a_real(x):
+        if type(x).__name__ == "Value" or hasattr(x, "_backward"):
+            raise TypeError(f"{what} is already a Value ({x!r}); use it directly")
+        raise TypeError(
+            f"{what} must be a real number (int or float), got {type(x).__name__} {x!r}"
+        )
+    try:
+        f = float(x)  # type: ignore[arg-type]
+    except OverflowError:  # an int beyond the largest float (~1.8e308)
+        f = math.inf
+    if not -math.inf < f < math.inf:
+        shown = f if type(x) is not int else f"an int of {len(str(abs(x)))} digits"
+        raise ValueError(f"{what} must be a finite number, got {shown}")
+    return f
+
+
+def label(text: object) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"label must be a str, got {type(text).__name__} {text!r}")
+    return text
+
+
+def operand(x: Any, op: str) -> Any:
+    """``x`` itself when it is a number that may meet a Value in ``op``, else a TypeError."""
+    if _not_a_real(x):
+        raise TypeError(
+            f"unsupported operand for '{op}': a Value combines with numbers (int, float) or "
+            f"other Values, got {type(x).__name__} {x!r}"
+        )
+    return x
+
+
+def compared(x: Any, op: str) -> float:
+    """What a Value is compared with: the other Value's data, or a number."""
+    return x.data if hasattr(x, "_backward") else operand(x, op)
+
+
+def bad_result(op: str, children: tuple[Any, ...], arg: object, result: float
+               ) -> ArithmeticError:
+    """The error for a result of ``op`` that is not a finite float: overflow, or NaN."""
+    inputs = tuple(c.data for c in children) + ((arg,) if isinstance(arg, float) else ())
+    if op == "c**":  # c ** a: show it as the ** it is, base first
+        op, inputs = "**", inputs[::-1]
+    shown = ", ".join(repr(i) for i in inputs)
+    if result != result:
+        if any(i != i for i in inputs):
+            return NotANumberError(
+                f"'{op}' of ({shown}) is nan: an input is not a number. Was a .data set to NaN?"
+            )
+        return NotANumberError(
+            f"'{op}' of ({shown}) is nan: the numbers are too large for a float (their "
+            "products overflow to +inf and -inf, which cancel to nan). "
+            "Scale the inputs down or use a smaller learning rate."
+        )
+    return OverflowError(
+        f"'{op}' of ({shown}) overflows to {result}: the numbers are too large for a float. "
+        "Scale the inputs down or use a smaller learning rate."
+    )
+
+
+def division_by_zero(a: object, b: object) -> ZeroDivisionError:
+    return ZeroDivisionError(f"division by zero: {a!r} / {b!r}; the divisor must not be 0")
+
+
+def exp_argument(x: float) -> None:
+    if x > EXP_MAX:
+        raise OverflowError(
+            f"exp({x}) is larger than the largest float (exp overflows above "
+            "709.78); for softmax or cross-entropy use tinygrad_edu.losses, which are stable"
+        )
+
+
+def log_argument(x: float) -> None:
+    if not x > 0:
+        raise ValueError(f"log({x}): the logarithm needs a positive number")
+
+
+def exponent(x: float, k: object) -> float:
+    """The exponent of ``x ** k`` as a float, when ``x ** k`` is a real number."""
+    if hasattr(k, "_backward"):
+        raise TypeError(
+            "the exponent of ** must be a number (int or float), not a Value; "
+            "for a learnable exponent write (k * a.log()).exp()"
+        )
+    k = as_float(k, "the exponent of **")
+    if x < 0 and not k.is_integer():
+        raise ValueError(f"{x} ** {k}: a negative base to a non-integer power is not a real number")
+    if x == 0 and k < 0:
+        raise ZeroDivisionError(f"0.0 ** {k}: zero to a negative power divides by zero")
+    return k
+
+
+def base(c: object) -> float:
+    """The base of ``c ** Value``: a positive number."""
+    c = as_float(c, "the base of **")
+    if c <= 0:
+        raise ValueError(f"{c} ** Value: the base must be positive (it is raised to a real)")
+    return c
+
+
+def float_pow(x: float, k: float) -> float:
+    """``x ** k``, inf where it overflows (float ** raises a terse OverflowError instead)."""
+    try:
+        return x**k
+    except OverflowError:
+        return math.inf
+
+
+def finite_local(op: str, x: float, local: float) -> float:
+    """A local derivative, or an error if it is too large for a float (not a silent inf)."""
+    if -math.inf < local < math.inf:
+        return local
+    raise OverflowError(
+        f"the local derivative of '{op}' at {x!r} is {local}: too large for a float. "
+        "Keep the value away from 0 (or scale the inputs)."
+    )
+
+
+def pow_local(x: float, k: float) -> float:
+    """``k * x ** (k - 1)``, the local derivative of ``x ** k`` (0 for k = 0), checked."""
+    if k == 0:  # x^0 = 1 does not depend on x
+        return 0.0
+    if x == 0 and k < 1:
+        raise ZeroDivisionError(
+            f"the gradient of x ** {k} at x = 0 is infinite; keep x away from 0 "
+            "(e.g. (x + 1e-12) ** k)"
+        )
+    return finite_local("**", x, k * float_pow(x, k - 1))

@@ -1,0 +1,69 @@
+"""Checking gradients by nudging: (f(x+eps) - f(x-eps)) / (2 eps) should match backward()."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from numbers import Real
+
+from tinygrad_edu.engine import Value, no_grad
+
+__all__ = ["gradcheck", "GradcheckError"]
+
+
+class GradcheckError(RuntimeError):
+    """backward() disagrees with finite differences (same name as PyTorch's)."""
+
+
+def gradcheck(
+    f: Callable[..., Value],
+    inputs: Sequence[Value | float],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
+    """Compare ``backward()`` with central finite differences for every input.
+
+    ``f(*inputs)`` must return a ``Value``. For each input ``x_i`` the numeric gradient is
+    ``(f(.., x_i + eps, ..) - f(.., x_i - eps, ..)) / (2 eps)``; it must satisfy
+    ``|analytic - numeric| <= atol + rtol * |numeric|``. Returns True, or raises
+    ``GradcheckError`` naming the input and both numbers. The inputs' grads are restored.
+    """
+    if not callable(f):
+        raise TypeError(f"gradcheck: f must be a function, got {type(f).__name__}")
+    if isinstance(inputs, Value) or not isinstance(inputs, Sequence) or not inputs:
+        raise TypeError("gradcheck: inputs must be a non-empty list of Values or numbers")
+    for name, tol in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        if isinstance(tol, bool) or not isinstance(tol, Real) or not 0 <= tol < math.inf:
+            raise ValueError(f"gradcheck: {name} must be a number >= 0, got {tol!r}")
+    if not eps > 0:
+        raise ValueError(f"gradcheck: eps must be positive, got {eps}")
+    xs = [x if isinstance(x, Value) else Value(x, f"x{i}") for i, x in enumerate(inputs)]
+    saved = [x.grad for x in xs]
+    try:
+        for x in xs:
+            x.grad = 0.0
+        out = f(*xs)
+        if not isinstance(out, Value):
+            raise TypeError(f"gradcheck: f must return a Value, got {type(out).__name__}")
+        out.backward()
+        analytic = [x.grad for x in xs]
+    finally:
+        for x, g in zip(xs, saved):
+            x.grad = g
+
+    def f_at(i: int, delta: float) -> float:
+        with no_grad():
+            args = [Value(x.data + delta) if j == i else Value(x.data) for j, x in enumerate(xs)]
+            return f(*args).data
+
+    for i, x in enumerate(xs):
+        numeric = (f_at(i, eps) - f_at(i, -eps)) / (2 * eps)
+        if abs(analytic[i] - numeric) > atol + rtol * abs(numeric):
+            name = f"'{x.label}'" if x.label else f"#{i}"
+            raise GradcheckError(
+                f"gradient of input {name} (data={x.data}) is wrong: backward() gives "
+                f"{analytic[i]!r}, finite differences give {numeric!r} "
+                f"(|diff|={abs(analytic[i] - numeric):.3g} > atol + rtol*|numeric|)"
+            )
+    return True
