@@ -17,13 +17,13 @@ import sys
 import textwrap
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TextIO
 
 Status = Literal["pass", "fail", "todo"]
 
 MARK = {"pass": "✓", "fail": "✗", "todo": "○"}
-WIDTH = 92  # wrap hints to fit a notebook output cell (and an 80-100 column terminal)
+WIDTH = 80  # wrap hints so a line fits a notebook output at 1200 px, and a terminal
 
 # A learner's own code is any frame outside the tinygrad_edu package.
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -95,6 +95,7 @@ class Report:
         self.results: list[Result] = []
         self.notes: list[str] = []  # extra text printed with the report (tables, advice)
         self._stream = stream
+        self._todo_details: set[str] = set()
 
     # ---- building ------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -104,7 +105,13 @@ class Report:
 
     def add(self, result: Result) -> Result:
         self.results.append(result)
-        self._emit(_indent(result.text(), "  "))
+        shown = result
+        if result.status == "todo" and result.detail:
+            # one blank stops many cases: say what to write once, at its first case
+            if result.detail in self._todo_details:
+                shown = replace(result, detail="")
+            self._todo_details.add(result.detail)
+        self._emit(_indent(shown.text(), "  "))
         return result
 
     def finish(self) -> Report:
