@@ -7,6 +7,7 @@ import io
 import math
 import random
 import sys
+import warnings
 
 import pytest
 
@@ -641,3 +642,17 @@ def test_recorder_with_a_transform_draws_original_units():
     assert recorder.frames[-1][1][2][3] == model([g0[3] - mean[0], g1[2] - mean[1]]).data
     legend = recorder.frame().axes[0].get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["fail", "pass"]
+
+
+def test_history_of_a_diverged_run_on_a_log_axis():
+    # a loss growing x5.3 per epoch up to 1e306 (from err.history): matplotlib's own log
+    # margins and ticks overflow there; the plot must still show the line, without warnings
+    loss = [25.2 * 5.3**k for k in range(423)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_history({"loss": loss}, logy=True)
+        png_pixels(fig)
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    assert lo <= loss[0] and loss[-1] <= hi <= sys.float_info.max
+    assert list(ax.yaxis.get_major_locator().locs) == [10.0**k for k in range(50, 301, 50)]

@@ -466,9 +466,6 @@ def test_numeric_errors_inside_the_model_become_divergence(error):
     assert info.value.__cause__ is error and len(info.value.history) == 1
 
 
-@pytest.mark.xfail(importlib.util.find_spec("tinygrad_edu.checks") is None, strict=True,
-                   reason="the engine raises a plain ValueError for NaN until NotANumberError "
-                   "(tinygrad_edu.checks, contract 1) lands")
 def test_diverging_linear_mlp_in_fused_layers_names_epoch_and_step():
     # The weights grow until inf + -inf inside a fused 'linear' node gives NaN (issue 12.12).
     X, y = make_grades(20, seed=0)

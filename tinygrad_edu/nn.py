@@ -523,9 +523,19 @@ class Neuron(Module):
         self._activation = _check_activation(name)
         self._act = ACTIVATIONS[self._activation]
 
+    def _check_weights(self) -> None:
+        """``w`` a list of Values and ``b`` a Value (to change a weight, set its ``.data``)."""
+        if not (isinstance(self.b, Value) and isinstance(self.w, (list, tuple))
+                and all(isinstance(w, Value) for w in self.w)):
+            raise TypeError(
+                f"{self!r}: w must be a list of Values and b a Value, got w={_short(self.w)} "
+                f"and b={_short(self.b)}; to change a weight, set its .data"
+            )
+
     def _own_slots(
         self, prefix: str, inside: tuple[Module, ...], out: list[Slot], row: tuple[int, ...] = ()
     ) -> None:
+        self._check_weights()
         key = prefix + "weight"
         out.extend([(key, (*row, i), w) for i, w in enumerate(self.w)])
         out.append((prefix + "bias", row, self.b))
