@@ -238,8 +238,7 @@ def is_not_implemented(err: BaseException) -> bool:
 
 def where(err: BaseException) -> str:
     """The learner's line where ``err`` happened: "in __mul__: out = ..." ('' if none)."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__)
-              if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if not _in_package(f.filename)]
     if not frames:
         return ""
     f = frames[-1]
@@ -256,15 +255,23 @@ def error_text(err: BaseException) -> str:
 
 
 def todo_detail(err: BaseException) -> str:
-    """What is not written yet: the blank's own line when it has a message."""
+    """What is not written yet: the blank to replace, or the library's own message."""
     e: BaseException | None = err
     while e is not None and not isinstance(e, NotImplementedError):
         e = e.__cause__ or e.__context__
     msg = str(e) if e is not None else ""
-    if msg:
+    frames = traceback.extract_tb(e.__traceback__) if e is not None else []
+    raised_by_you = bool(frames) and not _in_package(frames[-1].filename)
+    if msg and raised_by_you:
         return f'replace `raise NotImplementedError("{_short(msg)}")` with your code'
+    if msg:  # e.g. the library's "Sin.forward is missing: define it as ..."
+        return _short(msg, 200)
     loc = where(err)
     return f"NotImplementedError {loc}" if loc else "it raises NotImplementedError"
+
+
+def _in_package(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR)
 
 
 def attempt(fn: Callable[[], Any]) -> tuple[Any, BaseException | None]:
