@@ -507,7 +507,7 @@ def test_unwritten_parts_are_not_implemented_not_tracebacks(cls, capsys):
     assert "Traceback" not in out and "✗" not in out
     assert "not implemented yet" in out
     if cls is Blank:
-        assert 'replace `raise NotImplementedError("E2: write Value.__add__")`' in out
+        assert 'E2: write Value.__add__ (replace the `raise` line with your code)' in out
     else:
         assert "your Value has no __add__ yet" in out
 

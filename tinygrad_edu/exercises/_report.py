@@ -68,12 +68,12 @@ class Result:
         if self.status == "pass":
             return f"{MARK['pass']} {self.name}"
         if self.status == "todo" and self.waiting:
-            lines = [f"{MARK['todo']} {self.name}: not checked yet",
-                     f"    (it waits for {self.waiting} to pass)"]
+            lines = _wrap(f"{MARK['todo']} {self.name}: not checked yet", "", "    ")
+            lines += [f"    (it waits for {self.waiting} to pass)"]
         elif self.status == "todo":
-            lines = [f"{MARK['todo']} {self.name}: not implemented yet"]
+            lines = _wrap(f"{MARK['todo']} {self.name}: not implemented yet", "", "    ")
         else:
-            lines = [f"{MARK['fail']} {self.name}"]
+            lines = _wrap(f"{MARK['fail']} {self.name}", "", "    ")
         if self.detail:
             lines += _wrap(self.detail, "    ")
         for m in self.mismatches:
@@ -263,7 +263,7 @@ def todo_detail(err: BaseException) -> str:
     frames = traceback.extract_tb(e.__traceback__) if e is not None else []
     raised_by_you = bool(frames) and not _in_package(frames[-1].filename)
     if msg and raised_by_you:
-        return f'replace `raise NotImplementedError("{_short(msg)}")` with your code'
+        return f"{_short(msg)} (replace the `raise` line with your code)"
     if msg:  # e.g. the library's "Sin.forward is missing: define it as ..."
         return _short(msg, 200)
     loc = where(err)

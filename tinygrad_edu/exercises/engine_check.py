@@ -268,7 +268,7 @@ def _graph_cases() -> list[_GraphCase]:
                    ("__sub__", "__truediv__")),
         _GraphCase("the lecture's neuron: o = tanh(x1*w1 + x2*w2 + b)", dict(_NEURON), _neuron,
                    ("a * b", "a + b", "a.tanh()"), ("__mul__", "__add__", "tanh")),
-        _GraphCase("the same neuron, tanh from exp: o = (e - 1) / (e + 1), e = exp(2n)",
+        _GraphCase("the neuron with tanh from exp: o = (e - 1) / (e + 1), e = exp(2n)",
                    dict(_NEURON), _neuron_exp,
                    ("a * b", "a + b", "a.exp()", "a ** 3", "2 * a (a number on the left)"),
                    ("__mul__", "__add__", "exp", "__sub__", "__truediv__", "__rmul__")),
