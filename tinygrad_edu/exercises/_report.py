@@ -242,8 +242,8 @@ def where(err: BaseException) -> str:
     if not frames:
         return ""
     f = frames[-1]
-    code = f" `{f.line.strip()}`" if f.line else ""
-    return f"in {f.name}, line {f.lineno}:{code}"
+    code = f": `{f.line.strip()}`" if f.line else ""
+    return f"in {f.name}, line {f.lineno}{code}"
 
 
 def error_text(err: BaseException) -> str:
