@@ -693,6 +693,27 @@ def test_function_mistakes(op, tag, words):
     assert hinted[0].mismatches and hinted[0].mismatches[0].expected is not None
 
 
+class NaiveSoftplus(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return math.log1p(math.exp(x))  # overflows above x = 709
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_values
+        return grad / (1 + math.exp(-x))
+
+
+@needs_function
+def test_function_overflow_is_named():
+    report = check_function(NaiveSoftplus, points=[0.5, 800.0], quiet=True)
+    failed = report.failed[0]
+    assert failed.mistake == "overflow" and "709" in failed.hint
+    assert "at x = 800" in failed.detail and "OverflowError" in failed.detail
+    assert len(report.waiting) == 3
+
+
 @needs_function
 def test_function_not_implemented(capsys):
     report = check_function(SinTodo, expected=math.sin)
