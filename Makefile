@@ -58,7 +58,7 @@ define system_package
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 	  fi; \
 	  if ! $(1); then \
-	    echo "$(3) is missing and cannot be installed automatically (that needs root and apt-get)."; \
+	    echo "$(3) is missing and could not be installed automatically (that needs root, apt-get and a network)."; \
 	    echo "  Debian/Ubuntu: sudo apt-get install $(2)"; \
 	    $(4); \
 	  fi; \
