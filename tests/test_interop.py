@@ -200,7 +200,7 @@ def test_to_torch_refuses_models_it_cannot_copy_exactly():
         to_torch(m)
     m = MLP(2, [3, 1], seed=0)
     m.layers[1].neurons[0].b.data = float("inf")
-    with pytest.raises(ValueError, match="NaN or infinite weights"):
+    with pytest.raises(ValueError, match="weights that are not finite numbers"):
         to_torch(m)
     # a subclass that only adds attributes computes the same function: converted
     class Named(MLP):
@@ -302,3 +302,17 @@ def test_round_trip_through_torch_is_exact_for_random_models():
         back = from_torch(seq)
         assert back.state_dict() == m.state_dict()
         assert [ours(back, x) for x in INPUTS] == [ours(m, x) for x in INPUTS]
+
+
+def test_to_torch_refuses_replaced_weight_objects():
+    m = MLP(2, [3, 1], seed=0)
+    m.layers[0].neurons[0].b = 0.5  # a float where a Value belongs
+    with pytest.raises(TypeError, match="b a Value, got .* b=0.5; to change a weight, set its "
+                                        ".data"):
+        to_torch(m)
+    with pytest.raises(TypeError, match="w must be a list of Values"):
+        m.parameters()  # the same check, in the walk behind parameters() and state_dict()
+    m = MLP(2, [3, 1], seed=0)
+    m.layers[0].neurons[0].w[0].data = 10**400  # an int no float can hold
+    with pytest.raises(ValueError, match="not finite numbers"):
+        to_torch(m)

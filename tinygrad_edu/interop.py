@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 from tinygrad_edu.nn import ACTIVATIONS, MLP, Layer, Module, Neuron, Sequential
@@ -95,16 +96,23 @@ def _check_neuron(n: Any, nin: int, where: str) -> None:
     _check_own_forward(n, Neuron, ("__call__", "forward", "_forward_ops"), "to_torch")
     if n._act is not ACTIVATIONS[n.activation]:
         raise ValueError(f"to_torch: {where}'s activation function was replaced")
+    n._check_weights()
     if len(n.w) != nin or n.nin != nin:
         raise ValueError(
             f"to_torch: {where} has {len(n.w)} weights (nin={n.nin}) in a layer of {nin} inputs"
         )
-    numbers = [w.data for w in n.w] + [n.b.data]
-    if not all(math.isfinite(v) for v in numbers):
+    if not all(_finite_number(v.data) for v in (*n.w, n.b)):
         raise ValueError(
-            f"to_torch: {where} holds NaN or infinite weights; the torch model would compute "
-            "NaN. Check the model (did its training diverge?)"
+            f"to_torch: {where} holds weights that are not finite numbers; the torch model "
+            "would compute NaN. Check the model (did its training diverge?)"
         )
+
+
+def _finite_number(x: object) -> bool:
+    try:
+        return isinstance(x, Real) and not isinstance(x, bool) and math.isfinite(x)
+    except OverflowError:  # an int beyond the float range, set on .data by hand
+        return False
 
 
 def _checked_layer(layer: Layer, where: str) -> Layer:

@@ -523,9 +523,19 @@ class Neuron(Module):
         self._activation = _check_activation(name)
         self._act = ACTIVATIONS[self._activation]
 
+    def _check_weights(self) -> None:
+        """``w`` a list of Values and ``b`` a Value (to change a weight, set its ``.data``)."""
+        if not (isinstance(self.b, Value) and isinstance(self.w, (list, tuple))
+                and all(isinstance(w, Value) for w in self.w)):
+            raise TypeError(
+                f"{self!r}: w must be a list of Values and b a Value, got w={_short(self.w)} "
+                f"and b={_short(self.b)}; to change a weight, set its .data"
+            )
+
     def _own_slots(
         self, prefix: str, inside: tuple[Module, ...], out: list[Slot], row: tuple[int, ...] = ()
     ) -> None:
+        self._check_weights()
         key = prefix + "weight"
         out.extend([(key, (*row, i), w) for i, w in enumerate(self.w)])
         out.append((prefix + "bias", row, self.b))
@@ -752,8 +762,18 @@ class Sequential(Module):
     def __len__(self) -> int:
         return len(self.layers)
 
-    def __getitem__(self, i: int) -> Module:
-        return self.layers[i]
+    def __getitem__(self, i: int | slice) -> Module:
+        """Module ``i`` (negative counts from the end); a slice is a ``Sequential`` of those."""
+        if isinstance(i, slice):
+            return Sequential(*self.layers[i])
+        if isinstance(i, bool) or not isinstance(i, Integral):
+            raise TypeError(f"Sequential indices are ints or slices, got {type(i).__name__} "
+                            f"{_short(i)}")
+        k = operator.index(i)
+        if not -len(self.layers) <= k < len(self.layers):
+            raise IndexError(f"Sequential index {_short(k)} is out of range: it holds "
+                             f"{len(self.layers)} modules")
+        return self.layers[k]
 
     def __repr__(self) -> str:
         return f"Sequential({', '.join(repr(layer) for layer in self.layers)})"
