@@ -5,17 +5,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
+# Extra arguments for `make lab`, e.g. LAB_ARGS="--no-browser --port 8890".
+LAB_ARGS ?=
+# CI=true (or 1, yes), as tests/conftest.py reads it: nothing may be skipped for a missing tool.
+IN_CI := $(filter 1 true yes,$(shell printf '%s' '$(CI)' | tr A-Z a-z))
 
-.PHONY: help demo test lint lint-only sync bench notebooks clean graphviz venv-demo venv-test
+.PHONY: help demo test lint lint-only sync lab bench notebooks clean \
+	graphviz graphviz-if-possible chromium venv-demo venv-test venv-lab
 
 help:
 	@echo "make demo       train the pass/fail example and write its pictures to demo_out/"
-	@echo "make test       unit tests, PyTorch comparisons and notebooks (installs everything)"
+	@echo "                (without Graphviz it still trains and says which pictures it skipped)"
+	@echo "make test       unit tests, PyTorch comparisons, notebooks, browser test (installs"
+	@echo "                everything, Graphviz and Chromium included when root on Debian)"
+	@echo "make lab        install JupyterLab and what the notebooks need, open notebooks/ in it"
 	@echo "make lint       ruff, and each notebooks/**/*.ipynb matches its jupytext .py source"
 	@echo "make sync       after editing a notebook's source notebooks/NN_name.py, update its"
-	@echo "                paired .ipynb (jupytext; outputs of unchanged cells are kept)"
+	@echo "                paired .ipynb (jupytext; the .py wins, outputs are kept)"
+	@echo "make notebooks  sync, then run every notebooks/NN_*.ipynb and save its outputs in it"
+	@echo "                (commit them), plus HTML copies in build/notebooks/"
 	@echo "make bench      benchmarks against micrograd (see BENCHMARKS.md)"
-	@echo "make notebooks  execute every notebook into build/notebooks/ (outputs included)"
 	@echo "make clean      remove .venv, build/ and demo_out/"
 
 $(PY):
@@ -31,29 +40,55 @@ $(VENV)/.test-installed: pyproject.toml | $(PY)
 	$(PIP) install -e '.[dev,viz,plot,notebooks]'
 	@touch $@ $(VENV)/.demo-installed
 
+$(VENV)/.lab-installed: pyproject.toml | $(PY)
+	$(PIP) install -e '.[viz,plot,progress,notebooks,lab]'
+	@touch $@ $(VENV)/.demo-installed
+
 venv-demo: $(VENV)/.demo-installed
 venv-test: $(VENV)/.test-installed
+venv-lab: $(VENV)/.lab-installed
 
-# Rendering needs Graphviz's `dot` program, which pip cannot install.
-graphviz:
-	@if ! command -v dot >/dev/null 2>&1; then \
+# Programs pip cannot install come from Debian's apt-get when missing and we are root.
+# $(call system_package,TEST,PACKAGE,WHAT,ON_FAILURE): TEST is a shell test that succeeds when
+# the program is there; ON_FAILURE runs (after the how-to message) when it cannot be installed.
+define system_package
+	@if ! $(1); then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Debian's graphviz (the 'dot' program) ..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
-	  else \
-	    echo "error: Graphviz's 'dot' program is missing and cannot be installed automatically."; \
-	    echo "  Debian/Ubuntu: sudo apt-get install graphviz"; \
-	    echo "  macOS:         brew install graphviz"; \
-	    echo "  conda:         conda install -c conda-forge graphviz"; \
-	    echo "then run this command again."; \
-	    exit 1; \
+	    echo "Installing Debian's $(2) ($(3)) ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+	  fi; \
+	  if ! $(1); then \
+	    echo "$(3) is missing and could not be installed automatically (that needs root, apt-get and a network)."; \
+	    echo "  Debian/Ubuntu: sudo apt-get install $(2)"; \
+	    $(4); \
 	  fi; \
 	fi
+endef
 
-demo: venv-demo graphviz
+GRAPHVIZ_HOW = echo "  macOS:         brew install graphviz"; \
+	echo "  conda:         conda install -c conda-forge graphviz"
+
+# Rendering graphs needs Graphviz's `dot` program: `make test` and `make notebooks` stop without it.
+graphviz:
+	$(call system_package,command -v dot >/dev/null 2>&1,graphviz,Graphviz's 'dot' program,\
+	  $(GRAPHVIZ_HOW); echo "then run this command again."; exit 1)
+
+# The demo and JupyterLab run without it: only the graph pictures are skipped.
+graphviz-if-possible:
+	$(call system_package,command -v dot >/dev/null 2>&1,graphviz,Graphviz's 'dot' program,\
+	  $(GRAPHVIZ_HOW); echo "Going on without it: graph pictures are skipped.")
+
+# The browser test drives Debian's Chromium at /usr/bin/chromium with Python Playwright (never
+# `playwright install`). CI=true requires it; elsewhere the browser test is skipped without it.
+chromium:
+	$(call system_package,[ -x /usr/bin/chromium ],chromium,Chromium (/usr/bin/chromium),\
+	  if [ -n "$(IN_CI)" ]; then echo "CI=true requires it."; exit 1; fi; \
+	  echo "Going on without it: the browser test is skipped.")
+
+demo: venv-demo graphviz-if-possible
 	$(PY) -m tinygrad_edu.demo --out demo_out
 
-test: venv-test graphviz lint-only
+test: venv-test graphviz chromium lint-only
 	$(PY) -m pytest -n 2 --nbmake tests notebooks
 
 lint: venv-test lint-only
@@ -65,16 +100,24 @@ lint-only:
 	$(PY) scripts/check_notebooks.py
 
 # The .py always wins: `--update --to ipynb` rewrites the cells of the .ipynb from it and keeps
-# the outputs of cells that did not change (`jupytext --sync` would take whichever file is newer).
+# the outputs (`jupytext --sync` would take whichever file of the pair is newer).
 NOTEBOOK_SOURCES = $(wildcard notebooks/*.py notebooks/*/*.py)
 sync: venv-test
 	$(BIN)/jupytext --update --to ipynb $(NOTEBOOK_SOURCES)
 
+# Executed outputs are committed, so pictures show on a code-hosting site and in JupyterLab.
+notebooks: sync graphviz
+	$(PY) scripts/run_notebooks.py --html build/notebooks
+
+# Trusting the committed notebooks (their outputs come from `make notebooks`) lets JupyterLab
+# show their SVG and HTML outputs too, not only the PNGs. Jupyter refuses to run as root
+# unless told (containers often are root).
+lab: venv-lab graphviz-if-possible
+	$(BIN)/jupyter trust notebooks/*.ipynb
+	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) notebooks/
+
 bench: venv-test
 	$(PY) benchmarks/run.py
-
-notebooks: venv-test graphviz
-	$(PY) scripts/run_notebooks.py notebooks build/notebooks
 
 clean:
 	rm -rf $(VENV) build demo_out .pytest_cache .ruff_cache .hypothesis *.egg-info

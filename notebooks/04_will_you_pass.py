@@ -8,7 +8,7 @@
 #       format_name: percent
 #       format_version: '1.3'
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -24,7 +24,8 @@
 #
 # *You* attended 5 lectures and scored 4 marks. Will you pass? We build a small network, see its
 # untrained (wrong) answer, measure how wrong it is with a loss, walk downhill on that loss with
-# gradient descent, and end with a trained network, its decision boundary and your answer.
+# gradient descent, watch it learn, look inside at what each neuron does, and end with a
+# trained network, its decision boundary and your answer.
 
 # %%
 import matplotlib.pyplot as plt
@@ -35,10 +36,12 @@ from tinygrad_edu.losses import binary_cross_entropy, mse_loss
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
 from tinygrad_edu.plot import (
+    TrainingRecorder,
     descent_path,
     plot_decision_boundary,
     plot_history,
     plot_loss_landscape,
+    plot_neuron_maps,
 )
 from tinygrad_edu.train import accuracy, fit, predict
 from tinygrad_edu.viz import draw_network
@@ -193,12 +196,34 @@ for step in range(5):
 # `fit` runs the same loop (`batch_size=None`: every step uses all examples, which is plain
 # gradient descent) with `SGD` doing the update, and shows a progress bar. 300 steps take a
 # second or so here.
+#
+# We also pass a **callback**: a `TrainingRecorder` that `fit` calls after every epoch. Every
+# 10 epochs it evaluates the network over the whole plane and keeps the picture, so we can
+# watch training afterwards. `transform=scaler.transform_one` lets it draw the plane in the
+# original units (lectures, marks) while the network sees standardized inputs.
 
 # %%
+recorder = TrainingRecorder(X, y, every=10, transform=scaler.transform_one,
+                            class_names=("fail", "pass"),
+                            axis_labels=("lectures attended", "last exam score"))
 history = fit(model, Xs, y, binary_cross_entropy, SGD(model.parameters(), lr=1.0),
-              epochs=300, batch_size=None, metrics=["accuracy"], progress=True)
+              epochs=300, batch_size=None, metrics=["accuracy"], progress=True,
+              callbacks=[recorder])
 print(history)
 plot_history(history)
+
+# %% [markdown]
+# ## Watching it learn
+#
+# The recording: left, what the network answers at every point of the plane (green: pass,
+# red: fail) at that epoch; right, the loss so far. Press Play, or step with Previous/Next
+# (or the arrow keys). Most of the change happens in the first 60 epochs, where the loss
+# falls steeply: the boundary swings round from its random start to the diagonal the data
+# suggests, then only settles. (`recorder.save_gif("training.gif")` writes the same frames as
+# a GIF for slides, `recorder.save_html(...)` as one web page.)
+
+# %%
+recorder
 
 # %% [markdown]
 # ## The decision boundary, and you
@@ -213,6 +238,7 @@ print(f"trained network: probability that you pass = {p_you:.3f} ->",
       "pass" if p_you > 0.5 else "fail")
 print(f"training accuracy: {accuracy(model, Xs, y):.2f}")
 plot_decision_boundary(lambda x: model(scaler.transform_one(x)), X, y, query=YOU,
+                       class_names=("fail", "pass"),
                        axis_labels=("lectures attended", "last exam score"),
                        title="trained 2 -> 3 -> 1 network")
 
@@ -221,6 +247,31 @@ plot_decision_boundary(lambda x: model(scaler.transform_one(x)), X, y, query=YOU
 # line; the few points on the wrong side are the noisy students no sensible model should
 # chase. (Accuracy on the training data flatters a model; notebook 6 keeps a separate test
 # set.)
+#
+# ## Inside the network: what each neuron computes
+#
+# A hidden neuron computes $\sigma(w_1 x_1 + w_2 x_2 + b)$. Where $w_1 x_1 + w_2 x_2 + b = 0$
+# it outputs exactly $0.5$: that is a **straight line** in the plane. On one side the neuron
+# fires (towards 1, red below), on the other it stays off (towards 0, blue); the size of the
+# weights sets how sharp the change is. So each hidden neuron splits the plane along its own
+# line.
+#
+# The output neuron then takes a weighted sum of the three hidden outputs and squashes it
+# again: it **combines the three soft half-planes** into its answer. `plot_neuron_maps` draws
+# every neuron's output over the (standardized) plane, one column per layer, with the
+# students on top (white: failed, black: passed) and the resulting decision regions last.
+
+# %%
+plot_neuron_maps(model, Xs, y, class_names=("fail", "pass"),
+                 axis_labels=("lectures (standardized)", "marks (standardized)"))
+
+# %% [markdown]
+# Read the columns left to right: each hidden map is a line with "fire" on one side; the
+# output map is the blend of the three, and its 0.5 contour is the decision boundary on the
+# right. Here all three lines run along roughly the same diagonal (some neurons fire above
+# it, some below; the output's weights turn the ones it needs around), because one diagonal
+# line already explains this data. On data that needs a curved boundary (the two moons of
+# notebook 5), the hidden lines point in different directions, and their combination bends.
 #
 # ## The regression variant: predict the final grade
 #
@@ -264,5 +315,7 @@ plt.show()
 #   data. Binary cross-entropy for probabilities, mean squared error for numbers.
 # - Gradient descent walks downhill on $J$: $W \leftarrow W - \eta\,\nabla J(W)$, with the
 #   gradient from `backward()`.
+# - A callback such as `TrainingRecorder` watches training from inside `fit`; each hidden
+#   neuron draws a soft line across the input plane, and the output neuron combines them.
 # - Trained, the network says you pass. Next: how big each step's batch should be, and how big
 #   the learning rate (`05_gd_sgd_minibatch.ipynb`).

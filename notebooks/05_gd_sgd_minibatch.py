@@ -8,7 +8,7 @@
 #       format_name: percent
 #       format_version: '1.3'
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -41,6 +41,8 @@ from tinygrad_edu.losses import binary_cross_entropy, mse_loss
 from tinygrad_edu.nn import MLP, Neuron
 from tinygrad_edu.optim import SGD, Adam
 from tinygrad_edu.plot import (
+    animate_descent_paths,
+    batch_descent_path,
     descent_path,
     plot_decision_boundary,
     plot_history,
@@ -101,7 +103,7 @@ plot_history(histories, metrics=["loss"], logy=True, title="loss per epoch, thre
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
 for ax, (name, model) in zip(axes, models.items()):
-    plot_decision_boundary(model, X, y, ax=ax, labels=("0", "1"), resolution=40, title=name)
+    plot_decision_boundary(model, X, y, ax=ax, resolution=40, title=name)
 fig.tight_layout()
 plt.show()
 
@@ -200,7 +202,8 @@ plot_history(lr_histories, logy=True, title="linear neuron, gradient descent")
 # %% [markdown]
 # With $\eta = 1.5$ the jumps grow instead of shrinking: the loss grows by a constant factor
 # every step until the numbers no longer fit in a float. `fit` stops with an error that says
-# where and what to do instead of carrying on with `nan`:
+# where and what to do instead of carrying on with `nan`. The error also carries the history
+# of the epochs before it, `err.history`, so we can draw the blow-up:
 
 # %%
 neuron = Neuron(2, activation="linear", seed=0)
@@ -209,6 +212,18 @@ try:
         progress=False)
 except FloatingPointError as err:
     print("FloatingPointError:", err)
+    blown = err.history  # `err` itself is gone after the except block
+
+loss = blown["loss"]
+growth = (loss[-1] / loss[9]) ** (1 / (len(loss) - 10))
+print(f"{len(loss)} whole epochs, loss {loss[0]:.1f} -> {loss[-1]:.3g}: "
+      f"x{growth:.2f} per epoch")
+plot_history(blown, logy=True, title="lr=1.5: the loss grows by the same factor every epoch")
+
+# %% [markdown]
+# On a log scale a constant factor per epoch is a straight line: nothing goes wrong suddenly,
+# every step is simply a bit worse than the last, about 400 times over, until the loss passes
+# $10^{308}$, the largest float.
 
 # %% [markdown]
 # For a quadratic bowl the limit is exact: with curvature $\lambda$ along some direction, a
@@ -216,6 +231,51 @@ except FloatingPointError as err:
 # shrinks only if $\eta < 2/\lambda$. For networks there is no formula: try a few values a
 # factor 3 to 10 apart and watch the loss curve.
 #
+# ## The three ways on one landscape
+#
+# Back to the batch size, on the grade bowl where we can see every step. The loss of a batch
+# $B$ is the mean over its examples only, so SGD and mini-batches walk downhill on a
+# *different* bowl at every step, each batch's own, and only on average on $J$.
+# `batch_descent_path` records the walk of each method for 5 epochs (5 passes over the 100
+# students) with the same learning rate: gradient descent takes 5 steps, mini-batches of 10
+# take 50, SGD takes 500. Press Play: each frame shows the same fraction of the 5 epochs.
+
+# %%
+def J_batch(w0, w1, batch):
+    """The mean squared error over the students in `batch` (a list of indices)."""
+    return mse_loss([w0 * Xgs[i][0] + w1 * Xgs[i][1] + mean_grade for i in batch],
+                    [grades[i] for i in batch])
+
+
+three_ways = {
+    "gradient descent (batch 100)": None,
+    "SGD (batch 1)": 1,
+    "mini-batch (batch 10)": 10,
+}
+paths = {name: batch_descent_path(J_batch, len(Xgs), start=(-1.0, 2.5), lr=0.05, epochs=5,
+                                  batch_size=batch_size)
+         for name, batch_size in three_ways.items()}
+for name, path in paths.items():
+    end = path[-1]
+    print(f"{name:30s} {len(path) - 1:3d} steps, ends at ({end[0]:.2f}, {end[1]:.2f}), "
+          f"J = {J_bowl(*end).data:.3f}")
+animate_descent_paths(J_bowl, paths, (-1.5, 3.0), (-1.5, 3.0), frames=30, resolution=30)
+
+# %% [markdown]
+# Per epoch, gradient descent has barely started: five careful steps. SGD reaches the bottom
+# in the first epoch, then keeps jittering around it, because every single student pulls
+# towards their own best weights. Mini-batches get there almost as fast with far less jitter.
+#
+# The same bowl as a surface, the textbook picture of gradient descent with the loss as
+# height over the two weights $W_0, W_1$, and gradient descent (at $\eta = 0.3$) walking
+# down its side:
+
+# %%
+path = descent_path(J_bowl, start=(-1.0, 2.5), lr=0.3, steps=15)
+plot_loss_landscape(J_bowl, (-1.5, 3.0), (-1.5, 3.0), path=path, kind="surface",
+                    resolution=30, axis_labels=("W0", "W1"), title="J(W0, W1) for the grades")
+
+# %% [markdown]
 # ## Extensions: momentum and Adam
 #
 # **Momentum** keeps a running direction $v$ and steps along it (PyTorch's form):

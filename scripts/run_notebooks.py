@@ -1,98 +1,169 @@
-"""Execute every notebook in a fresh kernel and save the executed copies (with outputs).
+"""Run the course notebooks and save their outputs in them (this is what `make notebooks` runs).
 
-Usage (this is what `make notebooks` runs):
+    python scripts/run_notebooks.py                      # every notebooks/NN_*.ipynb
+    python scripts/run_notebooks.py --html build/notebooks notebooks/02_*.ipynb
 
-    python scripts/run_notebooks.py notebooks build/notebooks
+The executed outputs are committed, so every picture shows where a notebook is opened: on a
+code-hosting site, in JupyterLab (pictures carry a PNG, which shows even in an untrusted
+notebook) and in nbconvert HTML. Each notebook runs top to bottom in a fresh kernel, with
+``notebooks/`` as working directory (as `pytest --nbmake` does), and is written back in place
+only if every cell ran. What is written is made repeatable, so a rerun changes only what really
+changed (measured times aside):
 
-Each ``*.ipynb`` in the source folder runs top to bottom in its own new kernel, with the
-source folder as working directory (as `pytest --nbmake` does). The executed copy goes to the
-output folder under the same name, ready to open in Jupyter. The committed notebooks are only
-read, never written. A notebook that fails is still saved (with the error in its outputs);
-the script then exits with status 1 and names it.
+- no execution timestamps; consecutive pieces of one stream (stdout, stderr) are one output;
+- widget views are dropped: their model lives only in the running kernel, so a saved view
+  shows nothing. The other representations of the same output (a PNG, HTML) stay; an output
+  left with plain text only (a progress bar at 0%) goes;
+- memory addresses in plain-text representations (``<... at 0x7f...>``) are removed.
+
+The SHA-256 of the code cells that ran is stored in the notebook's metadata
+(``tinygrad_edu.executed_code_sha256``); tests/test_notebook_outputs.py compares it with the
+code now in the notebook, so outputs that no longer match their code fail the tests. Written
+notebooks are also signed (as `jupyter trust` does), so this machine's JupyterLab shows their
+SVG and HTML outputs too. ``--html DIR`` also writes an HTML copy of each into DIR.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = ROOT / "notebooks"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+METADATA_KEY = "tinygrad_edu"
 
 
-def run_one(src: Path, dst: Path, timeout: int, kernel_name: str) -> str | None:
-    """Execute ``src`` into ``dst``; return None on success or the error text."""
+def course_notebooks() -> list[Path]:
+    """The numbered course notebooks, in order (exercises and solutions live in sub-folders)."""
+    return sorted(COURSE.glob("[0-9][0-9]_*.ipynb"))
+
+
+def code_hash(nb: Any) -> str:
+    """SHA-256 of the notebook's code cells, in order (Markdown does not change outputs)."""
+    digest = hashlib.sha256()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            digest.update(cell.source.encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def _text(value: str | list[str]) -> str:
+    return value if isinstance(value, str) else "".join(value)
+
+
+def normalize(nb: Any) -> None:
+    """Make the outputs of ``nb`` repeatable, in place (see the module docstring)."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.metadata.pop("execution", None)
+        outputs = []
+        for out in cell.outputs:
+            if out.output_type == "stream":
+                out.text = _text(out.text)
+                if outputs and outputs[-1].output_type == "stream" and outputs[-1].name == out.name:
+                    outputs[-1].text += out.text
+                    continue
+            elif out.output_type in ("display_data", "execute_result"):
+                data = out.data
+                widget = data.pop(WIDGET_VIEW, None) is not None
+                if widget and set(data) <= {"text/plain"}:
+                    continue  # a widget with no picture of itself (a progress bar)
+                if "text/plain" in data:
+                    data["text/plain"] = ADDRESS.sub(">", _text(data["text/plain"]))
+            outputs.append(out)
+        cell.outputs = outputs
+
+
+def execute(path: Path, timeout: int, kernel_name: str) -> tuple[Any, str | None]:
+    """Run ``path`` in a fresh kernel; return the executed notebook and None, or the error."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    nb = nbformat.read(src, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name=kernel_name,
-        resources={"metadata": {"path": str(src.parent.resolve())}},
-    )
-    error = None
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, record_timing=False,
+                            resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute()
     except CellExecutionError as exc:
-        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
-    except Exception as exc:  # kernel died, timeout, ...: still save what ran
-        error = f"{type(exc).__name__}: {exc}"
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, dst)
-    return error
+        lines = str(exc).strip().splitlines()
+        return nb, lines[-1] if lines else repr(exc)
+    except Exception as exc:  # kernel died, timeout, ...
+        return nb, f"{type(exc).__name__}: {exc}"
+    return nb, None
+
+
+def save(nb: Any, path: Path, html_dir: Path | None) -> None:
+    """Normalize, stamp and write the executed ``nb`` to ``path``; sign it; write its HTML."""
+    import nbformat
+
+    normalize(nb)
+    nb.metadata[METADATA_KEY] = {"executed_code_sha256": code_hash(nb)}
+    nbformat.validate(nb)
+    nbformat.write(nb, path)
+    try:
+        from nbformat.sign import NotebookNotary
+
+        NotebookNotary().sign(nb)
+    except Exception as exc:  # a read-only home: pictures still show, from their PNGs
+        print(f"    (not signed: {exc})")
+    if html_dir is not None:
+        from nbconvert import HTMLExporter
+
+        html_dir.mkdir(parents=True, exist_ok=True)
+        body, _ = HTMLExporter().from_notebook_node(nb)
+        (html_dir / f"{path.stem}.html").write_text(body, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("src", type=Path, help="folder with the notebooks (read only)")
-    parser.add_argument("dst", type=Path, help="folder for the executed copies")
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="notebooks to run (default: every notebooks/NN_*.ipynb)")
+    parser.add_argument("--html", type=Path, metavar="DIR", help="also write HTML copies here")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     parser.add_argument("--kernel", default="python3", help="Jupyter kernel name")
     args = parser.parse_args(argv)
-
     try:
         import nbclient  # noqa: F401
+        import nbconvert  # noqa: F401
         import nbformat  # noqa: F401
-    except ImportError:
-        print(
-            "error: nbclient/nbformat are missing; install the notebooks extra:\n"
-            "  .venv/bin/python -m pip install -e '.[notebooks]'   (or run `make notebooks`)",
-            file=sys.stderr,
-        )
+    except ImportError as exc:
+        print(f"error: {exc.name} is missing; install the notebooks extra:\n"
+              "  .venv/bin/python -m pip install -e '.[notebooks]'   (or run `make notebooks`)",
+              file=sys.stderr)
         return 2
-
-    src_dir: Path = args.src
-    if not src_dir.is_dir():
-        print(f"error: {src_dir} is not a folder of notebooks", file=sys.stderr)
-        return 2
-    notebooks = sorted(src_dir.glob("*.ipynb"))
-    if not notebooks:
-        print(f"error: no .ipynb files in {src_dir}", file=sys.stderr)
-        return 2
-    dst_dir: Path = args.dst
-    if dst_dir.resolve() == src_dir.resolve():
-        print("error: the output folder must differ from the source folder "
-              "(the committed notebooks are never overwritten)", file=sys.stderr)
+    notebooks = [p.resolve() for p in args.notebooks] or course_notebooks()
+    missing = [str(p) for p in notebooks if not p.is_file()]
+    if missing or not notebooks:
+        print(f"error: no such notebook: {', '.join(missing) or 'notebooks/NN_*.ipynb'}",
+              file=sys.stderr)
         return 2
 
     failed = []
     start_all = time.perf_counter()
-    for src in notebooks:
-        dst = dst_dir / src.name
+    for path in notebooks:
         start = time.perf_counter()
-        print(f"running {src} ...", end=" ", flush=True)
-        error = run_one(src, dst, args.timeout, args.kernel)
+        print(f"running {path.relative_to(ROOT)} ...", end=" ", flush=True)
+        nb, error = execute(path, args.timeout, args.kernel)
         seconds = time.perf_counter() - start
         if error is None:
-            print(f"ok ({seconds:.1f} s) -> {dst}")
+            save(nb, path, args.html)
+            print(f"ok ({seconds:.1f} s), outputs saved")
         else:
-            print(f"FAILED ({seconds:.1f} s) -> {dst}\n    {error}")
-            failed.append(src.name)
+            print(f"FAILED ({seconds:.1f} s), left unchanged\n    {error}")
+            failed.append(path.name)
     total = time.perf_counter() - start_all
-    print(f"{len(notebooks) - len(failed)}/{len(notebooks)} notebooks ran in {total:.1f} s; "
-          f"executed copies are in {dst_dir}/ (open them with `jupyter lab {dst_dir}`)")
+    print(f"{len(notebooks) - len(failed)}/{len(notebooks)} notebooks ran in {total:.1f} s"
+          + (f"; HTML copies in {args.html}/" if args.html else ""))
     if failed:
         print("failed: " + ", ".join(failed), file=sys.stderr)
         return 1

@@ -5,8 +5,11 @@ from __future__ import annotations
 import importlib
 import io
 import math
+import os
 import random
+import shutil
 import sys
+import warnings
 
 import pytest
 
@@ -641,3 +644,53 @@ def test_recorder_with_a_transform_draws_original_units():
     assert recorder.frames[-1][1][2][3] == model([g0[3] - mean[0], g1[2] - mean[1]]).data
     legend = recorder.frame().axes[0].get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["fail", "pass"]
+
+
+def test_history_of_a_diverged_run_on_a_log_axis():
+    # a loss growing x5.3 per epoch up to 1e306 (from err.history): matplotlib's own log
+    # margins and ticks overflow there; the plot must still show the line, without warnings
+    loss = [25.2 * 5.3**k for k in range(423)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_history({"loss": loss}, logy=True)
+        png_pixels(fig)
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    assert lo <= loss[0] and loss[-1] <= hi <= sys.float_info.max
+    assert list(ax.yaxis.get_major_locator().locs) == [10.0**k for k in range(50, 301, 50)]
+
+
+def test_recorder_html_plays_offline_in_a_real_browser(tmp_path):
+    """The saved player in Chromium: no network, no console error, Next/Previous/arrow keys."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    recorder, *_ = recorded_run()
+    recorder.save_html(tmp_path / "run.html")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            problems = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("request", lambda r: None if r.url.startswith(("file:", "data:"))
+                    else problems.append(r.url))
+            page.goto((tmp_path / "run.html").as_uri())
+            label = page.locator(".tinygrad-edu-animation span")
+            page.get_by_role("button", name="Previous").click()  # also stops the playing
+            assert page.get_by_role("button", name="Play").count() == 1
+            shown = label.text_content()
+            epochs = [f"epoch {e}" for e, _ in recorder.frames]
+            k = epochs.index(shown)
+            page.get_by_role("button", name="Next").click()
+            assert label.text_content() == epochs[min(k + 1, len(epochs) - 1)]
+            page.locator(".tinygrad-edu-animation").focus()
+            page.keyboard.press("ArrowLeft")
+            assert label.text_content() == epochs[k]
+            src = page.locator(".tinygrad-edu-animation img").get_attribute("src")
+            assert src.startswith("data:image/png;base64,")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1000
+            assert problems == []
+        finally:
+            browser.close()

@@ -10,15 +10,20 @@
    progress bar, and prints the training accuracy and the answer for "you".
 4. Writes the pictures into the output directory: ``network.svg`` (the network),
    ``neuron_graph.svg`` (one neuron's forward and backward pass, op by op), ``loss.png`` (the
-   loss per epoch) and ``decision_boundary.png`` (pass/fail regions with "you" marked).
-   The pictures need the ``viz`` and ``plot`` extras and Graphviz; without them the demo
-   says what is missing and prints the numbers alone.
+   loss per epoch), ``decision_boundary.png`` (pass/fail regions with "you" marked),
+   ``neuron_maps.png`` (what each neuron computes over the plane) and ``training.gif`` (the
+   regions and the loss every 10 epochs, as training ran). PNGs are written at ``--dpi``
+   (150 by default, sharp on a projector).
+   The SVGs need the ``viz`` extra and Graphviz's ``dot`` program, the PNGs and the GIF the
+   ``plot`` extra (matplotlib). Without them the demo still trains and prints its numbers,
+   says which pictures it skipped and how to get them, and exits with status 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,7 +38,13 @@ from tinygrad_edu.train import History, accuracy, fit
 __all__ = ["main", "PICTURES"]
 
 #: The files the demo writes into its output directory.
-PICTURES = ("network.svg", "neuron_graph.svg", "loss.png", "decision_boundary.png")
+PICTURES = ("network.svg", "neuron_graph.svg", "loss.png", "decision_boundary.png",
+            "neuron_maps.png", "training.gif")
+
+_GRAPHVIZ_HINT = ("install Graphviz's dot program (Debian/Ubuntu: sudo apt-get install graphviz; "
+                  "macOS: brew install graphviz; conda: conda install -c conda-forge graphviz) "
+                  "and run the demo again")
+_PLOT_HINT = "install the 'plot' extra (pip install 'tinygrad_edu[plot]') and run the demo again"
 
 
 def _answer(p: float) -> str:
@@ -52,17 +63,15 @@ def _neuron_graph(model: MLP, you: Sequence[float]) -> tuple[Value, list[Value]]
 
 
 def _write_pictures(out_dir: str, model: MLP, history: History, X: list[list[float]],
-                    y: list[int], predict_raw: Callable[[Any], Value],
-                    you: Sequence[float]) -> list[str]:
-    """Draw the four pictures; return the files written, explaining anything skipped."""
+                    Xs: list[list[float]], y: list[int], predict_raw: Callable[[Any], Value],
+                    you: Sequence[float], recorder: Any, dpi: float) -> list[str]:
+    """Draw the pictures; return the files written, explaining anything skipped."""
     written: list[str] = []
 
     def attempt(name: str, draw: Callable[[str], None]) -> None:
         path = os.path.join(out_dir, name)
         try:
             draw(path)
-        except ImportError as err:
-            print(f"skipped {name}: {err}")
         except Exception as err:  # a picture must not hide the numbers: report and go on
             print(f"could not draw {name}: {type(err).__name__}: {err}")
         else:
@@ -73,6 +82,10 @@ def _write_pictures(out_dir: str, model: MLP, history: History, X: list[list[flo
     except ImportError as err:
         print(f"skipped network.svg and neuron_graph.svg: {err} "
               "(install the 'viz' extra: pip install 'tinygrad_edu[viz]')")
+        viz = None
+    if viz is not None and shutil.which("dot") is None:
+        print(f"skipped network.svg and neuron_graph.svg: Graphviz's dot program is not on "
+              f"PATH. To get them, {_GRAPHVIZ_HINT}.")
         viz = None
     if viz is not None:
         def network(path: str) -> None:
@@ -90,31 +103,50 @@ def _write_pictures(out_dir: str, model: MLP, history: History, X: list[list[flo
         attempt("network.svg", network)
         attempt("neuron_graph.svg", neuron_graph)
 
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from tinygrad_edu import plot
-    except ImportError as err:
-        print(f"skipped loss.png and decision_boundary.png: {err} "
-              "(install the 'plot' extra: pip install 'tinygrad_edu[plot]')")
+    if isinstance(recorder, str):  # why there is no recorder: the plots cannot be drawn
+        print(f"skipped loss.png, decision_boundary.png, neuron_maps.png and training.gif: "
+              f"{recorder}. To get them, {_PLOT_HINT}.")
         return written
+    from tinygrad_edu import plot
 
     def loss_png(path: str) -> None:
         title = "Training the pass/fail network (full-batch gradient descent)"
-        fig = plot.plot_history(history, title=title)
-        fig.savefig(path, dpi=100)
+        plot.plot_history(history, title=title).savefig(path, dpi=dpi)
 
     def boundary_png(path: str) -> None:
         fig = plot.plot_decision_boundary(
             predict_raw, X, y, query=tuple(YOU), axis_labels=PASS_FAIL_FEATURES,
-            threshold=0.5, title="Will you pass? (green: pass, red: fail)",
+            threshold=0.5, class_names=("fail", "pass"), title="Will you pass?",
         )
-        fig.savefig(path, dpi=100)
+        fig.savefig(path, dpi=dpi)
+
+    def maps_png(path: str) -> None:
+        fig = plot.plot_neuron_maps(model, Xs, y, class_names=("fail", "pass"),
+                                    axis_labels=("lectures (scaled)", "marks (scaled)"),
+                                    title="What each neuron computes")
+        fig.savefig(path, dpi=dpi)
 
     attempt("loss.png", loss_png)
     attempt("decision_boundary.png", boundary_png)
+    attempt("neuron_maps.png", maps_png)
+    attempt("training.gif", recorder.save_gif)
     return written
+
+
+def _recorder(X: list[list[float]], y: list[int], transform: Callable[[Any], Any],
+              dpi: float) -> Any:
+    """A TrainingRecorder for the run, or (without matplotlib) the reason as a string."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from tinygrad_edu.plot import TrainingRecorder
+    except ImportError as err:
+        return "matplotlib is not installed" if "matplotlib" in str(err) else str(err)
+    recorder = TrainingRecorder(X, y, every=10, transform=transform,
+                                class_names=("fail", "pass"), axis_labels=PASS_FAIL_FEATURES,
+                                dpi=min(dpi, 100.0))  # GIF frames: 100 dpi is plenty on slides
+    return recorder
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,7 +162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed for data and weights")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--no-pictures", action="store_true", help="print the numbers only")
+    parser.add_argument("--dpi", type=float, default=150.0,
+                        help="resolution of the PNG pictures in dots per inch (default 150)")
     args = parser.parse_args(argv)
+    if not 10 <= args.dpi <= 1200:
+        parser.error(f"--dpi must be between 10 and 1200, got {args.dpi:g}")
 
     X, y = make_pass_fail(args.students, seed=args.seed)
     Xs, scaler = standardize(X)
@@ -151,8 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"training: full-batch gradient descent, SGD lr={args.lr:g}, {args.epochs} epochs, "
           "binary cross-entropy")
     sys.stdout.flush()
+    recorder = None if args.no_pictures else _recorder(X, y, scaler.transform_one, args.dpi)
     history = fit(model, Xs, y, binary_cross_entropy, SGD(model.parameters(), lr=args.lr),
-                  epochs=args.epochs, progress=not args.no_progress, metrics=["accuracy"])
+                  epochs=args.epochs, progress=not args.no_progress, metrics=["accuracy"],
+                  callbacks=[] if recorder is None or isinstance(recorder, str) else [recorder])
     loss = history.history["loss"]
     print(f"loss: {loss[0]:.4f} -> {loss[-1]:.4f}")
     print(f"training accuracy: {100 * accuracy(model, Xs, y):.1f}%")
@@ -163,12 +201,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.no_pictures:
         return 0
     os.makedirs(args.out, exist_ok=True)
-    written = _write_pictures(args.out, model, history, X, y, predict_raw, you)
+    written = _write_pictures(args.out, model, history, X, Xs, y, predict_raw, you,
+                              recorder, args.dpi)
     if written:
         print(f"pictures written to {args.out}/: {', '.join(written)}")
     missing = [name for name in PICTURES if name not in written]
     if missing:
-        print(f"not written: {', '.join(missing)} (see the messages above)")
+        print(f"not written: {', '.join(missing)} (see the messages above; the numbers above "
+              "do not depend on them)")
     return 0
 
 

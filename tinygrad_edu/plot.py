@@ -19,7 +19,7 @@ import math
 import operator
 import os
 import random
-import tempfile
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Real
@@ -247,7 +247,7 @@ def plot_history(
                                  label=label, color=colour)
                 colour = line.get_color()  # validation: the same colour as its training run
         if logy and "loss" in key:
-            a.set_yscale("log")
+            _log_axis(a)
         a.set_xlabel("epoch")
         if not one_axes:
             a.set_ylabel(key)
@@ -267,6 +267,30 @@ def plot_history(
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _log_axis(ax: Any) -> None:
+    """A log y axis, limits a factor 2 beyond the data, never past the largest float.
+
+    matplotlib's own margins and decade ticks overflow for a loss near 1e306 (a diverged
+    run), which left an empty plot.
+    """
+    values = [float(v) for line in ax.lines for v in line.get_ydata()
+              if 0 < float(v) < math.inf]
+    if not values:
+        ax.set_yscale("log")
+        return
+    lo, hi = min(values) / 2, min(max(values) * 2, sys.float_info.max)
+    ax.set_ylim(lo, hi)  # before the scale: it turns off the autoscaling that overflows
+    ax.set_yscale("log")
+    if hi > 1e250:  # matplotlib's LogLocator overflows up there: place the decades ourselves
+        from matplotlib.ticker import FixedLocator, NullLocator
+
+        first, last = math.ceil(math.log10(lo)), math.floor(math.log10(hi))
+        step = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100) if (last - first) / s <= 7)
+        decades = range(-(-first // step) * step, last + 1, step)  # multiples of step
+        ax.yaxis.set_major_locator(FixedLocator([10.0**k for k in decades]))
+        ax.yaxis.set_minor_locator(NullLocator())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -958,8 +982,9 @@ def plot_neuron_maps(
     _draw_regions(ax, plane, clf.scores(plane), clf)
     if rows:
         _draw_points(ax, rows, ys, names, clf.multiclass, size=12)
+        key = f"on the maps: ○ {names[0]}, ● {names[1]}" if len(names) == 2 else None
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7, ncol=2,
-                  framealpha=0.9)
+                  framealpha=0.9, title=key, title_fontsize=7)
     plane.frame(ax, axis_labels)
     ax.tick_params(labelsize=7)
     ax.xaxis.label.set_size(8)
@@ -1037,20 +1062,18 @@ _PLAYER = """<div id="{uid}" class="tinygrad-edu-animation" tabindex="0"
 def _write_file(path: Any, data: bytes) -> None:
     """Write ``data`` to ``path`` whole or not at all (no half-written file on error)."""
     target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    tmp = None
+    tmp = f"{target}.{uuid.uuid4().hex[:8]}.tmp"  # beside it, so the rename is atomic
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(target))
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             f.write(data)
         os.replace(tmp, target)
-        tmp = None
-    except OSError as err:
-        raise OSError(err.errno, f"cannot write {target!r}: {err.strerror or err}",
-                      target) from err
-    finally:
-        if tmp is not None and os.path.exists(tmp):
+    except BaseException as err:
+        if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise OSError(err.errno, f"cannot write {target!r}: {err.strerror or err}",
+                          target) from err
+        raise
 
 
 class FrameAnimation:
@@ -1131,7 +1154,8 @@ class FrameAnimation:
             image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
                                      "raw", "RGBA", 0, 1)
             buf = io.BytesIO()
-            image.convert("RGB").save(buf, format="PNG")
+            # 256 colours are plenty for a plot and make the frames ~4x smaller
+            image.convert("RGB").quantize(256).save(buf, format="PNG")
             pngs.append(buf.getvalue())
         self._png_cache = (key, pngs)
         return pngs
