@@ -2,7 +2,11 @@
 
 The layers, bottom to top (each imports only the ones below it):
 
-- :mod:`tinygrad_edu.engine`: ``Value``, ``backward()``, ``no_grad``, ``gradcheck`` (exported here)
+- :mod:`tinygrad_edu.engine`: ``Value``, each op with its local derivative, ``backward()``: the
+  textbook. Beside it: :mod:`~tinygrad_edu.checks` (input checks, errors),
+  :mod:`~tinygrad_edu.grad_mode` (``no_grad``), :mod:`~tinygrad_edu.backprop` (the fast walk,
+  ``backward_steps``, ``local_derivatives``), :mod:`~tinygrad_edu.fused` (``linear``),
+  :mod:`~tinygrad_edu.function` (``Function``), :mod:`~tinygrad_edu.gradcheck`
 - :mod:`tinygrad_edu.nn`: ``Neuron``, ``Layer``, ``MLP``, ``Sequential``
 - :mod:`tinygrad_edu.losses`, :mod:`tinygrad_edu.optim`: losses, ``SGD`` and ``Adam``
 - :mod:`tinygrad_edu.train`: ``fit``, ``predict``, ``accuracy``
@@ -22,6 +26,7 @@ from tinygrad_edu.engine import (
     linear,
     no_grad,
 )
+from tinygrad_edu.function import Function
 
 __all__ = [
     "Value",
@@ -32,5 +37,6 @@ __all__ = [
     "backward_steps",
     "gradcheck",
     "GradcheckError",
+    "Function",
 ]
 __version__ = "0.1.0"

@@ -73,13 +73,20 @@ def compared(x: Any, op: str) -> float:
     return x.data if hasattr(x, "_backward") else operand(x, op)
 
 
-def bad_result(op: str, children: tuple[Any, ...], arg: object, result: float
-               ) -> ArithmeticError:
-    """The error for a result of ``op`` that is not a finite float: overflow, or NaN."""
+def describe(op: str, children: tuple[Any, ...], arg: object, most: int = 8
+             ) -> tuple[str, tuple[float, ...], str]:
+    """How a node shows in a message: its op, its input numbers, and them as text."""
     inputs = tuple(c.data for c in children) + ((arg,) if isinstance(arg, float) else ())
     if op == "c**":  # c ** a: show it as the ** it is, base first
         op, inputs = "**", inputs[::-1]
-    shown = ", ".join(repr(i) for i in inputs)
+    shown = ", ".join(repr(i) for i in inputs[:most]) + (", ..." if len(inputs) > most else "")
+    return op, inputs, shown
+
+
+def bad_result(op: str, children: tuple[Any, ...], arg: object, result: float
+               ) -> ArithmeticError:
+    """The error for a result of ``op`` that is not a finite float: overflow, or NaN."""
+    op, inputs, shown = describe(op, children, arg, most=len(children) + 1)
     if result != result:
         if any(i != i for i in inputs):
             return NotANumberError(
@@ -144,18 +151,9 @@ def float_pow(x: float, k: float) -> float:
         return math.inf
 
 
-def finite_local(op: str, x: float, local: float) -> float:
-    """A local derivative, or an error if it is too large for a float (not a silent inf)."""
-    if -math.inf < local < math.inf:
-        return local
-    raise OverflowError(
-        f"the local derivative of '{op}' at {x!r} is {local}: too large for a float. "
-        "Keep the value away from 0 (or scale the inputs)."
-    )
-
-
 def pow_local(x: float, k: float) -> float:
-    """``k * x ** (k - 1)``, the local derivative of ``x ** k`` (0 for k = 0), checked."""
+    """``k * x ** (k - 1)``, the local derivative of ``x ** k`` (0 for k = 0; inf where it
+    overflows, for backward's check to report)."""
     if k == 0:  # x^0 = 1 does not depend on x
         return 0.0
     if x == 0 and k < 1:
@@ -163,4 +161,4 @@ def pow_local(x: float, k: float) -> float:
             f"the gradient of x ** {k} at x = 0 is infinite; keep x away from 0 "
             "(e.g. (x + 1e-12) ** k)"
         )
-    return finite_local("**", x, k * float_pow(x, k - 1))
+    return k * float_pow(x, k - 1)

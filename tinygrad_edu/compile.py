@@ -160,7 +160,7 @@ def _max_shifts(nodes: list[_Node], other: list[_Node], differ: list[int], what:
                 node = nodes[p]
                 ok = ok and node.op == "-" and node.kids[1] == c and node.kids[0] != c
                 scores.append(node.kids[0])
-        scores = sorted(set(scores))
+        scores = sorted(set(scores), key=lambda i: (nodes[i].kind != "input", nodes[i].pos, i))
         if (ok and len(scores) >= 2 and max(nodes[s].data for s in scores) == m1
                 and max(other[s].data for s in scores) == m2):
             shift = _Node("max", "max", tuple(scores), None, m1, None, -1)
