@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import io
 import math
+import os
 import random
+import shutil
 import sys
 import warnings
 
@@ -572,6 +574,7 @@ def test_recorder_records_the_regions_of_each_recorded_epoch():
     recorder, h, states, model = recorded_run()
     assert [epoch for epoch, _ in recorder.frames] == [0, 5, 10, 12]
     assert len(recorder) == 4 and recorder.history is h
+    assert repr(recorder) == "TrainingRecorder(4 frames: epoch 0 … epoch 12)"
     probe = MLP(2, [3, 1], "tanh", "sigmoid", seed=1)
     g0, g1 = recorder.plane.g0, recorder.plane.g1
     for epoch, grid in recorder.frames:
@@ -656,3 +659,39 @@ def test_history_of_a_diverged_run_on_a_log_axis():
     lo, hi = ax.get_ylim()
     assert lo <= loss[0] and loss[-1] <= hi <= sys.float_info.max
     assert list(ax.yaxis.get_major_locator().locs) == [10.0**k for k in range(50, 301, 50)]
+
+
+def test_recorder_html_plays_offline_in_a_real_browser(tmp_path):
+    """The saved player in Chromium: no network, no console error, Next/Previous/arrow keys."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    recorder, *_ = recorded_run()
+    recorder.save_html(tmp_path / "run.html")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            problems = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("request", lambda r: None if r.url.startswith(("file:", "data:"))
+                    else problems.append(r.url))
+            page.goto((tmp_path / "run.html").as_uri())
+            label = page.locator(".tinygrad-edu-animation span")
+            page.get_by_role("button", name="Previous").click()  # also stops the playing
+            assert page.get_by_role("button", name="Play").count() == 1
+            shown = label.text_content()
+            epochs = [f"epoch {e}" for e, _ in recorder.frames]
+            k = epochs.index(shown)
+            page.get_by_role("button", name="Next").click()
+            assert label.text_content() == epochs[min(k + 1, len(epochs) - 1)]
+            page.locator(".tinygrad-edu-animation").focus()
+            page.keyboard.press("ArrowLeft")
+            assert label.text_content() == epochs[k]
+            src = page.locator(".tinygrad-edu-animation img").get_attribute("src")
+            assert src.startswith("data:image/png;base64,")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1000
+            assert problems == []
+        finally:
+            browser.close()

@@ -581,6 +581,17 @@ def test_compiled_fit_gives_the_eager_history():
         assert traced.history[key] == pytest.approx(values, abs=1e-12, rel=1e-12), key
     for p, q in zip(m1.parameters(), m2.parameters()):
         assert q.data == pytest.approx(p.data, abs=1e-12, rel=1e-12)
+    # divergence through the compiled step: the same error, epoch, step and history
+    Xg, grades = make_grades(30, seed=0)
+    Xg, _ = standardize(Xg)
+    where = []
+    for compiled in (False, True):
+        neuron = Neuron(2, activation="linear", seed=0)
+        with pytest.raises(FloatingPointError, match="training diverged") as info:
+            fit(neuron, Xg, grades, mse_loss, SGD(neuron.parameters(), lr=1.5), epochs=500,
+                progress=False, compiled=compiled)
+        where.append((info.value.epoch, info.value.step, len(info.value.history)))
+    assert where[0] == where[1]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
 import math
 import re
@@ -14,6 +15,7 @@ graphviz = pytest.importorskip("graphviz")
 from tinygrad_edu import Value, backward_order, backward_steps, linear  # noqa: E402
 from tinygrad_edu.nn import MLP, Layer, Neuron, Sequential  # noqa: E402
 from tinygrad_edu.viz import (  # noqa: E402
+    FIT_WIDTH_PT,
     Diagram,
     GraphTooLargeError,
     GraphvizNotFoundError,
@@ -21,6 +23,7 @@ from tinygrad_edu.viz import (  # noqa: E402
     draw_graph,
     draw_network,
     graphviz_available,
+    svg_size,
 )
 
 needs_dot = pytest.mark.skipif(not graphviz_available(), reason="Graphviz 'dot' not installed")
@@ -74,6 +77,16 @@ def edges(source: str) -> list[tuple[str, str, str]]:
         m = re.match(r"\s*(\S+) -> (\S+)(?: \[(.*)\])?$", line)
         if m:
             out.append((m.group(1), m.group(2), m.group(3) or ""))
+    return out
+
+
+def labelled_edges(source: str) -> list[tuple[str, str, str]]:
+    """(tail, head, "label=...") of every edge that has a label."""
+    out = []
+    for tail, head, attrs in edges(source):
+        m = re.search(r'label=("[^"]*"|\S+)', attrs)
+        if m:
+            out.append((tail, head, f"label={m.group(1)}"))
     return out
 
 
@@ -138,7 +151,7 @@ def test_op_labels_pow_rpow_linear_sub_div():
     lines = node_lines(src)
     ids = {label: re.match(r"\s*(\S+) ", line).group(1) for label, line in lines.items()}
     # the edges into '-' and '/' say which input is a and which is b
-    es = edges(src)
+    es = labelled_edges(src)
     assert (ids["sq"], f"{ids['q']}_op", "label=a") in es
     assert (ids["p"], f"{ids['q']}_op", "label=b") in es
     assert (ids["q"], f"{ids['r']}_op", "label=a") in es
@@ -160,7 +173,7 @@ def test_fused_linear_is_one_op_node_with_labelled_inputs():
     assert "grad 3.0000" in lines["w1"] and "grad -2.0000" in lines["x1"]
     ids = {label: re.match(r"\s*(\S+) ", line).group(1) for label, line in lines.items()}
     op = f"{ids['z']}_op"
-    es = edges(src)
+    es = labelled_edges(src)
     for label, text in [("b", "b"), ("w0", '"w[0]"'), ("w1", '"w[1]"'), ("x0", '"x[0]"'),
                         ("x1", '"x[1]"')]:
         assert (ids[label], op, f"label={text}") in es
@@ -312,8 +325,16 @@ def test_svg_and_png_rendering(tmp_path):
     out = dot.render(outfile=tmp_path / "g.svg")
     assert (tmp_path / "g.svg").read_text().count("<svg") == 1
     assert out.endswith("g.svg")
-    bundle = dot._repr_mimebundle_()
+    bundle, meta = dot._repr_mimebundle_()
     assert "data 0.7071" in bundle["image/svg+xml"]
+    # a PNG beside the SVG (JupyterLab shows only PNG for untrusted notebooks), drawn at 2x
+    # and displayed at the SVG's size
+    shown = base64.b64decode(bundle["image/png"])
+    assert shown[:8] == b"\x89PNG\r\n\x1a\n"
+    width_px = int.from_bytes(shown[16:20], "big")
+    svg_px = int(re.search(r'<svg width="(\d+)px"', bundle["image/svg+xml"]).group(1))
+    assert meta["image/png"]["width"] == svg_px and abs(width_px - 2 * svg_px) <= 4
+    assert "max-width: 100%" in bundle["image/svg+xml"]  # scales down to the output width
     net = draw_network(MLP(2, [3, 1], seed=0)).pipe(format="svg").decode()
     assert "input layer" in net and "output layer" in net
 
@@ -395,7 +416,7 @@ def test_network_2_3_1_structure():
     assert network_counts(src) == (2 + 3 + 1, 2 * 3 + 3 * 1)
     assert "input layer" in src and "hidden layer 1 (ReLU)" in src
     assert "output layer (σ)" in src
-    assert "label=x1" in src and "label=x2" in src
+    assert "label=<x1>" in src and "label=<x2>" in src
     assert "more" not in src
     # the same network built as Sequential of Layers draws the same structure
     seq = Sequential(Layer(2, 3, seed=0), Layer(3, 1, activation="sigmoid", seed=1))
@@ -442,7 +463,7 @@ def test_large_layers_are_elided():
 
 def test_input_labels():
     src = draw_network(MLP(2, [1], seed=0), input_labels=["hours", "sleep"]).source
-    assert "label=hours" in src and "label=sleep" in src
+    assert "label=<hours>" in src and "label=<sleep>" in src
     with pytest.raises(ValueError, match="input_labels"):
         draw_network(MLP(2, [1], seed=0), input_labels=["only one"])
 
@@ -454,3 +475,182 @@ def test_color_by_grad_default_keeps_a_healthy_grad_white():
     root.backward()  # a.grad = root.grad = 1: neither vanishing nor exploding
     lines = node_lines(draw_graph(root, color_by_grad=True).source)
     assert 'bgcolor="#ffffff"' in lines["a"] and 'bgcolor="#ffffff"' in lines["root"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Any label a user can type renders as itself (control characters as their escapes)
+# ---------------------------------------------------------------------------------------------
+HOSTILE_LABELS = ["]", "]]", "[", "\\N", "\\G", "\n", "\t", "\r", "\r\n", "a\x01b", "\x7f",
+                  "x\\", "x\\\\\\", "\\", '"', "<b>", "&amp;", "{}", " ", "", "é ∂ 😀", "\\n",
+                  "a\u2028b"]
+
+
+def svg_texts(svg: str) -> str:
+    import html
+
+    return "\n".join(html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+
+
+@needs_dot
+@pytest.mark.parametrize("label", HOSTILE_LABELS)
+def test_any_label_renders_as_itself(label):
+    from tinygrad_edu.explain import printable
+
+    a = Value(1.0, label)
+    root = a * 2
+    root.label = label
+    svg = draw_graph(root).pipe(format="svg", encoding="utf-8")  # dot accepts it
+    shown = printable(label)
+    if shown.strip():
+        assert shown in svg_texts(svg)
+    net = draw_network(MLP(2, [1], seed=0), input_labels=[label, "y"])
+    svg = net.pipe(format="svg", encoding="utf-8")
+    if shown.strip():
+        assert shown in svg_texts(svg)
+    assert "y" in svg_texts(svg)
+
+
+def test_input_labels_must_be_a_list_of_str():
+    model = MLP(2, [1], seed=0)
+    with pytest.raises(TypeError, match="not one str"):
+        draw_network(model, input_labels="ab")
+    with pytest.raises(TypeError, match=r"input_labels\[1\] must be a str"):
+        draw_network(model, input_labels=["a", 2])
+    with pytest.raises(TypeError, match="list of 2 names"):
+        draw_network(model, input_labels=5)
+    with pytest.raises(TypeError, match="not one str"):
+        draw_network(MLP(2, [2], seed=0), output_labels="no")
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward propagation on the network diagram: draw_network(model, x=...)
+# ---------------------------------------------------------------------------------------------
+def unit_line(source: str, node_id: str) -> str:
+    return next(line for line in source.splitlines() if line.strip().startswith(f"{node_id} ["))
+
+
+def fill_rgb(line: str) -> tuple[int, int, int]:
+    rgb = re.search(r'fillcolor="#([0-9a-f]{6})"', line).group(1)
+    return tuple(int(rgb[i : i + 2], 16) for i in (0, 2, 4))
+
+
+def test_network_with_an_input_shows_every_value_and_who_fires():
+    model = MLP(2, [3, 1], output_activation="sigmoid", seed=0)
+    x = [5.0, 4.0]
+    src = draw_network(model, x=x, input_labels=["lectures", "marks"]).source
+    hidden = [n([Value(v) for v in x]) for n in model.layers[0].neurons]
+    out = model(x)
+    assert "<b>5.00</b>" in unit_line(src, "in_0") and "<b>4.00</b>" in unit_line(src, "in_1")
+    fired = 0
+    for j, h in enumerate(hidden):
+        line = unit_line(src, f"L1_{j}")
+        assert f"<b>{h.data:.2f}</b>" in line
+        r, g, b = fill_rgb(line)
+        if h.data > 0:  # a ReLU that fires: orange, stronger for the larger value
+            fired += 1
+            assert r > g > b
+        else:  # exactly 0: grey, it does not fire
+            assert (r, g, b) == (0xEE, 0xEE, 0xEE)
+    assert 0 < fired < 3  # seed 0 at this input: some neurons fire, some do not
+    top = max(range(3), key=lambda j: hidden[j].data)
+    assert fill_rgb(unit_line(src, f"L1_{top}")) == (245, 140, 40)  # the largest: full colour
+    assert f"<b>{out.data:.2f}</b>" in unit_line(src, "L2_0")
+    # negative values are blue
+    tanh = MLP(2, [2], activation="tanh", output_activation="tanh", seed=3)
+    values = [v.data for v in tanh([1.0, -2.0])]
+    tsrc = draw_network(tanh, x=[1.0, -2.0]).source
+    for j, v in enumerate(values):
+        r, _, b = fill_rgb(unit_line(tsrc, f"L1_{j}"))
+        assert (b > r) == (v < 0)
+
+
+def test_network_x_of_the_wrong_length_is_the_models_error():
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError) as called:
+        model([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError) as drawn:
+        draw_network(model, x=[1.0, 2.0, 3.0])
+    assert str(drawn.value) == str(called.value)
+    with pytest.raises(ValueError, match="needs an input"):
+        draw_network(model, softmax=True)
+
+
+def test_network_softmax_and_contributions():
+    model = MLP(3, [4, 3], seed=1)  # linear outputs: logits of 3 classes
+    x = [0.5, -1.0, 2.0]
+    logits = [z.data for z in model(x)]
+    exps = [math.exp(z) for z in logits]
+    probs = [e / sum(exps) for e in exps]
+    src = draw_network(model, x=x, softmax=True, contributions=True,
+                       output_labels=["cat", "dog", "owl"]).source
+    assert "output layer (softmax)" in src
+    for j, (name, p) in enumerate(zip(["cat", "dog", "owl"], probs)):
+        line = unit_line(src, f"L2_{j}")
+        assert name in line and f"<b>{p:.2f}</b>" in line
+    best = max(range(3), key=probs.__getitem__)
+    assert "penwidth=3" in unit_line(src, f"L2_{best}")  # the predicted class stands out
+    # edge widths follow |w·x|: the largest contribution into layer 1 is the widest edge
+    layer = model.layers[0]
+    contrib = {(i, j): abs(n.w[i].data * x[i]) for j, n in enumerate(layer.neurons)
+               for i in range(3)}
+    widest = max(contrib, key=contrib.get)
+    line = next(line for line in src.splitlines()
+                if f"in_{widest[0]} -> L1_{widest[1]}" in line)
+    assert "penwidth=4.00" in line
+    with pytest.raises(ValueError, match="output layer is linear"):
+        draw_network(MLP(2, [2], output_activation="sigmoid", seed=0), x=[1, 2], softmax=True)
+
+
+@needs_dot
+def test_digits_sized_network_stays_readable():
+    model = MLP(64, [16, 10], seed=0)
+    x = [(i % 17) / 16 for i in range(64)]
+    dot = draw_network(model, x=x, softmax=True, max_neurons=12,
+                       output_labels=[str(d) for d in range(10)])
+    circles, weight_edges = network_counts(dot.source)
+    assert circles == 11 + 11 + 10  # "…" nodes stand for the rest
+    assert "53 more" in dot.source and "5 more" in dot.source
+    hidden = [v.data for v in model.layers[0]([Value(v) for v in x])]
+    shown = set(list(range(6)) + list(range(11, 16)))
+    firing = sum(1 for j, v in enumerate(hidden) if j not in shown and v > 0)
+    assert f"({firing} firing)" in dot.source
+    svg = dot.pipe(format="svg", encoding="utf-8")
+    width_pt, _ = svg_size(svg)
+    assert width_pt <= FIT_WIDTH_PT  # readable at notebook width
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting the page
+# ---------------------------------------------------------------------------------------------
+def chain(n: int) -> Value:
+    y = Value(0.5, "x")
+    for _ in range(n):
+        y = y * 1.1
+    return y
+
+
+@needs_dot
+def test_wide_graphs_turn_top_to_bottom_and_stay_readable():
+    o, _ = lecture_neuron()
+    assert 'rankdir=LR' in draw_graph(o).source  # fits left to right
+    long = chain(19)  # 39 Values in a row: far too wide left to right
+    dot = draw_graph(long)
+    assert "rankdir=TB" in dot.source
+    assert "rankdir=LR" in draw_graph(long, rankdir="LR").source  # asked for: kept
+    for root in (o, long, MLP(2, [3, 1], seed=0)([1.0, 2.0])):
+        width_pt, _ = svg_size(draw_graph(root).pipe(format="svg", encoding="utf-8"))
+        # 11-pt text stays >= 9 px when the picture is shrunk to an 800-px output
+        assert 11 * min(1.0, 800 / (width_pt * 4 / 3)) * 4 / 3 >= 9
+
+
+@needs_dot
+def test_diagram_shows_as_an_img_that_shrinks_to_the_output():
+    o, _ = lecture_neuron()
+    bundle, _ = draw_graph(o)._repr_mimebundle_()
+    page = bundle["text/html"]
+    assert page.startswith('<img src="data:image/svg+xml;base64,')
+    assert 'style="max-width: 100%; height: auto"' in page and 'alt="computation graph' in page
+    svg = base64.b64decode(re.search(r"base64,([^\"]+)", page).group(1)).decode()
+    assert "data 0.7071" in svg
+    assert set(bundle) == {"text/html", "image/svg+xml", "image/png", "text/plain"}
+    assert draw_graph(o)._repr_mimebundle_(include=["image/png"])[0].keys() == {"image/png"}

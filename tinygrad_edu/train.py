@@ -529,7 +529,7 @@ def fit(
             from tinygrad_edu.compile import compile_step
         except ImportError as err:
             raise ImportError(f"fit(compiled=True) needs tinygrad_edu.compile: {err}") from err
-        step_fn = compile_step(model, loss_fn, rows[0], targets[0])
+        step_fn = compile_step(model, loss_fn, rows[:8], targets[:8])  # traced and checked once
 
     n = len(rows)
     bs = n if batch_size is None else min(batch_size, n)

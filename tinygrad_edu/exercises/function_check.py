@@ -120,6 +120,12 @@ def _forward_case(name: str, call: Callable[..., Any], pts: list[Sequence[float]
         if err is not None:
             if is_not_implemented(err):
                 return Result(name, "todo", detail=todo_detail(err))
+            if isinstance(err, OverflowError):
+                return Result(name, "fail", detail=f"at {_at(p)}: {error_text(err)}",
+                              mistake="overflow", hint=(
+                                  "a number on the way got too large for a float (math.exp "
+                                  "of more than about 709 does). Rewrite the formula so that "
+                                  "no step overflows; the exercise shows how."))
             return Result(name, "fail", detail=f"at {_at(p)}: {error_text(err)}", hint=(
                 "forward(ctx, x) receives plain floats and must return one float, e.g. "
                 "math.sin(x)" if is_fn else
