@@ -221,9 +221,7 @@ def backward_steps(root: Value) -> Iterator[Value]:
     - A gradient too large for a float raises ``OverflowError`` and puts back every grad as
       it was before the walk.
     """
-    if not isinstance(root, Value):
-        raise TypeError(f"backward_steps needs a Value, got {type(root).__name__}")
-    return _steps(root, 1.0, _Walk())
+    return _steps(checks.node(root, "backward_steps"), 1.0, _Walk())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,9 +234,7 @@ def local_derivatives(node: Value) -> tuple[float, ...]:
     inputs, so it holds for every op: built-in, ``linear`` and ``Function`` ops alike, and an
     input used twice (``a * a``) gets one entry per use.
     """
-    if not isinstance(node, Value):
-        raise TypeError(f"local_derivatives needs a Value, got {type(node).__name__}")
-    if not node.children:
+    if not checks.node(node, "local_derivatives").children:
         return ()
     probe = object.__new__(Value)
     probe.data, probe.grad, probe.label, probe.op = node.data, 1.0, "", node.op

@@ -265,6 +265,7 @@ _BACKWARD: dict[str, Callable[[Value], None]] = {
 def backward_order(root: Value) -> list[Value]:
     """Every node of ``root``'s graph in the order ``backward()`` visits them, root first:
     each node after all that use it (Kahn's algorithm; no recursion, so any depth works)."""
+    checks.node(root, "backward_order")
     users, stack = {root: 0}, [root]  # users: how many nodes use each node as an input
     while stack:
         for child in stack.pop().children:
