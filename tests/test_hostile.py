@@ -903,10 +903,6 @@ KNOWN_FAULTS: dict[str, str] = {
     "to convert to float' (function.py)",
     "explain / explain_forward / printable": f"{_B}: printable(Value(...)) is a bare "
     "AttributeError ('isprintable')",
-    "linear": f"{_A}: linear(w=0.0, ...) gives \"object of type 'float' has no len()\" "
-    "(fused.py)",
-    "backward_order / backward_steps / reference_backward": f"{_A}: backward_order([]) gives "
-    "'unhashable type', backward_order(iter(...)) a bare AttributeError ('children')",
     "fit": f"{_C}: fit with SGD(lr=10**400) gives 'int too large to convert to float' "
     "(optim._hyper)",
     "animate_descent_paths": f"{_C}: paths={{0: 0.0}} 'float object is not iterable'; a "
@@ -925,10 +921,8 @@ KNOWN_FAULTS: dict[str, str] = {
     "History": f"{_C}: History(names=0.0) / History(params=1.0 or '1.5') fail in dict()/iteration",
     "predict / accuracy": f"{_C}: accuracy(threshold=None) gives \"'>' not supported\"",
     "draw_graph": f"{_B}: digits=None/0.5/-1/nan/-10**400 fail in float formatting; format=[] is "
-    "a bare AttributeError from graphviz; a non-str label (1.0) a bare AttributeError in "
-    "html.escape",
-    "draw_network": f"{_B}: digits=-1 or -10**400 'Format specifier missing precision'; "
-    "input_labels=0.0 'object of type float has no len()'",
+    "a bare AttributeError from graphviz",
+    "draw_network": f"{_B}: digits=-1 or -10**400 'Format specifier missing precision'",
     "plot_history": f"{_C}: a History holding 10**400 gives 'int too large to convert to float'",
     "plot_decision_boundary": f"{_C}: X=0.0 / y=0.0 not iterable; rows with None, strings or "
     "10**400; query=[] or {} a bare IndexError/KeyError",
