@@ -574,6 +574,7 @@ def test_recorder_records_the_regions_of_each_recorded_epoch():
     recorder, h, states, model = recorded_run()
     assert [epoch for epoch, _ in recorder.frames] == [0, 5, 10, 12]
     assert len(recorder) == 4 and recorder.history is h
+    assert repr(recorder) == "TrainingRecorder(4 frames: epoch 0 … epoch 12)"
     probe = MLP(2, [3, 1], "tanh", "sigmoid", seed=1)
     g0, g1 = recorder.plane.g0, recorder.plane.g1
     for epoch, grid in recorder.frames:

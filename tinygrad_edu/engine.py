@@ -235,7 +235,7 @@ class Constant(Value):
 
 def _result(data: float, children: tuple[Value, ...], op: str, arg: object = None) -> Value:
     """A new node holding ``data``, made by ``op`` from ``children`` (a leaf under no_grad)."""
-    if not -math.inf < data < math.inf:  # stop overflow (and NaN) where it happens
+    if not math.isfinite(data):  # stop overflow (and NaN) where it happens
         raise checks.bad_result(op, children, arg, data)
     out = _new(Value)  # (data is a float already: no need for __init__'s checks)
     out.data = data

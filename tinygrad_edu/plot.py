@@ -1177,6 +1177,11 @@ class FrameAnimation:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def __repr__(self) -> str:
+        labels = self._frame_labels()
+        shown = f": {labels[0]} … {labels[-1]}" if labels else ""
+        return f"{type(self).__name__}({len(labels)} frames{shown})"
+
     def save_html(self, path: Any, title: str | None = None) -> None:
         """Write the player as one self-contained HTML file (works offline, no kernel)."""
         name = html.escape(title or type(self).__name__)
