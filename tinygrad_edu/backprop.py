@@ -58,7 +58,11 @@ def backprop(root: Value, gradient: float = 1.0) -> None:
     if _paused:
         _invalidate_paused_walks({node for node in backward_order(root) if node.children})
     if not root.children:
-        total = root.grad + gradient
+        try:
+            total = root.grad + gradient
+        except (TypeError, ValueError, OverflowError) as err:  # a .grad set by hand
+            _hand_set(root, err)
+            raise
         if not math.isfinite(total):
             raise OverflowError(f"backward(): the gradient of the leaf {root!r} plus "
                                 f"{gradient!r} is {total}: too large for a float")
@@ -89,14 +93,26 @@ def backprop(root: Value, gradient: float = 1.0) -> None:
         for leaf in leaves:
             if not isfinite(leaf.grad):
                 finite = False
-    except BaseException:  # a rule raised (or Ctrl-C): put every grad and count back
+    except BaseException as err:  # a rule raised (or Ctrl-C): put every grad and count back
         _restore(root, saved, leaves, leaf_grads)
+        if isinstance(err, (TypeError, ValueError, OverflowError)):
+            _hand_set(root, err)
         raise
     if not finite:  # again, step by step, checking each gradient: it raises naming the op
         _restore(root, saved, leaves, leaf_grads)
+        _hand_set(root, None)
         for _ in _steps(root, gradient):
             pass
         raise OverflowError("backward(): a gradient is too large for a float")  # (unreached)
+
+
+def _hand_set(root: Value, err: BaseException | None) -> None:
+    """Cold path, after an error or a non-finite grad: if a node of the graph holds a .data
+    or .grad set by hand to something that is not a finite float (``v.grad = None``), raise
+    a TypeError naming it, rather than Python's own error from deep inside a rule."""
+    bad = checks.hand_set(backward_order(root))
+    if bad is not None:
+        raise bad from err
 
 
 def _restore(root: Value, saved: dict[Value, float], leaves: list[Value],
@@ -137,6 +153,9 @@ def _invalidate_paused_walks(inner: set[Value], this: _Walk | None = None) -> No
 def _steps(root: Value, gradient: float, walk: _Walk | None = None) -> Iterator[Value]:
     """The walk of ``reference_backward``, one node per step, checking every gradient."""
     order = backward_order(root)
+    bad = checks.hand_set(order)  # (a step-by-step walk is not a hot path: check first)
+    if bad is not None:
+        raise bad
     before = {node: node.grad for node in order}  # to put back if a gradient overflows
     if walk is not None:
         walk.inner = {node for node in order if node.children}

@@ -55,9 +55,8 @@ class Value:
         self.label = checks.label(label)
         self.grad, self.op, self.children, self._arg, self._users = 0.0, "", (), None, 0
 
-    def __repr__(self) -> str:
-        name = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{name})"
+    def __repr__(self) -> str:  # Value(data=-5, grad=1, label='c')
+        return checks.value_repr(self)  # (also shows odd values set by hand: v.grad = None)
 
     # micrograd's names for the same things, so the lecture's code runs unchanged
     _prev = property(lambda self: self.children, doc="The inputs (same as ``children``).")
