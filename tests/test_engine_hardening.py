@@ -340,3 +340,15 @@ def test_nan_results_raise_not_a_number_error():
 def test_every_numeric_blow_up_is_an_arithmetic_error(blow_up):
     with pytest.raises(ArithmeticError):
         blow_up()
+
+
+@pytest.mark.parametrize("call, text", [
+    (lambda: backward_order([]), "backward_order needs a Value"),
+    (lambda: backward_order(iter([Value(1.0)])), "backward_order needs a Value"),
+    (lambda: list(backward_steps(3.0)), "backward_steps needs a Value"),
+    (lambda: linear(0.0, [1.0], Value(0.0)), "w and x must be lists"),
+    (lambda: linear([Value(1.0)], 2.0, Value(0.0)), "w and x must be lists"),
+])
+def test_walks_and_linear_refuse_what_is_not_a_graph_clearly(call, text):
+    with pytest.raises(TypeError, match=text):
+        call()

@@ -20,6 +20,7 @@ Grads are per graph: do not backpropagate one graph from two threads at once.
 from __future__ import annotations
 
 import itertools
+import math
 import weakref
 from collections.abc import Iterator
 
@@ -58,7 +59,7 @@ def backprop(root: Value, gradient: float = 1.0) -> None:
         _invalidate_paused_walks({node for node in backward_order(root) if node.children})
     if not root.children:
         total = root.grad + gradient
-        if total - total:  # x - x is 0.0 for a finite x, NaN for inf and NaN
+        if not math.isfinite(total):
             raise OverflowError(f"backward(): the gradient of the leaf {root!r} plus "
                                 f"{gradient!r} is {total}: too large for a float")
         root.grad = total
@@ -71,13 +72,12 @@ def backprop(root: Value, gradient: float = 1.0) -> None:
         _count_inner_users(root, next(_walk_ids), leaves, saved)
         leaf_grads = [leaf.grad for leaf in leaves]
         root.grad = gradient
-        backward_rule = _BACKWARD
+        backward_rule, isfinite = _BACKWARD, math.isfinite
         ready = [root]
         pop, push = ready.pop, ready.append
         while ready:
             node = pop()
-            g = node.grad  # final here
-            if g - g:  # inf or NaN
+            if not isfinite(node.grad):  # (final here)
                 finite = False
             backward_rule[node.op](node)
             for child in node.children:
@@ -87,15 +87,14 @@ def backprop(root: Value, gradient: float = 1.0) -> None:
                     if left == 0:
                         push(child)
         for leaf in leaves:
-            g = leaf.grad
-            if g - g:
+            if not isfinite(leaf.grad):
                 finite = False
     except BaseException:  # a rule raised (or Ctrl-C): put every grad and count back
         _restore(root, saved, leaves, leaf_grads)
         raise
-    if not finite:
+    if not finite:  # again, step by step, checking each gradient: it raises naming the op
         _restore(root, saved, leaves, leaf_grads)
-        for _ in _steps(root, gradient):  # again, step by step: raises, naming the op
+        for _ in _steps(root, gradient):
             pass
         raise OverflowError("backward(): a gradient is too large for a float")  # (unreached)
 
@@ -148,7 +147,7 @@ def _steps(root: Value, gradient: float, walk: _Walk | None = None) -> Iterator[
             if node.children:
                 node.grad = 0.0
         root.grad += gradient
-        if root.grad - root.grad:
+        if not math.isfinite(root.grad):
             _put_back(before)
             raise OverflowError(f"backward(): the gradient of {root!r} plus {gradient!r} is "
                                 "too large for a float")
@@ -178,7 +177,7 @@ def _checked_step(node: Value, before: dict[Value, float]) -> None:
         raise
     for i, child in enumerate(kids):
         g = child.grad
-        if g - g:
+        if not math.isfinite(g):
             error = _overflow(node, i, old[i], g)
             _put_back(before)
             raise error
@@ -222,9 +221,7 @@ def backward_steps(root: Value) -> Iterator[Value]:
     - A gradient too large for a float raises ``OverflowError`` and puts back every grad as
       it was before the walk.
     """
-    if not isinstance(root, Value):
-        raise TypeError(f"backward_steps needs a Value, got {type(root).__name__}")
-    return _steps(root, 1.0, _Walk())
+    return _steps(checks.node(root, "backward_steps"), 1.0, _Walk())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,9 +234,7 @@ def local_derivatives(node: Value) -> tuple[float, ...]:
     inputs, so it holds for every op: built-in, ``linear`` and ``Function`` ops alike, and an
     input used twice (``a * a``) gets one entry per use.
     """
-    if not isinstance(node, Value):
-        raise TypeError(f"local_derivatives needs a Value, got {type(node).__name__}")
-    if not node.children:
+    if not checks.node(node, "local_derivatives").children:
         return ()
     probe = object.__new__(Value)
     probe.data, probe.grad, probe.label, probe.op = node.data, 1.0, "", node.op

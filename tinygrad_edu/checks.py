@@ -58,6 +58,14 @@ def label(text: object) -> str:
     return text
 
 
+def node(x: Any, who: str) -> Any:
+    """``x`` itself when it is a Value (a graph node), else a TypeError naming ``who``."""
+    if not (hasattr(x, "_backward") and hasattr(x, "children")):
+        raise TypeError(f"{who} needs a Value (a node of a graph), got {type(x).__name__} "
+                        f"{repr(x)[:60]}")
+    return x
+
+
 def operand(x: Any, op: str) -> Any:
     """``x`` itself when it is a number that may meet a Value in ``op``, else a TypeError."""
     if _not_a_real(x):

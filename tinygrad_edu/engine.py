@@ -235,7 +235,7 @@ class Constant(Value):
 
 def _result(data: float, children: tuple[Value, ...], op: str, arg: object = None) -> Value:
     """A new node holding ``data``, made by ``op`` from ``children`` (a leaf under no_grad)."""
-    if not -math.inf < data < math.inf:  # stop overflow (and NaN) where it happens
+    if not math.isfinite(data):  # stop overflow (and NaN) where it happens
         raise checks.bad_result(op, children, arg, data)
     out = _new(Value)  # (data is a float already: no need for __init__'s checks)
     out.data = data
@@ -265,6 +265,7 @@ _BACKWARD: dict[str, Callable[[Value], None]] = {
 def backward_order(root: Value) -> list[Value]:
     """Every node of ``root``'s graph in the order ``backward()`` visits them, root first:
     each node after all that use it (Kahn's algorithm; no recursion, so any depth works)."""
+    checks.node(root, "backward_order")
     users, stack = {root: 0}, [root]  # users: how many nodes use each node as an input
     while stack:
         for child in stack.pop().children:
