@@ -495,8 +495,14 @@ def test_gradcheck_rejects_bad_arguments():
         gradcheck(lambda a: a, [])
     with pytest.raises(TypeError, match="function"):
         gradcheck(3, [1.0])
-    with pytest.raises(ValueError, match="eps must be a number >= 0, got '1e-6'"):
+    with pytest.raises(ValueError, match="eps must be a real number .* got str '1e-6'"):
         gradcheck(lambda a: a, [1.0], eps="1e-6")
+    for name in ("eps", "atol", "rtol"):  # not Python's bare "int too large to convert"
+        with pytest.raises(ValueError, match=f"{name} is too large for a float: got an int of "
+                                             "401 digits"):
+            gradcheck(lambda a: a, [1.0], **{name: 10**400})
+    with pytest.raises(ValueError, match="rtol must be a finite number, got inf"):
+        gradcheck(lambda a: a, [1.0], rtol=math.inf)
     with pytest.raises(ValueError, match="eps must be positive"):
         gradcheck(lambda a: a, [1.0], eps=0.0)
     with pytest.raises(ValueError, match="atol must be a number >= 0"):

@@ -340,3 +340,32 @@ def test_nan_results_raise_not_a_number_error():
 def test_every_numeric_blow_up_is_an_arithmetic_error(blow_up):
     with pytest.raises(ArithmeticError):
         blow_up()
+
+
+@pytest.mark.parametrize("call, text", [
+    (lambda: backward_order([]), "backward_order needs a Value"),
+    (lambda: backward_order(iter([Value(1.0)])), "backward_order needs a Value"),
+    (lambda: list(backward_steps(3.0)), "backward_steps needs a Value"),
+    (lambda: linear(0.0, [1.0], Value(0.0)), "w and x must be lists"),
+    (lambda: linear([Value(1.0)], 2.0, Value(0.0)), "w and x must be lists"),
+])
+def test_walks_and_linear_refuse_what_is_not_a_graph_clearly(call, text):
+    with pytest.raises(TypeError, match=text):
+        call()
+
+
+@pytest.mark.parametrize("bad, error", [(None, TypeError), ("1.5", TypeError), (1j, TypeError),
+                                        (10**400, ValueError), (math.nan, ValueError)])
+def test_a_grad_set_by_hand_is_named_by_backward(bad, error):
+    v = Value(1.5, "v")
+    v.grad = bad
+    with pytest.raises(error, match=r"the Value 'v' has \.grad = .*must be a finite float"):
+        (v * 2.0 + v).backward()
+    assert "label='v'" in repr(v)  # repr shows it too, instead of failing on the format
+
+
+def test_repr_of_odd_values_set_by_hand():
+    v = Value(1.5)
+    v.data, v.grad, v.label = 10**400, None, ["x"]
+    assert repr(v) == "Value(data=an int of 401 digits, grad=NoneType None, label=list ['x'])"
+    assert repr(Value(-5.0, "c")) == "Value(data=-5, grad=0, label='c')"

@@ -918,3 +918,16 @@ def test_solution_notebook_all_checks_pass(name, capsys, monkeypatch):
     assert "✗" not in out and "not implemented" not in out and "not checked" not in out
     assert namespace["report"]
     assert "Finish" not in out  # every "try it" cell ran its own code, not the reminder
+
+
+def test_checkers_name_huge_numbers_and_bad_points():
+    from tinygrad_edu.exercises import check_engine, check_function, check_nudging
+
+    report = check_engine(10**400, quiet=True)
+    assert not report and "an int of 401 digits (too large for a float)" in str(report)
+    assert not check_function(10**400, quiet=True)
+    assert not check_nudging(lambda *a, **k: 10**400, lambda *a, **k: 10**400, quiet=True)
+    with pytest.raises(TypeError, match="check_function: points must be a list of inputs"):
+        check_function(lambda x: x.tanh(), points=0.0, quiet=True)
+    with pytest.raises(ValueError, match=r"points\[0\] is too large for a float"):
+        check_function(lambda x: x.tanh(), points=[10**400], quiet=True)

@@ -174,6 +174,7 @@ def test_backward_returning_the_wrong_number_of_grads():
 @pytest.mark.parametrize("bad, error, text", [
     (math.nan, NotANumberError, "returned nan"),
     (math.inf, OverflowError, "returned inf"),
+    (10**400, OverflowError, "returned is too large for a float: got an int of 401 digits"),
     ("1.0", TypeError, "must return one number"),
     ([1.0], TypeError, "must return one number"),
     (True, TypeError, "must return one number"),
@@ -187,6 +188,7 @@ def test_forward_returning_a_non_number(bad, error, text):
 @pytest.mark.parametrize("bad, error, text", [
     (math.nan, NotANumberError, "returned nan"),
     (-math.inf, OverflowError, "returned -inf"),
+    (-(10**400), OverflowError, "returned is too large for a float: got an int of 401 digits"),
     ("0", TypeError, "must return the inputs' gradients"),
 ])
 def test_backward_returning_a_non_number(bad, error, text):

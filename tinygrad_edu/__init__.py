@@ -26,6 +26,7 @@ from tinygrad_edu.engine import (
     linear,
     no_grad,
 )
+from tinygrad_edu.explain import explain
 from tinygrad_edu.function import Function
 
 __all__ = [
@@ -38,5 +39,6 @@ __all__ = [
     "gradcheck",
     "GradcheckError",
     "Function",
+    "explain",
 ]
 __version__ = "0.1.0"

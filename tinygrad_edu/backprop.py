@@ -16,6 +16,7 @@ Grads are per graph: do not backpropagate one graph from two threads at once.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Iterator
 
@@ -24,9 +25,17 @@ from tinygrad_edu.engine import _BACKWARD, Value, backward_order
 
 __all__ = ["backward_steps", "local_derivatives"]
 
+def _hand_set(root: Value, err: BaseException | None) -> None:
+    """Cold path, after an error or a non-finite grad: if a node of the graph holds a .data
+    or .grad set by hand to something that is not a finite float (``v.grad = None``), raise
+    a TypeError naming it, rather than Python's own error from deep inside a rule."""
+    bad = checks.hand_set(backward_order(root))
+    if bad is not None:
+        raise bad from err
+
+
 def _restore(root: Value, saved: dict[Value, float], leaves: list[Value],
              leaf_grads: list[float] | None) -> None:
-    """Every grad as it was before a walk that failed (``saved``: inner nodes' nonzero ones)."""
     for node in backward_order(root):
         if node.children:
             node.grad = saved.get(node, 0.0)
@@ -62,6 +71,9 @@ def _invalidate_paused_walks(inner: set[Value], this: _Walk | None = None) -> No
 def _steps(root: Value, gradient: float, walk: _Walk | None = None) -> Iterator[Value]:
     """The walk of ``reference_backward``, one node per step, checking every gradient."""
     order = backward_order(root)
+    bad = checks.hand_set(order)  # (a step-by-step walk is not a hot path: check first)
+    if bad is not None:
+        raise bad
     before = {node: node.grad for node in order}  # to put back if a gradient overflows
     if walk is not None:
         walk.inner = {node for node in order if node.children}
@@ -72,7 +84,7 @@ def _steps(root: Value, gradient: float, walk: _Walk | None = None) -> Iterator[
             if node.children:
                 node.grad = 0.0
         root.grad += gradient
-        if root.grad - root.grad:
+        if not math.isfinite(root.grad):
             _put_back(before)
             raise OverflowError(f"backward(): the gradient of {root!r} plus {gradient!r} is "
                                 "too large for a float")
@@ -102,7 +114,7 @@ def _checked_step(node: Value, before: dict[Value, float]) -> None:
         raise
     for i, child in enumerate(kids):
         g = child.grad
-        if g - g:
+        if not math.isfinite(g):
             error = _overflow(node, i, old[i], g)
             _put_back(before)
             raise error
@@ -146,9 +158,7 @@ def backward_steps(root: Value) -> Iterator[Value]:
     - A gradient too large for a float raises ``OverflowError`` and puts back every grad as
       it was before the walk.
     """
-    if not isinstance(root, Value):
-        raise TypeError(f"backward_steps needs a Value, got {type(root).__name__}")
-    return _steps(root, 1.0, _Walk())
+    return _steps(checks.node(root, "backward_steps"), 1.0, _Walk())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,9 +171,7 @@ def local_derivatives(node: Value) -> tuple[float, ...]:
     inputs, so it holds for every op: built-in, ``linear`` and ``Function`` ops alike, and an
     input used twice (``a * a``) gets one entry per use.
     """
-    if not isinstance(node, Value):
-        raise TypeError(f"local_derivatives needs a Value, got {type(node).__name__}")
-    if not node.children:
+    if not checks.node(node, "local_derivatives").children:
         return ()
     probe = object.__new__(Value)
     probe.data, probe.grad, probe.label, probe.op = node.data, 1.0, "", node.op

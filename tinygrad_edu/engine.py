@@ -59,9 +59,8 @@ class Value:
         self.label = checks.label(label)
         self.grad, self.op, self.children, self._arg, self._seq = 0.0, "", (), None, next(made)
 
-    def __repr__(self) -> str:
-        name = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{name})"
+    def __repr__(self) -> str:  # Value(data=-5, grad=1, label='c')
+        return checks.value_repr(self)  # (also shows odd values set by hand: v.grad = None)
 
     # micrograd's names for the same things, so the lecture's code runs unchanged
     _prev = property(lambda self: self.children, doc="The inputs (same as ``children``).")
@@ -239,7 +238,7 @@ class Constant(Value):
 
 def _result(data: float, children: tuple[Value, ...], op: str, arg: object = None) -> Value:
     """A new node holding ``data``, made by ``op`` from ``children`` (a leaf under no_grad)."""
-    if not -math.inf < data < math.inf:  # stop overflow (and NaN) where it happens
+    if not math.isfinite(data):  # stop overflow (and NaN) where it happens
         raise checks.bad_result(op, children, arg, data)
     out = _new(Value)  # (data is a float already: no need for __init__'s checks)
     out.data = data
@@ -270,6 +269,7 @@ def backward_order(root: Value) -> list[Value]:
     """Every node of ``root``'s graph in the order ``backward()`` visits them, root first:
     newest first. A node is made after its inputs, so each node comes after all that use it
     (the graph is collected without recursion, so any depth works)."""
+    checks.node(root, "backward_order")
     nodes, stack = {root}, [root]
     while stack:
         for child in stack.pop().children:

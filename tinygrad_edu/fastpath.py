@@ -193,8 +193,12 @@ def backprop(root: Value, gradient: float = 1.0) -> None:
     if _walks._paused:
         _walks._invalidate_paused_walks({n for n in backward_order(root) if n.children})
     if not root.children:
-        total = root.grad + gradient
-        if total - total:  # x - x is 0.0 for a finite x, NaN for inf and NaN
+        try:
+            total = root.grad + gradient
+        except (TypeError, ValueError, OverflowError) as err:  # a .grad set by hand
+            _walks._hand_set(root, err)
+            raise
+        if not math.isfinite(total):
             raise OverflowError(f"backward(): the gradient of the leaf {root!r} plus "
                                 f"{gradient!r} is {total}: too large for a float")
         root.grad = total
@@ -210,26 +214,28 @@ def backprop(root: Value, gradient: float = 1.0) -> None:
         inner.sort(key=_newest_first)  # (negated numbers: newest first)
         leaf_grads = [leaf.grad for leaf in leaves]
         root.grad = gradient
-        backward_rule = _BACKWARD
+        backward_rule, isfinite = _BACKWARD, math.isfinite
         for node in inner:
             node._seq = -node._seq
             g = node.grad  # final: every node that uses this one is newer
             if g:  # 0 passes nothing on: skip the rule
-                if g - g:  # inf or NaN
+                if not isfinite(g):
                     finite = False
                 backward_rule[node.op](node)
         _unmark(leaves)
         for leaf in leaves:
-            g = leaf.grad
-            if g - g:
+            if not isfinite(leaf.grad):
                 finite = False
-    except BaseException:  # a rule raised (or Ctrl-C): put every grad and mark back
+    except BaseException as err:  # a rule raised (or Ctrl-C): put every grad and mark back
         _unmark(inner)
         _unmark(leaves)
         _walks._restore(root, saved, leaves, leaf_grads)
+        if isinstance(err, (TypeError, ValueError, OverflowError)):
+            _walks._hand_set(root, err)
         raise
-    if not finite:
+    if not finite:  # again, step by step, checking each gradient: it raises naming the op
         _walks._restore(root, saved, leaves, leaf_grads)
-        for _ in _walks._steps(root, gradient):  # again, step by step: raises, naming the op
+        _walks._hand_set(root, None)
+        for _ in _walks._steps(root, gradient):
             pass
         raise OverflowError("backward(): a gradient is too large for a float")  # (unreached)

@@ -122,7 +122,7 @@ def _number(x: object, name: str, method: str, want: str) -> float:
         hint = " (it works on plain numbers: use x.data, math.exp ...)" if isinstance(
             x, Value) else ""
         raise TypeError(f"{name}.{method} must {want}, got {type(x).__name__} {x!r}{hint}")
-    f = float(x)
+    f = checks.number(x, f"what {name}.{method} returned", finite=False, error=OverflowError)
     if f != f:
         raise checks.NotANumberError(f"{name}.{method} returned nan (not a number)")
     if not -math.inf < f < math.inf:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from numbers import Real
 
+from tinygrad_edu import checks
 from tinygrad_edu.engine import Value, backward_order, no_grad
 
 __all__ = ["gradcheck", "GradcheckError"]
@@ -38,8 +37,13 @@ def gradcheck(
         raise TypeError(f"gradcheck: f must be a function, got {type(f).__name__}")
     if isinstance(inputs, Value) or not isinstance(inputs, Sequence) or not inputs:
         raise TypeError("gradcheck: inputs must be a non-empty list of Values or numbers")
-    for name, tol in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        if isinstance(tol, bool) or not isinstance(tol, Real) or not 0 <= tol < math.inf:
+    try:  # (a str, None or an int of 400 digits: a ValueError saying which, as before)
+        eps, atol, rtol = (checks.number(tol, f"gradcheck: {name}")
+                           for name, tol in (("eps", eps), ("atol", atol), ("rtol", rtol)))
+    except TypeError as err:
+        raise ValueError(str(err)) from None
+    for name, tol in (("atol", atol), ("rtol", rtol)):
+        if not tol >= 0:
             raise ValueError(f"gradcheck: {name} must be a number >= 0, got {tol!r}")
     if not eps > 0:
         raise ValueError(f"gradcheck: eps must be positive, got {eps}")

@@ -194,6 +194,8 @@ def fmt(x: Any, digits: int = 12) -> str:
         if x is None:
             return "None (nothing was returned or set)"
         return f"{_short(repr(x))} (a {type(x).__name__}, not a number)"
+    if type(x) is int and not -sys.float_info.max <= x <= sys.float_info.max:  # float() fails
+        return f"an int of {len(str(abs(x)))} digits (too large for a float)"
     text = f"{float(x):.{digits}g}"
     return text if any(c in text for c in ".en") else text + ".0"  # 14 -> 14.0, as Python
 
@@ -201,6 +203,8 @@ def fmt(x: Any, digits: int = 12) -> str:
 def close(got: Any, expected: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
     """``got`` is a real number equal to ``expected`` up to float rounding."""
     if isinstance(got, bool) or not isinstance(got, (int, float)):
+        return False
+    if not -sys.float_info.max <= got <= sys.float_info.max:  # inf, NaN, or too large an int
         return False
     return math.isclose(float(got), expected, rel_tol=rel, abs_tol=abs_)
 

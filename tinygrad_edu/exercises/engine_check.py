@@ -286,7 +286,9 @@ def check_engine(value_class: Any, quiet: bool = False) -> Report:
     the received numbers, and a hint. Parts you have not written yet are reported as "not
     implemented yet". Returns a ``Report``, truthy only when every case passes.
     """
-    report = new_report(f"check_engine({getattr(value_class, '__name__', value_class)!s}): "
+    name = getattr(value_class, "__name__", None)
+    name = name if isinstance(name, str) else type(value_class).__name__
+    report = new_report(f"check_engine({name}): "
                         "your Value class", quiet)
     if not isinstance(value_class, type):
         report.add(Result(
