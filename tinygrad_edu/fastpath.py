@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections.abc import Sequence
-from operator import attrgetter
+from operator import attrgetter, mul
 
 from tinygrad_edu import backprop as _walks
 from tinygrad_edu import checks, grad_mode
@@ -35,31 +36,30 @@ _new = object.__new__
 
 
 class _Params:
-    """A neuron's parameters as the first children of its dense nodes: ``bw = (b, w...)``.
+    """A neuron's parameters as the first children of its dense nodes: ``bw = (b, w...)``,
+    with the activation. Every dense node of the neuron holds it in ``_arg``; ``walk`` marks
+    the walk that has listed the parameters already."""
 
-    Every dense node of the neuron holds it in ``_arg``; ``walk`` marks the walk that has
-    listed them already.
-    """
+    __slots__ = ("bw", "b", "w", "act", "act_of", "op", "walk")
 
-    __slots__ = ("bw", "b", "w", "walk")
-
-    def __init__(self, b: Value, w: list[Value]) -> None:
+    def __init__(self, b: Value, w: list[Value], act: str, act_of: object) -> None:
         self.bw = (b, *w)
         self.b, self.w = b, list(w)
+        self.act, self.act_of, self.op = act, act_of, _OPS[act]
         self.walk = 0
 
 
 def _params_of(neuron: object) -> _Params | None:
-    """The neuron's cached parameters, rebuilt when ``w`` or ``b`` changed (None: no fast
-    path, e.g. a weight that is not a leaf Value)."""
-    cache = neuron.__dict__.get("_dense_params")
-    w, b = neuron.w, neuron.b  # type: ignore[attr-defined]
-    if cache is not None and cache.b is b and cache.w == w:
-        return cache
-    if not all(type(p) is Value and not p.children for p in (b, *w)):
+    """The neuron's parameters, cached; None when it does not fit (a weight that is not a
+    leaf Value, an activation without a dense op)."""
+    act = getattr(neuron, "activation", None)
+    w, b = getattr(neuron, "w", None), getattr(neuron, "b", None)
+    if act not in _OPS or not isinstance(w, list) or not all(
+            type(p) is Value and not p.children for p in (b, *w)):
         return None
-    cache = neuron.__dict__["_dense_params"] = _Params(b, w)
-    return cache
+    params = _Params(b, w, act, neuron.__dict__.get("_activation"))  # type: ignore[arg-type]
+    neuron.__dict__["_dense_params"] = params
+    return params
 
 
 def _sigmoid(x: float) -> float:
@@ -70,43 +70,65 @@ def _sigmoid(x: float) -> float:
 _OPS = {"relu": "linear+relu", "tanh": "linear+tanh", "sigmoid": "linear+sigmoid",
         "linear": "linear"}
 DENSE_OPS = frozenset(_OPS.values())
+_data = attrgetter("data")
+# b + w0*x0 + w1*x1 + ... added left to right, as linear adds: before Python 3.12 sum() of
+# floats is that plain loop, in C (3.12 compensates the rounding, which would change floats)
+_C_SUM = sys.version_info < (3, 12)
 
 
 def dense(neurons: Sequence[object], xs: Sequence[Value]) -> list[Value] | None:
     """The outputs of ``neurons`` (each with ``w``, ``b``, ``activation``) for inputs ``xs``
     (Values), one node each; None if a neuron does not fit the fast path."""
     params = []
+    nx = len(xs)
     for n in neurons:
-        p = _params_of(n)
-        act = getattr(n, "activation", None)
-        if p is None or act not in _OPS or len(p.w) != len(xs):
+        d = n.__dict__
+        p = d.get("_dense_params")  # checked every call: replacing a weight or the
+        if (p is None or p.b is not d.get("b") or p.w != d.get("w")  # activation is seen
+                or p.act_of is not d.get("_activation") or p.act_of is None):
+            p = _params_of(n)
+            if p is None:
+                return None
+        if len(p.w) != nx:
             return None
-        params.append((p, act))
+        params.append(p)
     xs = tuple(xs)
     xdata = [x.data for x in xs]
     recording = grad_mode.open_blocks == 0 or grad_mode.is_grad_enabled()
     out = []
-    for p, act in params:
-        acc = p.b.data
-        for wi, xv in zip(p.w, xdata):  # b + w0*x0 + w1*x1 + ..., in linear's order
-            acc += wi.data * xv
+    append = out.append
+    for p in params:
+        if _C_SUM:
+            acc = sum(map(mul, map(_data, p.w), xdata), p.b.data)
+        else:
+            acc = p.b.data
+            for wi, xv in zip(p.w, xdata):
+                acc += wi.data * xv
         if not -math.inf < acc < math.inf:
             raise checks.bad_result("linear", p.bw + xs, None, acc)
+        act = p.act
         if act == "relu":
             data = acc if acc > 0 else 0.0
+        elif act == "linear":
+            data = acc
         elif act == "tanh":
             data = math.tanh(acc)
-        elif act == "sigmoid":
+        else:
             data = _sigmoid(acc)
-        else:
-            data = acc
         v = _new(Value)
-        v.data, v.grad, v.label, v._seq = data, 0.0, "", next(made)
+        v.data = data
+        v.grad = 0.0
+        v.label = ""
+        v._seq = next(made)
         if recording:
-            v.op, v.children, v._arg = _OPS[act], p.bw + xs, p
+            v.op = p.op
+            v.children = p.bw + xs
+            v._arg = p
         else:
-            v.op, v.children, v._arg = "", (), None
-        out.append(v)
+            v.op = ""
+            v.children = ()
+            v._arg = None
+        append(v)
     return out
 
 
