@@ -38,6 +38,9 @@ from typing import Any
 
 from tinygrad_edu import losses as _losses
 from tinygrad_edu.engine import Value
+from tinygrad_edu.fastpath import _Params
+
+_PLAIN_ARGS = (float, int, tuple, _Params)  # what an op's _arg is when it is no Function
 
 __all__ = ["trace", "compile_step", "TraceError", "Traced", "CompiledStep"]
 
@@ -140,6 +143,8 @@ def _compare(a: list[_Node], b: list[_Node], what: str) -> list[int]:
 
 def _function_of(n: _Node) -> type | None:
     """The ``Function`` subclass of a node made by ``MyOp.apply`` (its ``_arg`` is the ctx)."""
+    if n.arg is None or type(n.arg) in _PLAIN_ARGS:  # (the common cases, quickly)
+        return None
     function = getattr(n.arg, "function", None)
     return function if isinstance(function, type) and function.__name__ == n.op else None
 
@@ -156,6 +161,8 @@ def _max_shifts(nodes: list[_Node], other: list[_Node], differ: list[int], what:
     Softmax and cross_entropy subtract ``m = max(z)`` (taken from ``.data``) from every score:
     a constant that is the max of the scores it is subtracted from, in both recordings.
     """
+    if not differ:
+        return
     parent_of: dict[int, list[int]] = {}
     for i, n in enumerate(nodes):
         for k in n.kids:
@@ -1377,7 +1384,7 @@ def compile_step(model: Any, loss_fn: Callable[[Any, Any], Value], example_x: An
     ``example_x``/``example_y``: a few rows of the training data and their targets (like
     fit's ``X`` and ``y``), or one row and its target. The model is recorded on two examples
     (its graph must not change shape with the data) and the compiled step is checked against
-    the eager engine on up to 8 of them; ``TraceError`` says what could not be compiled. The
+    the eager engine on up to 4 of them; ``TraceError`` says what could not be compiled. The
     losses of ``tinygrad_edu.losses`` become code; another ``loss_fn`` runs eagerly for each
     example (it must be a mean over examples, as all losses here are).
     """
@@ -1389,7 +1396,7 @@ def compile_step(model: Any, loss_fn: Callable[[Any, Any], Value], example_x: An
     params = list(model.parameters())
     nin = getattr(model, "nin", None)
     rows, ys = _rows_of(example_x, example_y, nin if isinstance(nin, int) else None)
-    rows, ys = rows[:8], ys[:8]
+    rows, ys = rows[:4], ys[:4]
     # The eager step on the examples: the reference, and where bad data or a model and loss
     # that do not fit each other raise their usual errors.
     saved = [p.grad for p in params]
