@@ -38,9 +38,9 @@ from typing import Any
 
 from tinygrad_edu import losses as _losses
 from tinygrad_edu.engine import Value
-from tinygrad_edu.fastpath import _Params
+from tinygrad_edu.fastpath import _Call
 
-_PLAIN_ARGS = (float, int, tuple, _Params)  # what an op's _arg is when it is no Function
+_PLAIN_ARGS = (float, int, tuple, _Call)  # what an op's _arg is when it is no Function
 
 __all__ = ["trace", "compile_step", "TraceError", "Traced", "CompiledStep"]
 

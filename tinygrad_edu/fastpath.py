@@ -15,7 +15,7 @@ Each one leaves every float as it was: the same operations in the same order (th
   by negating its creation number, no dict) and a sort by creation number; a node whose
   gradient is exactly 0 passes nothing on, so its rule is skipped (a relu that did not fire,
   a hinge term already satisfied: often most of the graph); a dense node's parameters are
-  listed once per neuron per walk, not once per example.
+  listed, and the inputs a layer's neurons share scanned, once per layer call (``_Call``).
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ _new = object.__new__
 
 class _Params:
     """A neuron's parameters as the first children of its dense nodes: ``bw = (b, w...)``,
-    with the activation. Every dense node of the neuron holds it in ``_arg``; ``walk`` marks
-    the walk that has listed the parameters already."""
+    with the activation; ``walk`` marks the walk that has listed the parameters already."""
 
     __slots__ = ("bw", "b", "w", "act", "act_of", "op", "walk")
 
@@ -47,6 +46,16 @@ class _Params:
         self.b, self.w = b, list(w)
         self.act, self.act_of, self.op = act, act_of, _OPS[act]
         self.walk = 0
+
+
+class _Call:
+    """One call of ``dense``: every node it makes holds it in ``_arg``. The walk scans the
+    call's inputs and lists its neurons' parameters once, not once per neuron."""
+
+    __slots__ = ("xs", "params", "walk")
+
+    def __init__(self, xs: tuple[Value, ...]) -> None:
+        self.xs, self.params, self.walk = xs, [], 0
 
 
 def _params_of(neuron: object) -> _Params | None:
@@ -85,6 +94,8 @@ def dense(neurons: Sequence[object], xs: Sequence[Value]) -> list[Value] | None:
     xs = tuple(xs)
     xdata = [x.data for x in xs]
     recording = grad_mode.open_blocks == 0 or grad_mode.is_grad_enabled()
+    call = _Call(xs)
+    add_params = call.params.append
     out = []
     append = out.append
     for n in neurons:
@@ -100,6 +111,7 @@ def dense(neurons: Sequence[object], xs: Sequence[Value]) -> list[Value] | None:
         w = p.w
         if len(w) != nx:
             return None
+        add_params(p)
         if _C_SUM:
             acc = sum(map(mul, map(_data, w), xdata), p.b.data)
         else:
@@ -125,7 +137,7 @@ def dense(neurons: Sequence[object], xs: Sequence[Value]) -> list[Value] | None:
         if recording:
             v.op = p.op
             v.children = p.bw + xs
-            v._arg = p
+            v._arg = call
         else:
             v.op = ""
             v.children = ()
@@ -178,15 +190,19 @@ def _collect(walk_id: int, inner: list[Value], leaves: list[Value],
     add_inner, add_leaf = inner.append, leaves.append
     for node in inner:  # (the list grows as the walk finds nodes: it is its own work queue)
         children = node.children
-        params = node._arg
-        if type(params) is _Params:
-            if params.walk != walk_id:
-                params.walk = walk_id
-                for p in params.bw:
-                    if p._seq > 0:
-                        p._seq = -p._seq
-                        add_leaf(p)
-            children = children[len(params.bw):]  # the inputs
+        call = node._arg
+        if type(call) is _Call:  # a dense node: its call's neurons all share the inputs
+            if call.walk == walk_id:
+                continue  # done at a sibling: parameters listed, inputs scanned
+            call.walk = walk_id
+            for params in call.params:
+                if params.walk != walk_id:
+                    params.walk = walk_id
+                    for p in params.bw:
+                        if p._seq > 0:
+                            p._seq = -p._seq
+                            add_leaf(p)
+            children = call.xs
         for child in children:
             if child._seq > 0:  # not seen yet in this walk
                 child._seq = -child._seq
