@@ -696,33 +696,10 @@ class _Graph:
         return need
 
     def backward_order(self) -> list[int]:
-        """Inner nodes in the order ``backward()`` visits them (Kahn's walk with a stack)."""
+        """Inner nodes in the order ``backward()`` visits them: newest first."""
         nodes = self.nodes
-        users = [0] * len(nodes)
-        for n in nodes:
-            if n.kind == "op":
-                for k in n.kids:
-                    if nodes[k].kind == "op":
-                        users[k] += 1
-        ready = []
-        for r in self.roots:  # the loss, outside this graph, uses the outputs in order
-            if nodes[r].kind == "op":
-                users[r] += 1
-        for r in self.roots:
-            if nodes[r].kind == "op":
-                users[r] -= 1
-                if users[r] == 0:
-                    ready.append(r)
-        order = []
-        while ready:
-            i = ready.pop()
-            order.append(i)
-            for k in nodes[i].kids:
-                if nodes[k].kind == "op":
-                    users[k] -= 1
-                    if users[k] == 0:
-                        ready.append(k)
-        return order
+        inner = [i for i, n in enumerate(nodes) if n.kind == "op"]
+        return sorted(inner, key=lambda i: nodes[i].value._seq, reverse=True)  # type: ignore
 
     def backward(self, code: _Code, need: list[bool], accumulate: set[int]) -> None:
         """The chain rule node by node, each gradient in ``self.grads``.
