@@ -22,6 +22,7 @@ from tinygrad_edu.engine import (
     linear,
     no_grad,
 )
+from tinygrad_edu.explain import explain  # (the function; the module is tinygrad_edu.explain too)
 
 __all__ = [
     "Value",
@@ -32,5 +33,6 @@ __all__ = [
     "backward_steps",
     "gradcheck",
     "GradcheckError",
+    "explain",
 ]
 __version__ = "0.1.0"

@@ -27,6 +27,7 @@ import math
 import unicodedata
 from collections.abc import Callable
 
+from tinygrad_edu import engine as _engine
 from tinygrad_edu.engine import Value
 
 __all__ = ["explain", "explain_forward", "printable"]
@@ -255,7 +256,15 @@ def _target(v: Value) -> str:
     return _wrap(name)
 
 
+def _is_constant(v: Value) -> bool:
+    """A number written into the formula (the engine computes no gradient for it)."""
+    constant = getattr(_engine, "Constant", None)
+    return constant is not None and isinstance(v, constant)
+
+
 def _line(target: Value, me: str, g: float, local: Local | None) -> str:
+    if _is_constant(target):
+        return f"{_target(target)} is a number written into the formula: it gets no grad"
     head = f"{_target(target)}.grad += {me}.grad × "
     if local is None:
         return head + "(local derivative unknown: the engine has no rule to show for this op)"
