@@ -149,6 +149,11 @@ class Diagram(graphviz.Digraph):
         return data, meta
 
 
+    def html(self) -> str:
+        """The picture as an HTML ``<img>`` (the SVG inside it), as Jupyter shows it: natural
+        size, shrunk to fit a narrower page. For your own pages and ipywidgets.HTML."""
+        return svg_img_html(fit_svg(self.pipe(format="svg", encoding="utf-8")), self.alt_text)
+
     @property
     def alt_text(self) -> str:
         """What the picture shows, in words (the <img>'s alt text in Jupyter)."""
