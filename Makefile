@@ -58,7 +58,7 @@ define system_package
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 	  fi; \
 	  if ! $(1); then \
-	    echo "$(3) is missing and cannot be installed automatically (that needs root and apt-get)."; \
+	    echo "$(3) is missing and could not be installed automatically (that needs root, apt-get and a network)."; \
 	    echo "  Debian/Ubuntu: sudo apt-get install $(2)"; \
 	    $(4); \
 	  fi; \
@@ -110,10 +110,11 @@ notebooks: sync graphviz
 	$(PY) scripts/run_notebooks.py --html build/notebooks
 
 # Trusting the committed notebooks (their outputs come from `make notebooks`) lets JupyterLab
-# show their SVG and HTML outputs too, not only the PNGs.
+# show their SVG and HTML outputs too, not only the PNGs. Jupyter refuses to run as root
+# unless told (containers often are root).
 lab: venv-lab graphviz-if-possible
 	$(BIN)/jupyter trust notebooks/*.ipynb
-	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/
+	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) notebooks/
 
 bench: venv-test
 	$(PY) benchmarks/run.py

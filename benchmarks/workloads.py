@@ -1,51 +1,60 @@
-"""The benchmark workloads. Each one runs in a fresh interpreter started by ``run.py``:
+"""The benchmark workloads. Each run is a fresh interpreter started by ``run.py``:
 
     python benchmarks/workloads.py WORKLOAD ENGINE [options]
 
-prints one JSON object on its last line of output. ENGINE is ``tinygrad_edu`` or
-``micrograd`` (the 0.1.0 package from PyPI) and, for the digits workload, ``fused``,
-``unfused`` (our model built op by op, the elementary graph) or ``micrograd`` (the naive
-engine, with exp and log added in its style).
+and prints one JSON object on its last line. Times are per step, both CPU time of this process
+(``time.process_time``) and wall time (``time.perf_counter``).
 
-The demo step is written once, against the names both engines share (``Value``, ``MLP``,
-``.relu()``, ``parameters()``, ``zero_grad()``, ``backward()``) and is handed the engine as a
-small namespace, so both engines run exactly the same Python.
+Workloads and engines:
+
+- ``demo``: micrograd's demo step (``MLP(2, [16, 16, 1])``, 100 moons, mean hinge loss +
+  1e-4 * sum(p^2), full batch, SGD with micrograd's schedule). Engines: ``tinygrad_edu``
+  (eager), ``unfused`` (eager, every neuron op by op), ``compiled`` (``compile_step``),
+  ``baseline`` (tinygrad_edu as it was before the speed work: ``run.py`` points
+  ``BENCH_TINYGRAD_ROOT`` at a copy of commit dd142e0), ``micrograd`` (0.1.0, as users run
+  it), ``micrograd-nogc`` (its cycle collector off), ``reference`` (hand-written pure Python),
+  ``numpy`` (by hand), ``torch-batched``, ``torch-scalar`` (one 0-d tensor per number).
+- ``digits``: one epoch of 64 -> 16 -> 10, cross-entropy, Adam(lr=1e-2), mini-batches of 32
+  over scikit-learn's 1,437 training digits; the same engines (``--batches`` stops early).
+- ``fit``: ``train.fit`` on the demo data (hinge loss, full batch, SGD with weight decay),
+  engines ``eager`` and ``compiled`` (``fit(..., compiled=True)``).
+- ``scaling``: one training step of ``MLP(2, [w, w, 1])`` on ``b`` examples (``--width``,
+  ``--batch``): time and bytes per graph edge; engines ``tinygrad_edu``, ``compiled``.
+- ``trace``: time to compile the demo model and ``MLP(2, [128, 128, 1])``.
+- ``memory``, ``depth``: bytes per elementary node; a 1,000,000-deep chain.
+- ``budgets``: the time limits other parts of the project promise (stepper, neuron maps,
+  a 300-epoch recorded run), for the functions that exist.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import inspect
 import json
 import math
+import os
 import random
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(ROOT))
+# The package measured: this checkout, or (engine "baseline") an older copy of it.
+sys.path.insert(0, os.environ.get("BENCH_TINYGRAD_ROOT") or str(ROOT))
 
+import baselines  # noqa: E402  (benchmarks/ is on sys.path: this file's directory)
+import reference  # noqa: E402
 
-def load_engine(name: str) -> SimpleNamespace:
-    """The engine's ``Value`` and ``MLP`` under the same names."""
-    if name == "micrograd":
-        from micrograd.engine import Value
-        from micrograd.nn import MLP
-    elif name == "tinygrad_edu":
-        from tinygrad_edu import Value
-        from tinygrad_edu.nn import MLP
-    else:
-        raise SystemExit(f"unknown engine {name!r}: use tinygrad_edu or micrograd")
-    return SimpleNamespace(name=name, Value=Value, MLP=MLP)
+EAGER = ("tinygrad_edu", "unfused", "baseline")
 
 
 # ---------------------------------------------------------------------------------------------
-# (1) micrograd's demo step
+# Data and weights shared by every engine
 # ---------------------------------------------------------------------------------------------
 def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple[list, list]:
     """Two interleaving half circles (as sklearn's make_moons), labels -1 / +1, deterministic."""
@@ -65,8 +74,14 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple[list, l
     return X, y
 
 
+def demo_weights(sizes: list[int], seed: int = 1234) -> list[float]:
+    """One set of floats in parameters() order (per neuron: weights, then bias)."""
+    count = sum((nin + 1) * nout for nin, nout in zip(sizes, sizes[1:]))
+    rng = random.Random(seed)
+    return [rng.uniform(-1.0, 1.0) for _ in range(count)]
+
+
 def initial_weights(model: Any, seed: int = 1234) -> list[float]:
-    """One set of floats, in the shared parameters() order (per neuron: weights, then bias)."""
     rng = random.Random(seed)
     return [rng.uniform(-1.0, 1.0) for _ in model.parameters()]
 
@@ -78,8 +93,36 @@ def set_weights(model: Any, floats: list[float]) -> None:
         p.data = f
 
 
+def load_engine(name: str) -> SimpleNamespace:
+    """The engine's ``Value`` and ``MLP`` under the names micrograd and we share."""
+    if name.startswith("micrograd"):
+        from micrograd.engine import Value
+        from micrograd.nn import MLP
+    else:
+        from tinygrad_edu import Value
+        from tinygrad_edu.nn import MLP
+    return SimpleNamespace(name=name, Value=Value, MLP=MLP)
+
+
+def timed(step: Callable[[int], float], steps: int, first: int = 0) -> dict:
+    """Run ``step(k)`` ``steps`` times: CPU and wall seconds per step, and the losses."""
+    cpu, wall, losses = [], [], []
+    for k in range(first, first + steps):
+        w0, c0 = time.perf_counter(), time.process_time()
+        losses.append(step(k))
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
+    return {"cpu": cpu, "wall": wall, "losses": losses, "gc_enabled": gc.isenabled()}
+
+
+# ---------------------------------------------------------------------------------------------
+# (1) micrograd's demo step
+# ---------------------------------------------------------------------------------------------
 def demo_step(engine: SimpleNamespace, model: Any, X: list, y: list, k: int) -> float:
-    """One step of micrograd's demo: forward, hinge loss + L2, backward, SGD update."""
+    """One step of micrograd's demo: forward, hinge loss + L2, backward, SGD update.
+
+    Written once against the names both engines share, so both run the same Python.
+    """
     Value = engine.Value
     params = model.parameters()
     model.zero_grad()
@@ -96,40 +139,280 @@ def demo_step(engine: SimpleNamespace, model: Any, X: list, y: list, k: int) -> 
     return loss.data
 
 
-def run_demo(engine_name: str, steps: int, first_step: int) -> dict:
-    engine = load_engine(engine_name)
-    X, y = make_moons(100)
-    model = engine.MLP(2, [16, 16, 1])
-    set_weights(model, initial_weights(model))
-    times, losses = [], []
-    nodes = None
-    for k in range(first_step, first_step + steps):
-        t0 = time.perf_counter()
-        losses.append(demo_step(engine, model, X, y, k))
-        times.append(time.perf_counter() - t0)
-    nodes = count_demo_nodes(engine, model, X, y)  # graph size of one step, untimed
-    return {"times": times, "losses": losses, "gc_enabled": gc.isenabled(), "nodes": nodes}
-
-
-def count_demo_nodes(engine: SimpleNamespace, model: Any, X: list, y: list) -> int:
-    """Nodes in one step's graph (leaves included): ``children`` here, ``_prev`` in micrograd."""
-    Value = engine.Value
-    scores = [model([Value(a), Value(b)]) for a, b in X]
-    losses = [(1 - yi * si).relu() for yi, si in zip(y, scores)]
-    loss = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in model.parameters())
-    inputs_of = "_prev" if engine.name == "micrograd" else "children"
-    seen = {id(loss)}
-    stack = [loss]
+def graph_size(root: Any) -> tuple[int, int]:
+    """(nodes, edges) of a graph: ``children`` here, ``_prev`` in micrograd."""
+    inputs_of = "children" if hasattr(root, "children") else "_prev"
+    seen = {id(root)}
+    stack = [root]
+    edges = 0
     while stack:
-        for child in getattr(stack.pop(), inputs_of):
+        kids = getattr(stack.pop(), inputs_of)
+        edges += len(kids)
+        for child in kids:
             if id(child) not in seen:
                 seen.add(id(child))
                 stack.append(child)
-    return len(seen)
+    return len(seen), edges
+
+
+def demo_graph(engine: SimpleNamespace, model: Any, X: list, y: list) -> Any:
+    Value = engine.Value
+    scores = [model([Value(a), Value(b)]) for a, b in X]
+    losses = [(1 - yi * si).relu() for yi, si in zip(y, scores)]
+    return sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in model.parameters())
+
+
+def demo_stepper(engine_name: str, X: list, y: list) -> tuple[Callable[[int], float], dict]:
+    flat = demo_weights([2, 16, 16, 1])
+    info: dict = {}
+    if engine_name in EAGER or engine_name.startswith("micrograd"):
+        engine = load_engine(engine_name)
+        model = (engine.MLP(2, [16, 16, 1], fused=False) if engine_name == "unfused"
+                 else engine.MLP(2, [16, 16, 1]))
+        set_weights(model, flat)
+        info["nodes"], info["edges"] = graph_size(demo_graph(engine, model, X, y))
+        if engine_name == "micrograd-nogc":
+            gc.disable()
+        return (lambda k: demo_step(engine, model, X, y, k)), info
+    if engine_name == "compiled":
+        from tinygrad_edu import losses
+        from tinygrad_edu.compile import compile_step
+        from tinygrad_edu.nn import MLP
+
+        model = MLP(2, [16, 16, 1])
+        set_weights(model, flat)
+        params = model.parameters()
+        c0 = time.process_time()
+        step = compile_step(model, losses.hinge_loss, X, y)
+        info["build_cpu_s"] = time.process_time() - c0
+        info["source_lines"] = step.source.count("\n")
+
+        def run(k: int) -> float:
+            for p in params:
+                p.grad = 0.0
+            data_loss = step(X, y)
+            reg = 0.0
+            for p in params:
+                reg += p.data * p.data
+            lr = 1.0 - 0.9 * k / 100
+            for p in params:
+                p.data -= lr * (p.grad + 2e-4 * p.data)
+            return data_loss + 1e-4 * reg
+
+        return run, info
+    if engine_name == "reference":
+        layers = reference.layers_from_flat(flat, [2, 16, 16, 1])
+        return (lambda k: reference.demo_step(layers, X, y, k)), info
+    makers = {"numpy": baselines.numpy_demo, "torch-batched": baselines.torch_batched_demo,
+              "torch-scalar": baselines.torch_scalar_demo}
+    if engine_name not in makers:
+        raise SystemExit(f"unknown engine {engine_name!r} for the demo workload")
+    return makers[engine_name](flat, X, y), info
+
+
+def run_demo(engine_name: str, steps: int) -> dict:
+    X, y = make_moons(100)
+    step, info = demo_stepper(engine_name, X, y)
+    return {**timed(step, steps), **info}
 
 
 # ---------------------------------------------------------------------------------------------
-# (2) bytes per elementary node
+# (2) digits: 64 -> 16 -> 10, cross-entropy, Adam, mini-batch 32, one epoch
+# ---------------------------------------------------------------------------------------------
+def digits_data() -> tuple[list[list[float]], list[int], list[list[int]]]:
+    """The 1,437 training images scaled to [0, 1], their labels, and the epoch's batches."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0)
+    rows = [[float(p) / 16.0 for p in row] for row in X_train]  # pixels 0..16 -> 0..1
+    labels = [int(t) for t in y_train]
+    order = list(range(len(rows)))
+    random.Random(0).shuffle(order)
+    return rows, labels, [order[s:s + 32] for s in range(0, len(order), 32)]
+
+
+def digits_weights() -> list[float]:
+    from tinygrad_edu.nn import MLP
+
+    return [p.data for p in MLP(64, [16, 10], seed=0).parameters()]
+
+
+def digits_stepper(engine_name: str, flat: list[float], first: tuple[list, list]
+                   ) -> tuple[Callable[[list, list], float], dict]:
+    info: dict = {}
+    if engine_name in EAGER or engine_name == "compiled":
+        from tinygrad_edu import Value, losses, optim
+        from tinygrad_edu.nn import MLP
+
+        model = MLP(64, [16, 10], fused=(engine_name != "unfused"))
+        set_weights(model, flat)
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+        if engine_name == "compiled":
+            from tinygrad_edu.compile import compile_step
+
+            c0 = time.process_time()
+            step = compile_step(model, losses.cross_entropy, *first)
+            info["build_cpu_s"] = time.process_time() - c0
+            info["source_lines"] = step.source.count("\n")
+
+            def run_compiled(rows: list, labels: list) -> float:
+                opt.zero_grad()
+                value = step(rows, labels)
+                opt.step()
+                return value
+
+            return run_compiled, info
+
+        def run(rows: list, labels: list) -> float:
+            opt.zero_grad()
+            loss = losses.cross_entropy([model([Value(p) for p in row]) for row in rows],
+                                        labels)
+            loss.backward()
+            opt.step()
+            return loss.data
+
+        return run, info
+    if engine_name == "reference":
+        layers = reference.layers_from_flat(flat, [64, 16, 10])
+        adam = reference.Adam(len(flat))
+
+        def run_reference(rows: list, labels: list) -> float:
+            nonlocal layers
+            loss, grads = reference.cross_entropy_step(layers, rows, labels)
+            params = reference.flat_from_layers(layers)
+            adam.step(params, grads)
+            layers = reference.layers_from_flat(params, [64, 16, 10])
+            return loss
+
+        return run_reference, info
+    if engine_name.startswith("micrograd"):
+        if engine_name == "micrograd-nogc":
+            gc.disable()
+        return baselines.MicrogradDigits(flat), info
+    makers = {"numpy": baselines.NumpyDigits, "torch-batched": baselines.TorchBatchedDigits,
+              "torch-scalar": baselines.TorchScalarDigits}
+    if engine_name not in makers:
+        raise SystemExit(f"unknown engine {engine_name!r} for the digits workload")
+    return makers[engine_name](flat), info
+
+
+def run_digits(engine_name: str, batches: int | None) -> dict:
+    rows, labels, order = digits_data()
+    flat = digits_weights()
+    first = ([rows[i] for i in order[0]], [labels[i] for i in order[0]])
+    step, info = digits_stepper(engine_name, flat, first)
+    todo = order[:batches] if batches else order
+    out = timed(lambda k: step([rows[i] for i in todo[k]], [labels[i] for i in todo[k]]),
+                len(todo))
+    sizes = [len(b) for b in todo]
+    out["epoch_loss"] = sum(v * s for v, s in zip(out["losses"], sizes)) / sum(sizes)
+    return {**out, **info, "batches": len(todo), "batches_per_epoch": len(order),
+            "images": len(rows)}
+
+
+# ---------------------------------------------------------------------------------------------
+# (3) fit(): the demo data through train.fit, eager or compiled
+# ---------------------------------------------------------------------------------------------
+def run_fit(engine_name: str, epochs: int) -> dict:
+    from tinygrad_edu import losses
+    from tinygrad_edu.nn import MLP
+    from tinygrad_edu.optim import SGD
+    from tinygrad_edu.train import fit
+
+    if "compiled" not in inspect.signature(fit).parameters:
+        return {"skipped": "fit has no compiled= parameter"}
+    X, y = make_moons(100)
+    model = MLP(2, [16, 16, 1])
+    set_weights(model, demo_weights([2, 16, 16, 1]))
+    opt = SGD(model.parameters(), lr=0.5, weight_decay=2e-4)
+    w0, c0 = time.perf_counter(), time.process_time()
+    history = fit(model, X, y, losses.hinge_loss, opt, epochs=epochs, progress=False,
+                  compiled=(engine_name == "compiled"))
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    return {"cpu": [cpu / epochs], "wall": [wall / epochs], "losses": history.history["loss"],
+            "gc_enabled": gc.isenabled()}
+
+
+# ---------------------------------------------------------------------------------------------
+# (4) scaling: time and bytes per graph edge across widths and batch sizes
+# ---------------------------------------------------------------------------------------------
+def run_scaling(engine_name: str, width: int, batch: int, steps: int) -> dict:
+    from tinygrad_edu import Value, losses
+    from tinygrad_edu.nn import MLP
+
+    X, y = make_moons(batch)
+    model = MLP(2, [width, width, 1], seed=0)
+    params = model.parameters()
+
+    def graph() -> Any:
+        return losses.hinge_loss([model([Value(a), Value(b)]) for a, b in X], y)
+
+    info: dict = {}
+    if engine_name == "compiled":
+        from tinygrad_edu.compile import compile_step
+
+        c0 = time.process_time()
+        step = compile_step(model, losses.hinge_loss, X[:8], y[:8])
+        info["build_cpu_s"] = time.process_time() - c0
+        info["source_bytes"] = len(step.source)
+
+        def run(k: int) -> float:
+            for p in params:
+                p.grad = 0.0
+            return step(X, y)
+    else:
+        def run(k: int) -> float:
+            for p in params:
+                p.grad = 0.0
+            J = graph()
+            J.backward()
+            return J.data
+
+    out = {**timed(run, steps), **info}
+    root = graph()
+    out["nodes"], out["edges"] = graph_size(root)
+    del root
+    if engine_name != "compiled":  # bytes the graph holds, per edge (tracemalloc)
+        gc.collect()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        root = graph()
+        out["graph_bytes"] = tracemalloc.get_traced_memory()[0] - base
+        root.backward()
+        out["graph_bytes_with_grads"] = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# (5) compile time
+# ---------------------------------------------------------------------------------------------
+def run_trace(engine_name: str) -> dict:
+    from tinygrad_edu import losses
+    from tinygrad_edu.compile import compile_step, trace
+    from tinygrad_edu.nn import MLP
+
+    X, y = make_moons(8)
+    out = {}
+    for width in (16, 128):
+        model = MLP(2, [width, width, 1], seed=0)
+        w0, c0 = time.perf_counter(), time.process_time()
+        step = compile_step(model, losses.hinge_loss, X, y)
+        out[f"compile_step_{width}"] = {"cpu": time.process_time() - c0,
+                                        "wall": time.perf_counter() - w0,
+                                        "lines": step.source.count("\n")}
+        w0, c0 = time.perf_counter(), time.process_time()
+        traced = trace(lambda x, m=model: losses.hinge_loss(m(x), 1.0), X[0])
+        out[f"trace_{width}"] = {"cpu": time.process_time() - c0,
+                                 "wall": time.perf_counter() - w0,
+                                 "lines": traced.source.count("\n")}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# (6) memory and depth
 # ---------------------------------------------------------------------------------------------
 def run_memory(engine_name: str, n: int) -> dict:
     """tracemalloc over a chain of ``n`` nodes, each made by one ``+`` or one ``*``."""
@@ -143,19 +426,16 @@ def run_memory(engine_name: str, n: int) -> dict:
         v = v + a if i % 2 == 0 else v * b
     built = tracemalloc.get_traced_memory()[0] - base
     result = {"nodes": n, "bytes_per_node": built / n}
-    if engine_name == "tinygrad_edu":  # micrograd's recursive backward cannot go this deep
+    if not engine_name.startswith("micrograd"):  # its recursive backward cannot go this deep
         v.backward()
         result["bytes_per_node_after_backward"] = (tracemalloc.get_traced_memory()[0] - base) / n
     tracemalloc.stop()
     return result
 
 
-# ---------------------------------------------------------------------------------------------
-# (3) depth
-# ---------------------------------------------------------------------------------------------
 def run_depth(engine_name: str, depth: int) -> dict:
     Value = load_engine(engine_name).Value
-    if engine_name == "micrograd":
+    if engine_name.startswith("micrograd"):
         return micrograd_max_depth(Value)
     gc.disable()  # freeing must not depend on the cycle collector
     x = Value(1.0)
@@ -174,10 +454,8 @@ def run_depth(engine_name: str, depth: int) -> dict:
     after = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     gc.enable()
-    return {
-        "depth": depth, "grad_ok": ok, "grad": x.grad, "build_s": built,
-        "backward_s": backward_s, "graph_bytes": peak, "bytes_after_drop": after,
-    }
+    return {"depth": depth, "grad_ok": ok, "build_s": built, "backward_s": backward_s,
+            "graph_bytes": peak, "bytes_after_drop": after}
 
 
 def micrograd_max_depth(Value: Any) -> dict:
@@ -204,173 +482,96 @@ def micrograd_max_depth(Value: Any) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# (4) digits: 64 -> 16 -> 10, cross-entropy, Adam, mini-batch 32, one epoch
+# (7) the time budgets other parts of the project promise
 # ---------------------------------------------------------------------------------------------
-def run_digits(variant: str, epochs: int) -> dict:
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    from tinygrad_edu import Value, losses, optim
-    from tinygrad_edu.nn import MLP
-
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
-    rows = [[float(p) / 16.0 for p in row] for row in X_train]  # pixels 0..16 -> 0..1
-    labels = [int(t) for t in y_train]
-    model = MLP(64, [16, 10], seed=0, fused=(variant == "fused"))
-    opt = optim.Adam(model.parameters(), lr=1e-2)
-    rng = random.Random(0)
-    order = list(range(len(rows)))
-    epoch_times, epoch_losses = [], []
-    for _ in range(epochs):
-        rng.shuffle(order)
-        t0 = time.perf_counter()
-        total = 0.0
-        for start in range(0, len(order), 32):
-            batch = order[start:start + 32]
-            opt.zero_grad()
-            logits = [model([Value(p) for p in rows[i]]) for i in batch]
-            loss = losses.cross_entropy(logits, [labels[i] for i in batch])
-            loss.backward()
-            opt.step()
-            total += loss.data * len(batch)
-        epoch_times.append(time.perf_counter() - t0)
-        epoch_losses.append(total / len(rows))
-    correct = 0
-    from tinygrad_edu import no_grad
-
-    with no_grad():
-        for row, t in zip(X_test, y_test):
-            scores = model([float(p) / 16.0 for p in row])
-            correct += max(range(10), key=lambda j: scores[j].data) == t
-    return {
-        "train_images": len(rows), "epoch_s": epoch_times, "epoch_loss": epoch_losses,
-        "test_accuracy": correct / len(y_test),
-    }
+def _clock(fn: Callable[[], Any]) -> dict:
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return {"cpu": time.process_time() - c0, "wall": time.perf_counter() - w0}
 
 
-def _mg_exp(v: Any) -> Any:
-    """exp for micrograd's Value, written the way micrograd writes its ops (a closure)."""
-    from micrograd.engine import Value
+def run_budgets(engine_name: str) -> dict:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    out: dict = {}
+    from tinygrad_edu import Value
 
-    out = Value(math.exp(v.data), (v,), "exp")
+    try:
+        from tinygrad_edu import viz
+    except ImportError:
+        viz = None
+    if viz is not None and hasattr(viz, "step_through"):
+        def stepper() -> Any:  # a graph of 100 Values: 25 inputs, 75 ops
+            xs = [Value(0.01 * i, f"x{i}") for i in range(25)]
+            total = xs[0]
+            for x in xs[1:]:
+                total = total + (x * x).tanh()
+            return viz.step_through(total)
 
-    def _backward() -> None:
-        v.grad += out.data * out.grad
+        out["stepper_100_values"] = {**_clock(stepper), "limit_s": 2.0}
+    try:
+        from tinygrad_edu import plot
+    except ImportError:
+        plot = None
+    if plot is not None and hasattr(plot, "plot_neuron_maps"):
+        import matplotlib.pyplot as plt
 
-    out._backward = _backward
+        from tinygrad_edu.nn import MLP
+
+        X, y = make_moons(100)
+        model = MLP(2, [8, 8, 1], seed=0)
+        out["plot_neuron_maps"] = {**_clock(lambda: plt.close(plot.plot_neuron_maps(model, X,
+                                                                                     y))),
+                                   "limit_s": 3.0}
+    if plot is not None and hasattr(plot, "TrainingRecorder"):
+        from tinygrad_edu.data import make_pass_fail, standardize
+        from tinygrad_edu.losses import binary_cross_entropy
+        from tinygrad_edu.nn import MLP
+        from tinygrad_edu.optim import SGD
+        from tinygrad_edu.train import fit
+
+        X, y = make_pass_fail(100, seed=0)
+        Xs, _ = standardize(X)
+        model = MLP(2, [3, 1], activation="sigmoid", output_activation="sigmoid", seed=0)
+
+        def recorded() -> Any:
+            recorder = plot.TrainingRecorder(Xs, y, every=10)
+            return fit(model, Xs, y, binary_cross_entropy, SGD(model.parameters(), lr=1.0),
+                       epochs=300, progress=False, callbacks=[recorder])
+
+        out["recorded_run_300_epochs"] = {**_clock(recorded), "limit_s": 10.0}
     return out
-
-
-def _mg_log(v: Any) -> Any:
-    from micrograd.engine import Value
-
-    out = Value(math.log(v.data), (v,), "log")
-
-    def _backward() -> None:
-        v.grad += out.grad / v.data
-
-    out._backward = _backward
-    return out
-
-
-def _mg_cross_entropy(batch_logits: list, targets: list) -> Any:
-    """Mean of log(sum_j e^(z_j - m)) - (z_k - m), in the same order as losses.cross_entropy."""
-    terms = []
-    for zs, k in zip(batch_logits, targets):
-        m = max(z.data for z in zs)
-        shifted = [z - m for z in zs]
-        total = _mg_exp(shifted[0])
-        for s in shifted[1:]:
-            total = total + _mg_exp(s)
-        terms.append(_mg_log(total) - shifted[k])
-    loss = terms[0]
-    for t in terms[1:]:
-        loss = loss + t
-    return loss * (1.0 / len(terms))
-
-
-def run_digits_micrograd(epochs: int, max_batches: int | None) -> dict:
-    """The digits epoch on micrograd 0.1.0: a naive engine (closures, cycles, recursive sort).
-
-    micrograd has no exp or log, so they are added in its own style (``_mg_exp``,
-    ``_mg_log``); its MLP(64, [16, 10]) is ReLU then linear, as ours. It starts from the
-    weights of our ``MLP(64, [16, 10], seed=0)`` and takes the same Adam steps (PyTorch's
-    formula, as ``optim.Adam``) on the same shuffled mini-batches, so the losses can be
-    compared.
-    """
-    from micrograd.engine import Value
-    from micrograd.nn import MLP
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    from tinygrad_edu.nn import MLP as OurMLP
-
-    X, y = load_digits(return_X_y=True)
-    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0)
-    rows = [[float(p) / 16.0 for p in row] for row in X_train]
-    labels = [int(t) for t in y_train]
-    model = MLP(64, [16, 10])
-    params = model.parameters()
-    for p, q in zip(params, OurMLP(64, [16, 10], seed=0).parameters(), strict=True):
-        p.data = q.data
-    lr, beta1, beta2, eps = 1e-2, 0.9, 0.999, 1e-8
-    m = [0.0] * len(params)
-    v = [0.0] * len(params)
-    t = 0
-    rng = random.Random(0)
-    order = list(range(len(rows)))
-    epoch_times, epoch_losses = [], []
-    for _ in range(epochs):
-        rng.shuffle(order)
-        starts = list(range(0, len(order), 32))[:max_batches]
-        t0 = time.perf_counter()
-        total = 0.0
-        seen = 0
-        for start in starts:
-            batch = order[start:start + 32]
-            model.zero_grad()
-            logits = [model([Value(p) for p in rows[i]]) for i in batch]
-            loss = _mg_cross_entropy(logits, [labels[i] for i in batch])
-            loss.backward()
-            t += 1
-            step_size = lr / (1 - beta1**t)
-            bc2_sqrt = (1 - beta2**t) ** 0.5
-            for i, p in enumerate(params):
-                g = p.grad
-                m[i] = m[i] + (1 - beta1) * (g - m[i])
-                v[i] = v[i] * beta2 + (1 - beta2) * (g * g)
-                p.data = p.data + -step_size * (m[i] / (math.sqrt(v[i]) / bc2_sqrt + eps))
-            total += loss.data * len(batch)
-            seen += len(batch)
-        epoch_times.append(time.perf_counter() - t0)
-        epoch_losses.append(total / seen)
-    return {"train_images": len(rows), "epoch_s": epoch_times, "epoch_loss": epoch_losses,
-            "batches": len(starts), "gc_enabled": gc.isenabled()}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workload", choices=["demo", "memory", "depth", "digits"])
+    parser.add_argument("workload", choices=["demo", "digits", "fit", "scaling", "trace",
+                                             "memory", "depth", "budgets"])
     parser.add_argument("engine")
     parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--first-step", type=int, default=0)
+    parser.add_argument("--batches", type=int, default=None)
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--nodes", type=int, default=200_000)
     parser.add_argument("--depth", type=int, default=1_000_000)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--max-batches", type=int, default=None,
-                        help="digits on micrograd: stop each epoch after this many batches")
     args = parser.parse_args(argv)
-    if args.workload == "demo":
-        result = run_demo(args.engine, args.steps, args.first_step)
-    elif args.workload == "memory":
+    w = args.workload
+    if w == "demo":
+        result = run_demo(args.engine, args.steps)
+    elif w == "digits":
+        result = run_digits(args.engine, args.batches)
+    elif w == "fit":
+        result = run_fit(args.engine, args.epochs)
+    elif w == "scaling":
+        result = run_scaling(args.engine, args.width, args.batch, args.steps)
+    elif w == "trace":
+        result = run_trace(args.engine)
+    elif w == "memory":
         result = run_memory(args.engine, args.nodes)
-    elif args.workload == "depth":
+    elif w == "depth":
         result = run_depth(args.engine, args.depth)
-    elif args.engine == "micrograd":
-        result = run_digits_micrograd(args.epochs, args.max_batches)
     else:
-        result = run_digits(args.engine, args.epochs)
+        result = run_budgets(args.engine)
     print(json.dumps(result))
 
 

@@ -8,7 +8,7 @@
 #       format_name: percent
 #       format_version: '1.3'
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -259,7 +259,7 @@ for name, path in paths.items():
     end = path[-1]
     print(f"{name:30s} {len(path) - 1:3d} steps, ends at ({end[0]:.2f}, {end[1]:.2f}), "
           f"J = {J_bowl(*end).data:.3f}")
-animate_descent_paths(J_bowl, paths, (-1.5, 3.0), (-1.5, 3.0), frames=30, resolution=30)
+animate_descent_paths(J_bowl, paths, (-1.5, 3.0), (-1.5, 3.0), frames=20, resolution=30)
 
 # %% [markdown]
 # Per epoch, gradient descent has barely started: five careful steps. SGD reaches the bottom

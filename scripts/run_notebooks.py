@@ -14,7 +14,12 @@ changed (measured times aside):
 - widget views are dropped: their model lives only in the running kernel, so a saved view
   shows nothing. The other representations of the same output (a PNG, HTML) stay; an output
   left with plain text only (a progress bar at 0%) goes;
-- memory addresses in plain-text representations (``<... at 0x7f...>``) are removed.
+- memory addresses in plain-text representations (``<... at 0x7f...>``) are removed;
+- the element ids that our HTML players and steppers draw at random (``tge`` and hex digits)
+  become ids of the same shape derived from the notebook's name and the output's place;
+- a PNG over 100 kB whose background is opaque (at its edges) is stored as a 256-colour
+  PNG, flattened onto white: it looks the same and is 3-4 times smaller (a big network diagram:
+  1.5 MB -> 0.46 MB). Pillow comes with matplotlib; without it PNGs are stored as they are.
 
 The SHA-256 of the code cells that ran is stored in the notebook's metadata
 (``tinygrad_edu.executed_code_sha256``); tests/test_notebook_outputs.py compares it with the
@@ -26,7 +31,9 @@ SVG and HTML outputs too. ``--html DIR`` also writes an HTML copy of each into D
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
+import io
 import re
 import sys
 import time
@@ -37,6 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+RANDOM_ID = re.compile(r"\btge(-?)([0-9a-f]{8,12})\b")
+BIG_PNG = 100_000  # bytes; smaller pictures are stored as drawn
 METADATA_KEY = "tinygrad_edu"
 
 
@@ -58,15 +67,57 @@ def _text(value: str | list[str]) -> str:
     return value if isinstance(value, str) else "".join(value)
 
 
-def normalize(nb: Any) -> None:
-    """Make the outputs of ``nb`` repeatable, in place (see the module docstring)."""
+def shrink_png(b64: str) -> str:
+    """``b64`` (a base64 PNG) as a 256-colour PNG if it is big and opaque, else unchanged."""
+    raw = base64.b64decode(b64)
+    if len(raw) <= BIG_PNG:
+        return b64
+    try:
+        from PIL import Image
+    except ImportError:
+        return b64
+    image = Image.open(io.BytesIO(raw)).convert("RGBA")
+    alpha = image.getchannel("A")
+    width, height = image.size
+    # Graphviz leaves the last column half transparent: look one pixel inside the edges.
+    left, top, right, bottom = 1, 1, width - 2, height - 2
+    if right <= left or bottom <= top:
+        return b64
+    border = [alpha.getpixel((x, y)) for x in range(left, right + 1) for y in (top, bottom)]
+    border += [alpha.getpixel((x, y)) for y in range(top, bottom + 1) for x in (left, right)]
+    if sum(a == 255 for a in border) < 0.9 * len(border):
+        return b64  # a transparent background would turn white: keep it as drawn
+    flat = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image).convert("RGB")
+    out = io.BytesIO()
+    flat.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, "PNG", optimize=True)
+    smaller = out.getvalue()
+    return base64.b64encode(smaller).decode("ascii") if len(smaller) < len(raw) else b64
+
+
+def stable_ids(html: str, place: str) -> str:
+    """``html`` with each random ``tge`` id replaced by one derived from ``place``."""
+    new: dict[str, str] = {}
+
+    def replace(m: re.Match[str]) -> str:
+        if m.group(0) not in new:
+            seed = f"{place}/{len(new)}".encode()
+            new[m.group(0)] = f"tge{m.group(1)}" + hashlib.sha256(seed).hexdigest()[
+                :len(m.group(2))]
+        return new[m.group(0)]
+
+    return RANDOM_ID.sub(replace, html)
+
+
+def normalize(nb: Any, name: str = "") -> None:
+    """Make the outputs of ``nb`` repeatable, in place (see the module docstring); ``name``
+    (the notebook's file name) keeps the element ids of different notebooks apart."""
     nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         cell.metadata.pop("execution", None)
         outputs = []
-        for out in cell.outputs:
+        for number, out in enumerate(cell.outputs):
             if out.output_type == "stream":
                 out.text = _text(out.text)
                 if outputs and outputs[-1].output_type == "stream" and outputs[-1].name == out.name:
@@ -79,6 +130,11 @@ def normalize(nb: Any) -> None:
                     continue  # a widget with no picture of itself (a progress bar)
                 if "text/plain" in data:
                     data["text/plain"] = ADDRESS.sub(">", _text(data["text/plain"]))
+                if "image/png" in data:
+                    data["image/png"] = shrink_png(_text(data["image/png"]))
+                if "text/html" in data:
+                    data["text/html"] = stable_ids(_text(data["text/html"]),
+                                                   f"{name}/{index}/{number}")
             outputs.append(out)
         cell.outputs = outputs
 
@@ -106,7 +162,7 @@ def save(nb: Any, path: Path, html_dir: Path | None) -> None:
     """Normalize, stamp and write the executed ``nb`` to ``path``; sign it; write its HTML."""
     import nbformat
 
-    normalize(nb)
+    normalize(nb, path.name)
     nb.metadata[METADATA_KEY] = {"executed_code_sha256": code_hash(nb)}
     nbformat.validate(nb)
     nbformat.write(nb, path)
@@ -152,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     start_all = time.perf_counter()
     for path in notebooks:
         start = time.perf_counter()
-        print(f"running {path.relative_to(ROOT)} ...", end=" ", flush=True)
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"running {shown} ...", end=" ", flush=True)
         nb, error = execute(path, args.timeout, args.kernel)
         seconds = time.perf_counter() - start
         if error is None:

@@ -321,3 +321,16 @@ def test_compiled_step_source_is_per_example():
     assert "for i in range(n - 1, -1, -1):" in small
     assert "L1_z3 = L1_b3 + L1_w3_0 * L0_h0" in small
     assert math.isfinite(len(small))
+
+
+def test_numpy_batches_and_int_targets_give_the_same_step():
+    np = pytest.importorskip("numpy")
+    model = MLP(2, [4, 2], seed=18)
+    step = compile_step(model, losses.cross_entropy, X[:2], [0, 1])
+    y = [t % 2 for t in Y_CLASS]
+    runs = []
+    for xb, yb in ((X, y), (np.array(X), np.array(y)), ([tuple(r) for r in X], y)):
+        for p in model.parameters():
+            p.grad = 0.0
+        runs.append((step(xb, yb), [p.grad for p in model.parameters()]))
+    assert runs[0] == runs[1] == runs[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -48,6 +49,10 @@ UNARY = {
     "rsub": (lambda a: 1 - a, [1.0, -4.0]),
     "rmul": (lambda a: 3 * a, [1.0, -4.0]),
     "rdiv": (lambda a: 3 / a, [0.5, -4.0]),
+    "sin": (lambda a: a.sin(), [-7.0, -1.0, 0.0, 0.3, 2.0, 100.0]),
+    "cos": (lambda a: a.cos(), [-7.0, -1.0, 0.0, 0.3, 2.0, 100.0]),
+    "abs": (lambda a: abs(a), [-2.5, -1e-300, 0.0, 1e-300, 3.0]),  # grad sign(x), 0 at 0
+    "abs_neg_zero": (lambda a: abs(-a), [0.0]),
 }
 
 
@@ -200,6 +205,9 @@ OPS = {
     "relu": (1, lambda a: a.relu()),
     "const": (1, lambda a: 0.5 * a + 1.25),
     "rdiv": (1, lambda a: 1 / (a * a + 1)),
+    "sin": (1, lambda a: (a * 3).sin()),
+    "cos": (1, lambda a: a.cos() * a),
+    "abs": (1, lambda a: abs(a - 0.25)),
 }
 
 program_step = st.tuples(
@@ -240,3 +248,74 @@ def test_random_graphs_match_torch(xs, steps):
     for v, t in zip(vs, ts):
         tg = 0.0 if t.grad is None else t.grad.item()
         assert close(v.grad, tg, rtol=1e-8, atol=1e-9), (v.grad, tg)
+
+
+# ---------------------------------------------------------------------------------------------
+# Python manners: comparisons, float(), format(), backward(gradient=)
+# ---------------------------------------------------------------------------------------------
+PAIRS = [(1.0, 2.0), (2.0, 1.0), (0.5, 0.5), (-0.0, 0.0), (-3.0, -3.0000000000000004)]
+
+
+@pytest.mark.parametrize("a,b", PAIRS)
+def test_comparisons_match_torch(a, b):
+    va, vb = Value(a), Value(b)
+    ta, tb = (torch.tensor(x, dtype=torch.float64) for x in (a, b))
+    for name, op in [("<", lambda x, y: x < y), ("<=", lambda x, y: x <= y),
+                     (">", lambda x, y: x > y), (">=", lambda x, y: x >= y)]:
+        expected = bool(op(ta, tb))
+        assert op(va, vb) is expected, (name, a, b)  # Value with Value
+        assert op(va, b) is expected and op(a, vb) is expected  # with numbers, either side
+
+
+def test_max_sorted_and_if_work_by_data():
+    vs = [Value(x) for x in (0.3, -1.0, 2.5, 0.7)]
+    assert max(vs) is vs[2] and min(vs) is vs[1]
+    assert [v.data for v in sorted(vs)] == [-1.0, 0.3, 0.7, 2.5]
+    assert sorted(vs, reverse=True)[0] is vs[2]
+    hits = [v for v in vs if v > 0.5]
+    assert hits == [vs[2], vs[3]]
+
+
+def test_equality_and_hash_stay_identity():
+    a, b = Value(1.0), Value(1.0)
+    assert a <= b and a >= b  # equal numbers ...
+    assert a != b and a == a  # ... but different nodes
+    assert len({a, b}) == 2 and hash(a) != hash(b)
+    assert (a == 1.0) is False  # not compared with numbers either (identity)
+
+
+def test_comparing_with_a_non_number_is_a_clear_error():
+    for bad in ("1", None, [1.0], True):
+        with pytest.raises(TypeError, match="a Value combines with numbers"):
+            Value(1.0) < bad  # noqa: B015
+
+
+def test_float_and_format():
+    v = Value(2.0 / 3.0, "v")
+    assert float(v) == 2.0 / 3.0 and isinstance(float(v), float)
+    assert f"{v:.3f}" == "0.667" and format(v, "e") == format(2.0 / 3.0, "e")
+    assert f"{v}" == repr(v)
+    assert math.isclose(math.sqrt(Value(2.0)), math.sqrt(2.0))  # float() lets math take it
+
+
+@pytest.mark.parametrize("g", [1.0, -2.5, 1e-3, 3])
+def test_backward_gradient_matches_torch(g):
+    x = Value(0.7)
+    y = (x * x).tanh() + x.sin()
+    y.backward(gradient=g)
+    tx = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    ty = (tx * tx).tanh() + tx.sin()
+    ty.backward(gradient=torch.tensor(float(g), dtype=torch.float64))
+    assert x.grad == pytest.approx(tx.grad.item(), rel=1e-14)
+    assert y.grad == g
+    leaf = Value(1.0)
+    leaf.backward(gradient=g)
+    assert leaf.grad == g
+
+
+@pytest.mark.parametrize("g", ["1", None, math.nan, math.inf, True])
+def test_backward_gradient_must_be_a_finite_number(g):
+    x = Value(1.0)
+    with pytest.raises((TypeError, ValueError), match="backward.gradient"):
+        (x * 2).backward(gradient=g)
+    assert x.grad == 0.0

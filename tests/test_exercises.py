@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import tinygrad_edu
 from tinygrad_edu import Value
 from tinygrad_edu.exercises import (
     MISTAKES,
@@ -506,7 +507,7 @@ def test_unwritten_parts_are_not_implemented_not_tracebacks(cls, capsys):
     assert "Traceback" not in out and "✗" not in out
     assert "not implemented yet" in out
     if cls is Blank:
-        assert 'replace `raise NotImplementedError("E2: write Value.__add__")`' in out
+        assert 'E2: write Value.__add__ (replace the `raise` line with your code)' in out
     else:
         assert "your Value has no __add__ yet" in out
 
@@ -584,7 +585,11 @@ def test_nudging_numbers_in_the_cross():
 # =============================================================================================
 # check_function (E3)
 # =============================================================================================
-Function = pytest.importorskip("tinygrad_edu").Function
+# tinygrad_edu.Function comes from the engine work (helper A); until it is merged, the E3 tests
+# are skipped locally (and fail under CI=true, which forbids skips).
+Function = getattr(tinygrad_edu, "Function", object)
+needs_function = pytest.mark.skipif(not hasattr(tinygrad_edu, "Function"),
+                                    reason="tinygrad_edu.Function is not on this branch yet")
 
 
 class Sin(Function):
@@ -666,6 +671,7 @@ def softplus_cut(x):
     return Value(math.log1p(math.exp(x.data)))  # the graph is cut: no gradient reaches x
 
 
+@needs_function
 def test_function_correct():
     assert check_function(Sin, expected=math.sin, quiet=True)
     assert check_function(Mul, quiet=True)
@@ -673,6 +679,7 @@ def test_function_correct():
     assert len(check_function(Sin, quiet=True)) == 4
 
 
+@needs_function
 @pytest.mark.parametrize(("op", "tag", "words"), [
     (SinNoGrad, "missing-out-grad", "grad * local derivative"),
     (SinAtOutput, "wrong-node", "OUTPUT"),
@@ -686,6 +693,28 @@ def test_function_mistakes(op, tag, words):
     assert hinted[0].mismatches and hinted[0].mismatches[0].expected is not None
 
 
+class NaiveSoftplus(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return math.log1p(math.exp(x))  # overflows above x = 709
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_values
+        return grad / (1 + math.exp(-x))
+
+
+@needs_function
+def test_function_overflow_is_named():
+    report = check_function(NaiveSoftplus, points=[0.5, 800.0], quiet=True)
+    failed = report.failed[0]
+    assert failed.mistake == "overflow" and "709" in failed.hint
+    assert "at x = 800" in failed.detail and "OverflowError" in failed.detail
+    assert len(report.waiting) == 3
+
+
+@needs_function
 def test_function_not_implemented(capsys):
     report = check_function(SinTodo, expected=math.sin)
     out = capsys.readouterr().out
@@ -695,12 +724,14 @@ def test_function_not_implemented(capsys):
     assert report.passed and report.not_implemented and not report.failed
 
 
+@needs_function
 def test_function_of_values_cut_from_the_graph():
     report = check_function(softplus_cut, quiet=True)
     assert report.failed and "no-local-derivative" not in report.mistakes
     assert report.failed[0].mismatches[0].got == 0.0
 
 
+@needs_function
 def test_function_wrong_forward_value():
     report = check_function(Sin, expected=math.cos, quiet=True)
     assert report.failed[0].mismatches[0].what.startswith("value at x = -1.5")
@@ -857,6 +888,8 @@ def test_ipynb_matches_its_py(folder, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_template_runs_and_reports_not_implemented(name, capsys, monkeypatch):
     """A blank template runs top to bottom: every check says 'not implemented', no ✗."""
+    if name.startswith("E3") and not hasattr(tinygrad_edu, "Function"):
+        pytest.skip("E3 needs tinygrad_edu.Function, not on this branch yet")
     monkeypatch.chdir(ROOT)
     namespace = runpy.run_path(str(ROOT / "notebooks" / "exercises" / f"{name}.py"),
                                run_name="__main__")
@@ -873,6 +906,8 @@ def test_solution_notebook_all_checks_pass(name, capsys, monkeypatch):
     (`pytest --nbmake notebooks` runs the same cells in a Jupyter kernel; the lint check
     `scripts/check_notebooks.py` keeps the .ipynb equal to this .py.)
     """
+    if name.startswith("E3") and not hasattr(tinygrad_edu, "Function"):
+        pytest.skip("E3 needs tinygrad_edu.Function, not on this branch yet")
     monkeypatch.chdir(ROOT)
     path = ROOT / "notebooks" / "solutions" / f"{name}.py"
     namespace = runpy.run_path(str(path), run_name="__main__")
@@ -883,3 +918,16 @@ def test_solution_notebook_all_checks_pass(name, capsys, monkeypatch):
     assert "✗" not in out and "not implemented" not in out and "not checked" not in out
     assert namespace["report"]
     assert "Finish" not in out  # every "try it" cell ran its own code, not the reminder
+
+
+def test_checkers_name_huge_numbers_and_bad_points():
+    from tinygrad_edu.exercises import check_engine, check_function, check_nudging
+
+    report = check_engine(10**400, quiet=True)
+    assert not report and "an int of 401 digits (too large for a float)" in str(report)
+    assert not check_function(10**400, quiet=True)
+    assert not check_nudging(lambda *a, **k: 10**400, lambda *a, **k: 10**400, quiet=True)
+    with pytest.raises(TypeError, match="check_function: points must be a list of inputs"):
+        check_function(lambda x: x.tanh(), points=0.0, quiet=True)
+    with pytest.raises(ValueError, match=r"points\[0\] is too large for a float"):
+        check_function(lambda x: x.tanh(), points=[10**400], quiet=True)

@@ -660,3 +660,19 @@ def test_load_state_dict_takes_numpy_arrays_and_torch_tensors():
     assert n.state_dict() == {"weight": [1.0, 2.0], "bias": 0.5}
     with pytest.raises(ValueError, match="wrong shape"):
         n.load_state_dict({"weight": np.zeros((2, 1)), "bias": 0.0})
+
+
+def test_sequential_indexing():
+    np = pytest.importorskip("numpy")
+    a, b, c = Layer(2, 3, seed=0), Layer(3, 2, seed=1), Layer(2, 1, seed=2)
+    s = Sequential(a, b, c)
+    assert s[0] is a and s[-1] is c and s[np.int64(1)] is b
+    assert s[1:].layers == [b, c] and isinstance(s[:2], Sequential)
+    with pytest.raises(IndexError, match="index 3 is out of range: it holds 3 modules"):
+        s[3]
+    with pytest.raises(IndexError, match="out of range"):
+        s[-(10**400)]
+    with pytest.raises(TypeError, match="ints or slices, got str"):
+        s["0"]
+    with pytest.raises(ValueError, match="at least one module"):
+        s[5:]

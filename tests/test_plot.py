@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 import io
 import math
+import os
 import random
+import shutil
 import sys
 import warnings
 
@@ -309,7 +311,7 @@ def test_decision_boundary_class_names():
     assert legend[:2] == ["fail", "pass"] and legend[2] in ("you: fail", "you: pass")
     fig = plot_decision_boundary(model, X, y, labels=("no", "yes"))  # the old name
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["no", "yes"]
-    with pytest.raises(ValueError, match="class_names must be 2 names"):
+    with pytest.raises(ValueError, match=r"class_names \(one per class.*\) must be 2 names"):
         plot_decision_boundary(model, X, y, class_names=("a", "b", "c"))
     with pytest.raises(TypeError, match="not both"):
         plot_decision_boundary(model, X, y, class_names=("a", "b"), labels=("a", "b"))
@@ -572,6 +574,7 @@ def test_recorder_records_the_regions_of_each_recorded_epoch():
     recorder, h, states, model = recorded_run()
     assert [epoch for epoch, _ in recorder.frames] == [0, 5, 10, 12]
     assert len(recorder) == 4 and recorder.history is h
+    assert repr(recorder) == "TrainingRecorder(4 frames: epoch 0 … epoch 12)"
     probe = MLP(2, [3, 1], "tanh", "sigmoid", seed=1)
     g0, g1 = recorder.plane.g0, recorder.plane.g1
     for epoch, grid in recorder.frames:
@@ -656,3 +659,92 @@ def test_history_of_a_diverged_run_on_a_log_axis():
     lo, hi = ax.get_ylim()
     assert lo <= loss[0] and loss[-1] <= hi <= sys.float_info.max
     assert list(ax.yaxis.get_major_locator().locs) == [10.0**k for k in range(50, 301, 50)]
+
+
+def test_recorder_html_plays_offline_in_a_real_browser(tmp_path):
+    """The saved player in Chromium: no network, no console error, Next/Previous/arrow keys."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    recorder, *_ = recorded_run()
+    recorder.save_html(tmp_path / "run.html")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            problems = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("request", lambda r: None if r.url.startswith(("file:", "data:"))
+                    else problems.append(r.url))
+            page.goto((tmp_path / "run.html").as_uri())
+            label = page.locator(".tinygrad-edu-animation span")
+            page.get_by_role("button", name="Previous").click()  # also stops the playing
+            assert page.get_by_role("button", name="Play").count() == 1
+            shown = label.text_content()
+            epochs = [f"epoch {e}" for e, _ in recorder.frames]
+            k = epochs.index(shown)
+            page.get_by_role("button", name="Next").click()
+            assert label.text_content() == epochs[min(k + 1, len(epochs) - 1)]
+            page.locator(".tinygrad-edu-animation").focus()
+            page.keyboard.press("ArrowLeft")
+            assert label.text_content() == epochs[k]
+            src = page.locator(".tinygrad-edu-animation img").get_attribute("src")
+            assert src.startswith("data:image/png;base64,")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1000
+            assert problems == []
+        finally:
+            browser.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile input (issue 12, the hypothesis suite's findings): clear errors, never a builtin's
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: plot_decision_boundary(Neuron(2, seed=0), 0.0, [1]), TypeError,
+     "X must be a list, got float"),
+    (lambda: plot_decision_boundary(Neuron(2, seed=0), [[1.0, None]], [1]), TypeError,
+     r"X\[0\]\[1\] must be a number, got NoneType"),
+    (lambda: plot_decision_boundary(Neuron(2, seed=0), [[1.0, "2"]], [1]), TypeError,
+     r"X\[0\]\[1\] must be a number, got str"),
+    (lambda: plot_decision_boundary(Neuron(2, seed=0), [[1.0, 10**400]], [1]), ValueError,
+     r"X\[0\]\[1\] is too large for a float"),
+    (lambda: plot_decision_boundary(Neuron(2, seed=0), [[1.0, 2.0]], 0.0), TypeError,
+     "y must be a list"),
+    (lambda: plot_decision_boundary(Neuron(2, seed=0), [[1.0, 2.0]], [1], query=[]),
+     ValueError, "query must be two numbers, got 0"),
+    (lambda: plot_decision_boundary(Neuron(2, seed=0), [[1.0, 2.0]], [1], query={}),
+     TypeError, "query must be a list, got dict"),
+    (lambda: plot_decision_boundary(MLP(2, [3], seed=0), [[1.0, 2.0]], [5]), ValueError,
+     r"y\[0\] is 5, but the model's 3 outputs are classes 0..2"),
+    (lambda: plot_decision_boundary(Neuron(2, seed=0), [[1.0, 2.0]], [1], title=np.zeros(2)),
+     TypeError, "title must be a str"),
+    (lambda: plot_history({"loss": [1.0, -10**400]}), ValueError,
+     r"history\['loss'\]\[1\] is too large for a float"),
+    (lambda: plot_history({"loss": [1.0]}, logy=np.array([1, 2])), TypeError,
+     "logy must be True or False"),
+    (lambda: plot_neuron_maps(MLP(2, [2, 1], seed=0), 0.0), TypeError, "X must be a list"),
+    (lambda: TrainingRecorder(0.0, [1]), TypeError, "X must be a list"),
+    (lambda: plot_loss_landscape(bowl, path=0.0), TypeError, "path must be a list"),
+    (lambda: plot_loss_landscape(bowl, path=[{}]), TypeError, r"path\[0\] must be a list"),
+    (lambda: plot_loss_landscape(bowl, path=[(0, 10**400)]), ValueError, "too large"),
+    (lambda: plot_loss_landscape(bowl, (-1, 1), (1, -1)), ValueError, "low < high"),
+    (lambda: plot_loss_landscape(lambda a, b: "x", (-1, 1), (-1, 1)), TypeError,
+     "loss_fn's result must be a number, got str"),
+    (lambda: plot_loss_landscape(lambda a, b: math.inf, (-1, 1), (-1, 1), resolution=3),
+     ValueError, "infinite somewhere on this grid"),
+    (lambda: descent_path(bowl, [], 0.1, 3), ValueError, "start must be two numbers"),
+    (lambda: descent_path(bowl, {}, 0.1, 3), TypeError, "start must be a list, got dict"),
+    (lambda: descent_path(bowl, "15", 0.1, 3), TypeError, "start must be a list, got str"),
+    (lambda: descent_path(bowl, (0, 0), 10**400, 3), ValueError, "lr must be a finite number"),
+    (lambda: descent_path([], (0, 0), 0.1, 3), TypeError, "loss_fn must be a function"),
+    (lambda: batch_descent_path(bowl, 3, {}, 0.1, 1), TypeError, "start must be a list"),
+    (lambda: animate_descent_paths(bowl, {"a": [(0.0, 10**400)]}), ValueError, "too large"),
+    (lambda: plot_activations(0.0), TypeError, "names must be a list"),
+    (lambda: plot_activations(x_range=0.0), TypeError, "x_range must be a list"),
+    (lambda: plot_activations(x_range=[]), ValueError, "x_range must be two numbers"),
+    (lambda: plot_activations(x_range=(0, 10**400)), ValueError, "too large"),
+])
+def test_hostile_input_gets_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

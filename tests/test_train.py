@@ -581,6 +581,17 @@ def test_compiled_fit_gives_the_eager_history():
         assert traced.history[key] == pytest.approx(values, abs=1e-12, rel=1e-12), key
     for p, q in zip(m1.parameters(), m2.parameters()):
         assert q.data == pytest.approx(p.data, abs=1e-12, rel=1e-12)
+    # divergence through the compiled step: the same error, epoch, step and history
+    Xg, grades = make_grades(30, seed=0)
+    Xg, _ = standardize(Xg)
+    where = []
+    for compiled in (False, True):
+        neuron = Neuron(2, activation="linear", seed=0)
+        with pytest.raises(FloatingPointError, match="training diverged") as info:
+            fit(neuron, Xg, grades, mse_loss, SGD(neuron.parameters(), lr=1.5), epochs=500,
+                progress=False, compiled=compiled)
+        where.append((info.value.epoch, info.value.step, len(info.value.history)))
+    assert where[0] == where[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,3 +612,42 @@ def test_progress_bar_in_jupyter_uses_widgets_only_when_ipywidgets_imports(monke
         warnings.simplefilter("error")  # a TqdmWarning would fail the test
         model = MLP(2, [2, 1], seed=0)
         fit(model, [[1.0, 2.0]], [1.0], mse_loss, SGD(model.parameters(), lr=0.1), epochs=2)
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile input (issue 12, the hypothesis suite's findings): clear errors, never a builtin's
+# ---------------------------------------------------------------------------------------------
+def test_history_and_accuracy_refuse_bad_arguments_clearly():
+    with pytest.raises(TypeError, match="History: names must be a list of str"):
+        History(0.0)
+    with pytest.raises(TypeError, match="History: names must be str, got float"):
+        History([1.5])
+    with pytest.raises(TypeError, match="History: params must be a dict or None, got str"):
+        History(["loss"], "1.5")
+    with pytest.raises(ValueError, match="params holds a NaN"):
+        History(["loss"], {"lr": [0.1, math.nan]})
+    h = History()
+    with pytest.raises(KeyError, match=r"no 'val_loss' in this History; it has \['loss'\]"):
+        h["val_loss"]
+    h.history["loss"].append(-10**400)  # filled in by hand: repr still works
+    h.epoch.append(1)
+    assert repr(h).startswith("History(1 epochs: loss=-1000")
+    model = Neuron(1, seed=0)
+    with pytest.raises(TypeError, match="threshold must be a finite number, got None"):
+        accuracy(model, [[1.0]], [1], threshold=None)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"metrics": 0.0}, TypeError, "metrics must be a list"),
+    ({"metrics": {1: "accuracy"}}, TypeError, "metric names must be str"),
+    ({"shuffle": [1, 2]}, TypeError, "shuffle must be True or False, got list"),
+    ({"progress": "yes"}, TypeError, "progress must be True or False"),
+    ({"loss": 10**400}, TypeError, "loss must be a function"),
+])
+def test_fit_refuses_bad_arguments_clearly(setup, kwargs, error, message):
+    model, opt = setup
+    args = {"loss": mse_loss, **kwargs}
+    loss = args.pop("loss")
+    with pytest.raises(error, match=message):
+        fit(model, [[1.0, 2.0], [0.0, 1.0]], [1.0, 0.0], loss, opt, epochs=1, **args)

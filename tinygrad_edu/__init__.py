@@ -2,7 +2,11 @@
 
 The layers, bottom to top (each imports only the ones below it):
 
-- :mod:`tinygrad_edu.engine`: ``Value``, ``backward()``, ``no_grad``, ``gradcheck`` (exported here)
+- :mod:`tinygrad_edu.engine`: ``Value``, each op with its local derivative, ``backward()``: the
+  textbook. Beside it: :mod:`~tinygrad_edu.checks` (input checks, errors),
+  :mod:`~tinygrad_edu.grad_mode` (``no_grad``), :mod:`~tinygrad_edu.backprop` (the fast walk,
+  ``backward_steps``, ``local_derivatives``), :mod:`~tinygrad_edu.fused` (``linear``),
+  :mod:`~tinygrad_edu.function` (``Function``), :mod:`~tinygrad_edu.gradcheck`
 - :mod:`tinygrad_edu.nn`: ``Neuron``, ``Layer``, ``MLP``, ``Sequential``
 - :mod:`tinygrad_edu.losses`, :mod:`tinygrad_edu.optim`: losses, ``SGD`` and ``Adam``
 - :mod:`tinygrad_edu.train`: ``fit``, ``predict``, ``accuracy``
@@ -22,7 +26,8 @@ from tinygrad_edu.engine import (
     linear,
     no_grad,
 )
-from tinygrad_edu.explain import explain  # (the function; the module is tinygrad_edu.explain too)
+from tinygrad_edu.explain import explain
+from tinygrad_edu.function import Function
 
 __all__ = [
     "Value",
@@ -33,6 +38,7 @@ __all__ = [
     "backward_steps",
     "gradcheck",
     "GradcheckError",
+    "Function",
     "explain",
 ]
 __version__ = "0.1.0"

@@ -17,6 +17,8 @@ Errors, by kind (catch ``ArithmeticError`` to catch every numeric blow-up):
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Iterable
 from numbers import Real
 from typing import Any
 
@@ -52,10 +54,94 @@ def as_float(x: object, what: str) -> float:
     return f
 
 
+def number(x: object, what: str, *, finite: bool = True,
+           error: type[ArithmeticError] | type[ValueError] = ValueError) -> float:
+    """Any user number ``x`` (int, float, NumPy scalar, Fraction, Decimal) as a float, or a
+    clear error naming ``what`` (e.g. ``"gradcheck: atol"``) and saying what to do.
+
+    ``TypeError`` when ``x`` is not a real number. ``error`` (``ValueError`` unless told,
+    e.g. ``OverflowError``) when it is too large for a float (an int of 400 digits: Python's
+    own ``float()`` says only "int too large to convert to float") or, with ``finite``, when
+    it is inf or NaN. Cold path: for checking arguments, not inside the engine's ops.
+    """
+    if _not_a_real(x):
+        raise TypeError(
+            f"{what} must be a real number (int or float), got {type(x).__name__} "
+            f"{repr(x)[:60]}"
+        )
+    try:
+        f = float(x)  # type: ignore[arg-type]
+    except OverflowError:  # an int (or Fraction, Decimal) beyond the largest float, ~1.8e308
+        digits = f"an int of {len(str(abs(x)))} digits" if type(x) is int else repr(x)[:60]
+        raise error(f"{what} is too large for a float: got {digits} (floats end near "
+                    "1.8e308); use a smaller number") from None
+    if finite and not -math.inf < f < math.inf:
+        raise error(f"{what} must be a finite number, got {f}")
+    return f
+
+
+def hand_set(nodes: Iterable[Any]) -> TypeError | ValueError | None:
+    """The error for the first node whose ``.data`` or ``.grad`` is not a finite number, or
+    None. Only a value set by hand can be one (``v.grad = None``): the engine never makes one
+    and does not check attributes on every use (that would slow every op), so ``backward()``
+    calls this on its cold path, after an error, to say which node and what to do."""
+    top = sys.float_info.max
+    for node in nodes:
+        for attr in ("data", "grad"):
+            x = getattr(node, attr)
+            if isinstance(x, bool) or not isinstance(x, (float, int)) or not -top <= x <= top:
+                kind = TypeError if isinstance(x, bool) or not isinstance(x, Real) else ValueError
+                return kind(
+                    f"{name_of(node)} has .{attr} = {shown_number(x)}: .{attr} must be a "
+                    f"finite float (set by hand? give it a number, e.g. v.{attr} = 0.0)"
+                )
+    return None
+
+
+def name_of(node: Any) -> str:
+    """A node as a message names it: its label, else its op, else its data."""
+    if isinstance(node.label, str) and node.label:
+        return f"the Value {node.label!r}"
+    return f"a '{node.op}' node" if node.op else "a leaf Value"
+
+
+def shown_number(x: object) -> str:
+    """``repr(x)``, short: an int of 400 digits or a long array does not fill the screen."""
+    if type(x) is int and len(text := str(x)) > 30:
+        return f"an int of {len(text.lstrip('-'))} digits"
+    text = repr(x)
+    return f"{type(x).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def value_repr(v: Any) -> str:
+    """``repr(Value)``, also for a .data, .grad or .label set by hand to anything."""
+
+    def num(x: object) -> str:
+        if isinstance(x, bool) or not isinstance(x, (float, int)):
+            return shown_number(x)
+        try:
+            return format(x, ".6g")
+        except OverflowError:  # an int of 400 digits
+            return shown_number(x)
+
+    label = v.label
+    name = (f", label={label!r}" if label else "") if isinstance(label, str) else (
+        f", label={shown_number(label)}")
+    return f"Value(data={num(v.data)}, grad={num(v.grad)}{name})"
+
+
 def label(text: object) -> str:
     if not isinstance(text, str):
         raise TypeError(f"label must be a str, got {type(text).__name__} {text!r}")
     return text
+
+
+def node(x: Any, who: str) -> Any:
+    """``x`` itself when it is a Value (a graph node), else a TypeError naming ``who``."""
+    if not (hasattr(x, "_backward") and hasattr(x, "children")):
+        raise TypeError(f"{who} needs a Value (a node of a graph), got {type(x).__name__} "
+                        f"{repr(x)[:60]}")
+    return x
 
 
 def operand(x: Any, op: str) -> Any:
@@ -73,13 +159,20 @@ def compared(x: Any, op: str) -> float:
     return x.data if hasattr(x, "_backward") else operand(x, op)
 
 
-def bad_result(op: str, children: tuple[Any, ...], arg: object, result: float
-               ) -> ArithmeticError:
-    """The error for a result of ``op`` that is not a finite float: overflow, or NaN."""
+def describe(op: str, children: tuple[Any, ...], arg: object, most: int = 8
+             ) -> tuple[str, tuple[float, ...], str]:
+    """How a node shows in a message: its op, its input numbers, and them as text."""
     inputs = tuple(c.data for c in children) + ((arg,) if isinstance(arg, float) else ())
     if op == "c**":  # c ** a: show it as the ** it is, base first
         op, inputs = "**", inputs[::-1]
-    shown = ", ".join(repr(i) for i in inputs)
+    shown = ", ".join(repr(i) for i in inputs[:most]) + (", ..." if len(inputs) > most else "")
+    return op, inputs, shown
+
+
+def bad_result(op: str, children: tuple[Any, ...], arg: object, result: float
+               ) -> ArithmeticError:
+    """The error for a result of ``op`` that is not a finite float: overflow, or NaN."""
+    op, inputs, shown = describe(op, children, arg, most=len(children) + 1)
     if result != result:
         if any(i != i for i in inputs):
             return NotANumberError(
@@ -144,18 +237,9 @@ def float_pow(x: float, k: float) -> float:
         return math.inf
 
 
-def finite_local(op: str, x: float, local: float) -> float:
-    """A local derivative, or an error if it is too large for a float (not a silent inf)."""
-    if -math.inf < local < math.inf:
-        return local
-    raise OverflowError(
-        f"the local derivative of '{op}' at {x!r} is {local}: too large for a float. "
-        "Keep the value away from 0 (or scale the inputs)."
-    )
-
-
 def pow_local(x: float, k: float) -> float:
-    """``k * x ** (k - 1)``, the local derivative of ``x ** k`` (0 for k = 0), checked."""
+    """``k * x ** (k - 1)``, the local derivative of ``x ** k`` (0 for k = 0; inf where it
+    overflows, for backward's check to report)."""
     if k == 0:  # x^0 = 1 does not depend on x
         return 0.0
     if x == 0 and k < 1:
@@ -163,4 +247,4 @@ def pow_local(x: float, k: float) -> float:
             f"the gradient of x ** {k} at x = 0 is infinite; keep x away from 0 "
             "(e.g. (x + 1e-12) ** k)"
         )
-    return finite_local("**", x, k * float_pow(x, k - 1))
+    return k * float_pow(x, k - 1)

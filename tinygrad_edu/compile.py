@@ -33,6 +33,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
 from tinygrad_edu import losses as _losses
@@ -112,6 +113,8 @@ def _compare(a: list[_Node], b: list[_Node], what: str) -> list[int]:
         same = p.kind == q.kind and p.op == q.op and p.kids == q.kids
         if same and p.kind == "op" and p.op in ("**", "c**", "cross_entropy"):
             same = p.arg == q.arg
+        if same and p.kind == "op" and _function_of(p) is not None:
+            same = _function_of(p) is _function_of(q)
         if not same:
             raise TraceError(
                 f"{what}: node #{i} is {_describe(p)} for the example but {_describe(q)} for "
@@ -126,12 +129,18 @@ def _compare(a: list[_Node], b: list[_Node], what: str) -> list[int]:
                 p.kind = q.kind = "const"
                 if p.data != q.data:
                     differ.append(i)
-        elif p.kind == "op" and p.op not in _KNOWN_OPS:
+        elif p.kind == "op" and p.op not in _KNOWN_OPS and _function_of(p) is None:
             raise TraceError(
                 f"{what} uses the op {p.op!r}, which compiled code does not know; only the "
                 f"engine's ops can be compiled: {', '.join(sorted(_KNOWN_OPS))}"
             )
     return differ
+
+
+def _function_of(n: _Node) -> type | None:
+    """The ``Function`` subclass of a node made by ``MyOp.apply`` (its ``_arg`` is the ctx)."""
+    function = getattr(n.arg, "function", None)
+    return function if isinstance(function, type) and function.__name__ == n.op else None
 
 
 def _describe(n: _Node) -> str:
@@ -160,7 +169,7 @@ def _max_shifts(nodes: list[_Node], other: list[_Node], differ: list[int], what:
                 node = nodes[p]
                 ok = ok and node.op == "-" and node.kids[1] == c and node.kids[0] != c
                 scores.append(node.kids[0])
-        scores = sorted(set(scores))
+        scores = sorted(set(scores), key=lambda i: (nodes[i].kind != "input", nodes[i].pos, i))
         if (ok and len(scores) >= 2 and max(nodes[s].data for s in scores) == m1
                 and max(other[s].data for s in scores) == m2):
             shift = _Node("max", "max", tuple(scores), None, m1, None, -1)
@@ -286,10 +295,38 @@ def _cross_entropy_value(zs: list[float], k: int) -> float:
     return _cross_entropy_one(zs, k, 1.0)[0]
 
 
+def _function_forward(function: Any, ctx_type: type, xs: list[float]) -> tuple[float, Any]:
+    """A Function node's forward on plain numbers: the value, and the ctx for its backward."""
+    ctx = ctx_type(function)
+    out = function.forward(ctx, *xs)
+    if isinstance(out, bool) or not isinstance(out, (int, float)) or not math.isfinite(out):
+        raise ValueError(f"{function.__name__}.forward returned {out!r}")  # eager explains
+    return float(out), ctx
+
+
+def _function_grads(ctx: Any, g: float, n: int) -> list[float]:
+    """A Function node's backward: the gradient of each input (0.0 where it gives None)."""
+    grads = ctx.function.backward(ctx, g)
+    if not isinstance(grads, (tuple, list)):
+        grads = (grads,)
+    if len(grads) != n:
+        raise ValueError(f"{ctx.function.__name__}.backward: {len(grads)} gradients")
+    out = []
+    for x in grads:
+        if x is None:
+            out.append(0.0)
+        elif isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            raise ValueError(f"{ctx.function.__name__}.backward returned {x!r}")
+        else:
+            out.append(float(x))
+    return out
+
+
 _RUNTIME = {"exp": math.exp, "log": math.log, "tanh": math.tanh, "sigmoid": _sigmoid,
             "sin": math.sin, "cos": math.cos, "pow_": _pow, "max": max, "abs": abs,
             "range": range, "len": len, "log1p_": _log1p_value,
-            "cross_entropy_": _cross_entropy_one, "cross_entropy_value_": _cross_entropy_value}
+            "cross_entropy_": _cross_entropy_one, "cross_entropy_value_": _cross_entropy_value,
+            "function_": _function_forward, "function_grads_": _function_grads}
 
 
 def _forward_expr(n: _Node, k: list[str]) -> str:
@@ -361,6 +398,8 @@ def _backward_terms(n: _Node, name: str, g: str, k: list[str]) -> tuple[str | No
         return None, [(0, "+", f"{g} / (1.0 + {k[0]})")]
     if op == "cross_entropy":  # one example's -log softmax(z)_k: d/dz = softmax(z) - onehot
         return None, [(j, "+", f"dz_{name}[{j}]") for j in range(len(k))]
+    if _function_of(n) is not None:  # a Function: its backward gives the inputs' grads
+        return None, [(j, "+", f"dz_{name}[{j}]") for j in range(len(k))]
     if op == "max":  # a constant to the graph: no gradient flows through the shift
         return None, []
     raise TraceError(f"no chain-rule code for the op {op!r}")
@@ -425,7 +464,8 @@ def _name_nodes(nodes: list[_Node], names: _Names) -> None:
                 m := re.fullmatch(r"(.*)z(\d*)", nodes[n.kids[0]].name)):
             n.name = names.new(f"{m.group(1)}{_ACT_PREFIX[n.op]}{m.group(2)}")
         else:
-            n.name = names.numbered(_OP_PREFIX.get(n.op, "v") if n.kind != "capture" else "c")
+            stem = _OP_PREFIX.get(n.op, n.op.lower() if n.op.isidentifier() else "v")
+            n.name = names.numbered(stem if n.kind != "capture" else "c")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,6 +521,8 @@ class _Graph:
         self.vec: dict[int, tuple[str, str]] = {}  # linear node -> (weights list, inputs list)
         self.vec_lists: dict[tuple[int, ...], str] = {}  # input tuple -> its list's name
         self.grads: dict[int, str] = {}
+        self.extra: dict[str, Any] = {}  # names the code uses for Function classes
+        self.fn_names: dict[Any, str] = {}
 
     def ref(self, i: int) -> str:
         n = self.nodes[i]
@@ -532,6 +574,13 @@ class _Graph:
             for w in nodes[i].kids[1:1 + (len(nodes[i].kids) - 1) // 2]:
                 nodes[w].name = "?"
         _name_nodes(nodes, names)
+        for n in nodes:
+            function = _function_of(n)
+            if function is not None:
+                for thing, stem in ((function, function.__name__), (type(n.arg), "Ctx")):
+                    if thing not in self.fn_names:
+                        self.fn_names[thing] = names.new(f"{stem}_")
+                        self.extra[self.fn_names[thing]] = thing
         for xs in dict.fromkeys(claimed.values()):
             stem = re.sub(r"\d+$", "", nodes[xs[0]].name)
             self.vec_lists[xs] = names.new(stem[:-1] + stem[-1].upper() if stem else "X")
@@ -594,9 +643,15 @@ class _Graph:
                 code.add(f"for w_, x_ in zip({wname}, {xname}):  # {n.name} = linear")
                 code.add(f"    {n.name} += w_ * x_")
             else:
-                code.add(f"{n.name} = {_forward_expr(n, kids)}")
+                function = _function_of(n)
+                if function is None:
+                    code.add(f"{n.name} = {_forward_expr(n, kids)}")
+                else:  # a Function: its own forward, on the numbers, with a fresh ctx
+                    code.add(f"{n.name}, ctx_{n.name} = function_({self.fn_names[function]}, "
+                             f"{self.fn_names[type(n.arg)]}, [{', '.join(kids)}])")
         # Values an op might hide (relu(-inf) = 0, tanh(inf) = 1) go into a check sum.
-        hidden = [nodes[k].name for n in nodes if n.op in _MASKING for k in n.kids
+        hidden = [nodes[k].name for n in nodes
+                  if n.op in _MASKING or _function_of(n) is not None for k in n.kids
                   if nodes[k].kind == "op" and nodes[k].op in _OVERFLOWING]
         if hidden:
             code.add(f"chk += {' + '.join(dict.fromkeys(hidden))}")
@@ -689,6 +744,9 @@ class _Graph:
                 if n.op == "cross_entropy":
                     code.add(f"dz_{n.name} = cross_entropy_([{', '.join(kids)}], {n.arg!r}, "
                              f"{g})[1]  # g * (softmax(z) - onehot)")
+                elif _function_of(n) is not None:
+                    code.add(f"dz_{n.name} = function_grads_(ctx_{n.name}, {g}, {len(kids)})"
+                             f"  # {n.op}.backward")
                 if cond:
                     code.add(f"if {cond}:  # {n.name} = relu(...) passes its gradient if > 0")
                     blocks.append((i, {i}))
@@ -802,7 +860,7 @@ class Traced:
             value, chk, g_in, g_cap = self._code(flat, [c.data for c in cap],
                                                  [c.grad for c in cap])
             ok = -math.inf < value + chk + sum(g_in) + sum(g_cap) < math.inf
-        except (ArithmeticError, ValueError):
+        except Exception:  # noqa: BLE001 (the eager engine raises the right error, or agrees)
             ok = False
         if not ok:  # an overflow or a domain error: the eager engine says exactly where
             return self.eager(*inputs)
@@ -1024,7 +1082,7 @@ def _trace_code(fn: Callable[..., Any], graph: _Graph, labels: list[str]
         code.add(line)
     code.add(f"return {graph.ref(root)}, chk, [{', '.join(in_grads)}], G")
     source = code.text()
-    namespace: dict[str, Any] = dict(_RUNTIME)
+    namespace: dict[str, Any] = {**_RUNTIME, **graph.extra}
     exec(compile(source, f"<trace {fname}>", "exec"), namespace)
     return source, namespace[fname]
 
@@ -1093,12 +1151,21 @@ def _rows_of(example_x: Any, example_y: Any, nin: int | None) -> tuple[list, lis
     return [list(r) if isinstance(r, (list, tuple)) else [r] for r in rows], list(example_y)
 
 
-def _float_rows(X: Any, nin: int) -> list[list[float]] | None:
-    """The batch as lists of floats, or None when it is unusual (the eager path decides)."""
+def _float_rows(X: Any, nin: int) -> Sequence[Sequence[float]] | None:
+    """The batch as rows of floats, or None when it is unusual (the eager path decides).
+
+    Lists of plain floats are used as they are (checked in C-speed passes: a step's batch
+    is converted on every call).
+    """
     if hasattr(X, "tolist") and not isinstance(X, (list, tuple)):
         X = X.tolist()
-    rows = []
+    if not isinstance(X, (list, tuple)) or not X:
+        return None
     try:
+        if (set(map(type, X)) <= {list, tuple} and set(map(len, X)) == {nin}
+                and set(map(type, chain.from_iterable(X))) == {float}):
+            return X
+        rows = []
         for r in X:
             if hasattr(r, "tolist") and not isinstance(r, (list, tuple)):
                 r = r.tolist()
@@ -1107,42 +1174,41 @@ def _float_rows(X: Any, nin: int) -> list[list[float]] | None:
             if len(r) != nin or not set(map(type, r)) <= {float, int}:
                 return None
             rows.append(list(map(float, r)))
-    except TypeError:
+    except (TypeError, OverflowError):
         return None
-    return rows if rows else None
+    return rows
 
 
 def _plain_targets(y: Any, kind: str, k: int) -> list | None:
     """Targets in the form the generated code reads, or None (the eager path decides)."""
     if hasattr(y, "tolist") and not isinstance(y, (list, tuple)):
         y = y.tolist()
-    if not isinstance(y, (list, tuple)):
+    if not isinstance(y, (list, tuple)) or not y:
         return None
+    if kind == "generic":
+        return list(y)
     try:
         if kind == "cross_entropy":
+            if set(map(type, y)) == {int}:
+                ok = min(y) >= 0 and max(y) < k
+                return list(y) if ok else None
             out = [int(t) for t in y]
             ok = all(type(t) in (int, float) and t == o and 0 <= o < k for t, o in zip(y, out))
             return out if ok else None
-        if k == 1 or kind == "generic":
-            if kind == "generic":
-                return list(y)
-            out = [float(t) for t in y]
-            ok = all(type(t) in (int, float) for t in y)
+        if k == 1:
+            flat = y
+        elif set(map(type, y)) <= {list, tuple} and set(map(len, y)) == {k}:
+            flat = list(chain.from_iterable(y))
         else:
-            out = []
-            ok = True
-            for t in y:
-                if not isinstance(t, (list, tuple)) or len(t) != k:
-                    return None
-                ok = ok and all(type(v) in (int, float) for v in t)
-                out.append([float(v) for v in t])
-        flat = out if k == 1 else [v for t in out for v in t]
-        ok = ok and all(-math.inf < v < math.inf for v in flat)
-        if kind == "hinge_loss":
-            ok = ok and all(v in (1.0, -1.0) for v in flat)
-        elif kind == "binary_cross_entropy_with_logits":
-            ok = ok and all(0.0 <= v <= 1.0 for v in flat)
-        return out if ok else None
+            return None
+        if not set(map(type, flat)) <= {float, int} or not all(map(math.isfinite, flat)):
+            return None
+        if kind == "hinge_loss" and not set(flat) <= {1.0, -1.0}:
+            return None
+        if kind == "binary_cross_entropy_with_logits" and not 0.0 <= min(flat) <= max(flat
+                                                                                     ) <= 1.0:
+            return None
+        return list(y) if k == 1 else [list(t) for t in y]
     except (TypeError, ValueError, OverflowError):
         return None
 
@@ -1254,7 +1320,7 @@ class CompiledStep:
             value, chk, grads = self._fn(rows, ys, [p.data for p in params],
                                          [p.grad for p in params])
             ok = -math.inf < value + chk + sum(grads) < math.inf
-        except (ArithmeticError, ValueError):
+        except Exception:  # noqa: BLE001 (the eager engine raises the right error, or agrees)
             ok = False
         if not ok:  # an overflow or a domain error: the eager engine reports it exactly
             return self.eager(X, y)
@@ -1401,7 +1467,7 @@ def _step_code(model: Any, loss_fn: Any, kind: str, graph: _Graph, nin: int,
     code.add("    total += term")
     code.add("return (total / len(terms) if len(terms) > 1 else total), chk, G")
     source = code.text()
-    namespace: dict[str, Any] = dict(_RUNTIME)
+    namespace: dict[str, Any] = {**_RUNTIME, **graph.extra}
     namespace["loss_eager"] = _eager_loss(loss_fn, k)
     exec(compile(source, f"<compile_step {type(model).__name__}>", "exec"), namespace)
     return source, namespace["step"], cap_order

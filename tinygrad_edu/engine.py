@@ -1,10 +1,8 @@
-"""The autograd engine: a scalar ``Value`` that remembers how it was made.
+"""The autograd engine: a scalar ``Value`` that remembers how it was made. Read this file top
+to bottom to learn reverse-mode automatic differentiation:
 
-Read this file top to bottom to learn reverse-mode automatic differentiation:
-
-1. Every operation on ``Value`` objects returns a new ``Value`` whose ``children`` are its
-   inputs and whose ``op`` names the operation (micrograd's ``_prev`` and ``_op`` work too):
-   together they form a computation graph.
+1. Every operation on Values returns a new ``Value`` whose ``children`` are its inputs and
+   whose ``op`` names the operation (micrograd's ``_prev``, ``_op``): a computation graph.
 2. Each operation states its *local derivative* right below it, in a ``_back_<op>`` rule that
    adds ``out.grad * d(out)/d(input)`` to each input's grad; ``node._backward()`` runs it.
 3. ``backward()`` visits the nodes from the output towards the inputs, each one after every
@@ -34,6 +32,7 @@ __all__ = ["Value", "Operand", "backward_order", "reference_backward", "no_grad"
            "is_grad_enabled", "linear", "backward_steps", "gradcheck", "GradcheckError"]
 
 Operand = Union["Value", int, float]
+_new = object.__new__  # makes a node without calling __init__ (see _result)
 
 
 class Value:
@@ -42,9 +41,7 @@ class Value:
     ``children`` are its inputs, ``label`` is a free-text name used in pictures.
 
     >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
-    >>> c = a * b + 1
-    >>> c.backward()
-    >>> (c.data, a.grad, b.grad)
+    >>> c = a * b + 1; c.backward(); (c.data, a.grad, b.grad)
     (-5.0, -3.0, 2.0)
     """
 
@@ -58,9 +55,8 @@ class Value:
         self.label = checks.label(label)
         self.grad, self.op, self.children, self._arg, self._users = 0.0, "", (), None, 0
 
-    def __repr__(self) -> str:
-        name = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{name})"
+    def __repr__(self) -> str:  # Value(data=-5, grad=1, label='c')
+        return checks.value_repr(self)  # (also shows odd values set by hand: v.grad = None)
 
     # micrograd's names for the same things, so the lecture's code runs unchanged
     _prev = property(lambda self: self.children, doc="The inputs (same as ``children``).")
@@ -71,9 +67,8 @@ class Value:
         if self.children:
             _BACKWARD[self.op](self)
 
-    # Compare, convert and format by the number, so max(), sorted(), `if v > 0.5`, float(v)
-    # and f"{v:.3f}" work. == and hash stay by identity: a graph holds equal numbers in
-    # different nodes, and nodes are dict keys (as PyTorch tensors are hashed by identity).
+    # Compare, convert, format by the number: max(), sorted(), `if v > 0.5`, f"{v:.3f}". == and
+    # hash stay by identity: equal numbers sit in different nodes, and nodes are dict keys.
     def __lt__(self, other: Operand) -> bool: return self.data < checks.compared(other, "<")
     def __le__(self, other: Operand) -> bool: return self.data <= checks.compared(other, "<=")
     def __gt__(self, other: Operand) -> bool: return self.data > checks.compared(other, ">")
@@ -118,7 +113,7 @@ class Value:
     def _back_div(out: Value) -> None:
         a, b = out.children
         a.grad += out.grad / b.data
-        b.grad -= out.grad * checks.finite_local("/", b.data, out.data / b.data)  # as torch
+        b.grad -= out.grad * (out.data / b.data)  # (a/b)/b: torch's floats, no b*b underflow
 
     # ---- -a             d(-a)/da = -1 ------------------------------------------------------
     def __neg__(self) -> Value:
@@ -218,11 +213,10 @@ class Value:
     def __rtruediv__(self, other: Operand) -> Value: return _lift(other, "/") / self
 
     def backward(self, gradient: float = 1.0) -> None:
-        """Fill in ``grad`` of every node this one depends on: d(self)/d(node).
-        Seeds ``self.grad = gradient`` (PyTorch's ``gradient=``) and applies the chain rule in
-        reverse topological order. Leaves *accumulate* (``zero_grad()`` between steps, as in
-        PyTorch); inner nodes are recomputed. Runs ``reference_backward``, fast (backprop.py).
-        """
+        """Fill in ``grad`` of every node this one depends on: d(self)/d(node). Seeds
+        ``self.grad = gradient`` (PyTorch's ``gradient=``), applies the chain rule in reverse
+        topological order: leaves *accumulate* (``zero_grad()`` between steps), inner nodes are
+        recomputed. Runs ``reference_backward``, fast; on overflow see backprop.py."""
         _backprop(self, checks.as_float(gradient, "backward(gradient)"))
 
 
@@ -240,14 +234,20 @@ class Constant(Value):
 
 def _result(data: float, children: tuple[Value, ...], op: str, arg: object = None) -> Value:
     """A new node holding ``data``, made by ``op`` from ``children`` (a leaf under no_grad)."""
-    if not -math.inf < data < math.inf:  # stop overflow (and NaN) where it happens
+    if not math.isfinite(data):  # stop overflow (and NaN) where it happens
         raise checks.bad_result(op, children, arg, data)
-    out = object.__new__(Value)  # (data is a float already: skip __init__'s checks)
-    out.data, out.grad, out.label, out._arg, out._users = data, 0.0, "", arg, 0
+    out = _new(Value)  # (data is a float already: no need for __init__'s checks)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
     if grad_mode.open_blocks == 0 or is_grad_enabled():  # (0: no no_grad open: no look-up)
-        out.op, out.children = op, children
+        out.op = op
+        out.children = children
     else:
-        out.op, out.children = "", ()
+        out.op = ""
+        out.children = ()
+    out._arg = arg
+    out._users = 0
     return out
 
 
@@ -264,6 +264,7 @@ _BACKWARD: dict[str, Callable[[Value], None]] = {
 def backward_order(root: Value) -> list[Value]:
     """Every node of ``root``'s graph in the order ``backward()`` visits them, root first:
     each node after all that use it (Kahn's algorithm; no recursion, so any depth works)."""
+    checks.node(root, "backward_order")
     users, stack = {root: 0}, [root]  # users: how many nodes use each node as an input
     while stack:
         for child in stack.pop().children:
@@ -293,7 +294,6 @@ def reference_backward(root: Value, gradient: float = 1.0) -> None:
         node._backward()
 
 
-# The other engine names, importable from here as before (see the docstring at the top).
 from tinygrad_edu.backprop import backprop as _backprop, backward_steps  # noqa: E402, I001
 from tinygrad_edu.fused import linear  # noqa: E402
 from tinygrad_edu.gradcheck import GradcheckError, gradcheck  # noqa: E402

@@ -23,8 +23,13 @@ def linear(w: Sequence[Value], x: Sequence[Operand], b: Value) -> Value:
     forward value is the same float; it stores 1 node instead of 2n. Numbers in ``x`` become
     constant leaves. Same maths as ``torch.nn.functional.linear`` for one output.
     """
-    if len(w) != len(x):
-        raise ValueError(f"linear: {len(w)} weights but {len(x)} inputs; they must match")
+    try:
+        nw, nx = len(w), len(x)
+    except TypeError:
+        raise TypeError(f"linear: w and x must be lists (of Values, of Values or numbers), got "
+                        f"{type(w).__name__} and {type(x).__name__}") from None
+    if nw != nx:
+        raise ValueError(f"linear: {nw} weights but {nx} inputs; they must match")
     xs = x
     if set(map(type, x)) != _ONLY_VALUES:  # numbers in x become constant leaves
         xs = [xi if isinstance(xi, Value) else _lift(xi, "linear") for xi in x]

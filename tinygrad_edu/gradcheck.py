@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from numbers import Real
 
-from tinygrad_edu.engine import Value, no_grad
+from tinygrad_edu import checks
+from tinygrad_edu.engine import Value, backward_order, no_grad
 
 __all__ = ["gradcheck", "GradcheckError"]
 
@@ -27,30 +26,39 @@ def gradcheck(
     ``f(*inputs)`` must return a ``Value``. For each input ``x_i`` the numeric gradient is
     ``(f(.., x_i + eps, ..) - f(.., x_i - eps, ..)) / (2 eps)``; it must satisfy
     ``|analytic - numeric| <= atol + rtol * |numeric|``. Returns True, or raises
-    ``GradcheckError`` naming the input and both numbers. The inputs' grads are restored.
+    ``GradcheckError`` naming the input and both numbers.
+
+    Both sides are partial derivatives, one per argument position: ``f`` gets a fresh leaf
+    per position, so the same Value passed twice is checked twice, on its own each time.
+    No ``.grad`` changes: neither the inputs' nor those of Values that ``f`` uses from
+    outside (every grad of the graph is put back after the backward pass).
     """
     if not callable(f):
         raise TypeError(f"gradcheck: f must be a function, got {type(f).__name__}")
     if isinstance(inputs, Value) or not isinstance(inputs, Sequence) or not inputs:
         raise TypeError("gradcheck: inputs must be a non-empty list of Values or numbers")
-    for name, tol in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        if isinstance(tol, bool) or not isinstance(tol, Real) or not 0 <= tol < math.inf:
+    try:  # (a str, None or an int of 400 digits: a ValueError saying which, as before)
+        eps, atol, rtol = (checks.number(tol, f"gradcheck: {name}")
+                           for name, tol in (("eps", eps), ("atol", atol), ("rtol", rtol)))
+    except TypeError as err:
+        raise ValueError(str(err)) from None
+    for name, tol in (("atol", atol), ("rtol", rtol)):
+        if not tol >= 0:
             raise ValueError(f"gradcheck: {name} must be a number >= 0, got {tol!r}")
     if not eps > 0:
         raise ValueError(f"gradcheck: eps must be positive, got {eps}")
     xs = [x if isinstance(x, Value) else Value(x, f"x{i}") for i, x in enumerate(inputs)]
-    saved = [x.grad for x in xs]
+    args = [Value(x.data, x.label) for x in xs]
+    out = f(*args)
+    if not isinstance(out, Value):
+        raise TypeError(f"gradcheck: f must return a Value, got {type(out).__name__}")
+    saved = {node: node.grad for node in backward_order(out)}
     try:
-        for x in xs:
-            x.grad = 0.0
-        out = f(*xs)
-        if not isinstance(out, Value):
-            raise TypeError(f"gradcheck: f must return a Value, got {type(out).__name__}")
         out.backward()
-        analytic = [x.grad for x in xs]
+        analytic = [x.grad for x in args]
     finally:
-        for x, g in zip(xs, saved):
-            x.grad = g
+        for node, g in saved.items():
+            node.grad = g
 
     def f_at(i: int, delta: float) -> float:
         with no_grad():

@@ -762,8 +762,18 @@ class Sequential(Module):
     def __len__(self) -> int:
         return len(self.layers)
 
-    def __getitem__(self, i: int) -> Module:
-        return self.layers[i]
+    def __getitem__(self, i: int | slice) -> Module:
+        """Module ``i`` (negative counts from the end); a slice is a ``Sequential`` of those."""
+        if isinstance(i, slice):
+            return Sequential(*self.layers[i])
+        if isinstance(i, bool) or not isinstance(i, Integral):
+            raise TypeError(f"Sequential indices are ints or slices, got {type(i).__name__} "
+                            f"{_short(i)}")
+        k = operator.index(i)
+        if not -len(self.layers) <= k < len(self.layers):
+            raise IndexError(f"Sequential index {_short(k)} is out of range: it holds "
+                             f"{len(self.layers)} modules")
+        return self.layers[k]
 
     def __repr__(self) -> str:
         return f"Sequential({', '.join(repr(layer) for layer in self.layers)})"

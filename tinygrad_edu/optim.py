@@ -27,8 +27,11 @@ def _hyper(value: object, name: str, low: float, *, low_ok: bool, high: float | 
            who: str) -> float:
     """A hyper-parameter as a float in its allowed range, or a clear error."""
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{who}: {name} must be a number, got {type(value).__name__} {value!r}")
-    f = float(value)
+        raise TypeError(f"{who}: {name} must be a number, got {type(value).__name__}")
+    try:
+        f = float(value)
+    except OverflowError:
+        raise ValueError(f"{who}: {name} is too large for a float") from None
     if math.isnan(f) or math.isinf(f):
         raise ValueError(f"{who}: {name} must be a finite number, got {f}")
     too_low = f < low if low_ok else f <= low
@@ -193,9 +196,12 @@ class Adam(Optimizer):
         who = type(self).__name__
         super().__init__(params, who)
         self.lr = _hyper(lr, "lr (learning rate)", 0.0, low_ok=False, who=who)
-        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+        if hasattr(betas, "tolist") and not isinstance(betas, (tuple, list)):
+            betas = betas.tolist()  # a NumPy pair
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            size = f" of {len(betas)}" if isinstance(betas, (tuple, list)) else ""
             raise ValueError(f"{who}: betas must be a pair (beta1, beta2) like (0.9, 0.999), "
-                             f"got {betas!r}")
+                             f"got a {type(betas).__name__}{size}")
         self.betas = (
             _hyper(betas[0], "betas[0]", 0.0, low_ok=True, high=1.0, who=who),
             _hyper(betas[1], "betas[1]", 0.0, low_ok=True, high=1.0, who=who),

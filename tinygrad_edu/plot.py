@@ -36,6 +36,7 @@ except ImportError as _err:  # pragma: no cover - exercised by a test that block
     ) from _err
 
 from tinygrad_edu.engine import Value, no_grad
+from tinygrad_edu.train import _flag, _short
 
 __all__ = [
     "plot_history",
@@ -111,8 +112,76 @@ def _whole(value: Any, what: str, low: int) -> int:
         except TypeError:
             n = None
     if n is None or n < low:
-        raise ValueError(f"{what} must be a whole number >= {low}, got {value!r}")
+        raise ValueError(f"{what} must be a whole number >= {low}, got {_short(value)}")
     return n
+
+
+def _number(value: Any, what: str, finite: bool = True) -> float:
+    """A real number (int, float, NumPy scalar or Value) as a float, or a clear error."""
+    if isinstance(value, Value):
+        value = value.data
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{what} must be a number, got {type(value).__name__} {_short(value)}")
+    try:
+        f = float(value)
+    except OverflowError:
+        raise ValueError(f"{what} is too large for a float") from None
+    if finite and not math.isfinite(f):
+        raise ValueError(f"{what} must be a finite number, got {f}")
+    return f
+
+
+def _sequence(x: Any, what: str) -> list[Any]:
+    """A list, tuple or NumPy array as a list, or a clear TypeError (not str, dict, set...)."""
+    if hasattr(x, "tolist") and callable(x.tolist) and not isinstance(x, (list, tuple)):
+        x = x.tolist()
+    if isinstance(x, (str, bytes, Mapping)) or not isinstance(x, Sequence):
+        raise TypeError(f"{what} must be a list, got {type(x).__name__} {_short(x)}")
+    return list(x)
+
+
+def _pair(x: Any, what: str) -> tuple[float, float]:
+    """Two finite numbers, e.g. a point (w0, w1) or a range (low, high)."""
+    items = _sequence(x, what)
+    if len(items) != 2:
+        raise ValueError(f"{what} must be two numbers, got {len(items)}: {_short(x)}")
+    return _number(items[0], f"{what}[0]"), _number(items[1], f"{what}[1]")
+
+
+def _range(x: Any, what: str) -> tuple[float, float]:
+    lo, hi = _pair(x, what)
+    if not lo < hi:
+        raise ValueError(f"{what} must be (low, high) with low < high, got {_short(x)}")
+    return lo, hi
+
+
+def _names(x: Any, what: str, n: int | None = None) -> list[str]:
+    """A list of str (axis labels, class names); a single str is not a list of names."""
+    items = _sequence(x, what)
+    if n is not None and len(items) != n:
+        raise ValueError(f"{what} must be {n} names, got {len(items)}: {_short(x)}")
+    for i, name in enumerate(items):
+        if not isinstance(name, str):
+            raise TypeError(f"{what}[{i}] must be a str, got {type(name).__name__}")
+    return items
+
+
+def _callable(fn: Any, what: str) -> None:
+    if not callable(fn):
+        raise TypeError(f"{what} must be a function, got {type(fn).__name__} {_short(fn)}")
+
+
+def _title(title: Any) -> str | None:
+    if title is None or isinstance(title, str):
+        return title
+    raise TypeError(f"title must be a str or None, got {type(title).__name__} {_short(title)}")
+
+
+def _positive(value: Any, what: str) -> float:
+    f = _number(value, what)
+    if f <= 0:
+        raise ValueError(f"{what} must be > 0, got {f}")
+    return f
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,7 +189,8 @@ def _whole(value: Any, what: str, low: int) -> int:
 # ---------------------------------------------------------------------------------------------
 def _series(values: Any, where: str) -> list[float]:
     """One per-epoch series (a list, tuple or NumPy array of numbers) as floats."""
-    if hasattr(values, "tolist") and not isinstance(values, (list, tuple)):
+    if hasattr(values, "tolist") and callable(values.tolist) and \
+            not isinstance(values, (list, tuple)):
         values = values.tolist()
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
         raise TypeError(
@@ -129,8 +199,8 @@ def _series(values: Any, where: str) -> list[float]:
     out = []
     for k, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, Real):
-            raise TypeError(f"{where}[{k}] is {v!r} ({type(v).__name__}), not a number")
-        out.append(float(v))
+            raise TypeError(f"{where}[{k}] is {_short(v)} ({type(v).__name__}), not a number")
+        out.append(_number(v, f"{where}[{k}]", finite=False))  # a gap in the curve: fine
     return out
 
 
@@ -141,7 +211,7 @@ def _as_series(h: Any, what: str) -> dict[str, list[float]]:
             f"{what} must be a train.History (with .history) or a dict mapping names like "
             f"'loss' to per-epoch lists of numbers, got {type(h).__name__}"
         )
-    return {str(key): _series(values, f"{what}[{key!r}]") for key, values in data.items()}
+    return {str(key): _series(values, f"{what}[{_short(key)}]") for key, values in data.items()}
 
 
 def _is_run(value: Any) -> bool:
@@ -175,6 +245,8 @@ def plot_history(
     Returns:
         the Figure.
     """
+    logy = _flag(logy, "plot_history: logy")
+    title = _title(title)
     if hasattr(history, "history") or (
         isinstance(history, Mapping) and not any(_is_run(v) for v in history.values())
     ):
@@ -185,7 +257,7 @@ def plot_history(
                 "plot_history: a dict must hold either per-epoch lists ({'loss': [...]}) or "
                 "whole runs ({'GD': history, ...}), not both"
             )
-        runs = {str(name): _as_series(h, f"history[{name!r}]") for name, h in history.items()}
+        runs = {str(name): _as_series(h, f"history[{_short(name)}]") for name, h in history.items()}
     else:
         raise TypeError(
             "plot_history needs a History, a dict of per-epoch lists, or a dict of those "
@@ -297,28 +369,35 @@ def _log_axis(ax: Any) -> None:
 # Decision regions of a 2-input classifier (plot_decision_boundary, neuron maps, recorder)
 # ---------------------------------------------------------------------------------------------
 def _rows(X: Any, who: str) -> list[tuple[float, float]]:
-    if hasattr(X, "tolist") and not isinstance(X, (list, tuple)):
-        X = X.tolist()
+    """The rows of X as points (x1, x2): two finite numbers each."""
     rows = []
-    for i, row in enumerate(X):
-        vals = [r.data if isinstance(r, Value) else r for r in row]
+    for i, row in enumerate(_sequence(X, f"{who}: X")):
+        vals = _sequence(row, f"{who}: X[{i}]")
         if len(vals) != 2:
-            raise ValueError(
-                f"{who} draws 2-D inputs; row {i} of X has {len(vals)} features"
-            )
-        rows.append((float(vals[0]), float(vals[1])))
+            raise ValueError(f"{who} draws 2-D inputs; row {i} of X has {len(vals)} features")
+        rows.append((_number(vals[0], f"{who}: X[{i}][0]"),
+                     _number(vals[1], f"{who}: X[{i}][1]")))
     if not rows:
         raise ValueError(f"{who}: X is empty")
     return rows
 
 
+def _labels(y: Any, n_rows: int, who: str) -> list[float]:
+    """Labels as numbers (booleans count as 0/1), as many as rows."""
+    ys = _sequence(y, f"{who}: y")
+    if len(ys) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y has {len(ys)} labels")
+    return [float(t) if isinstance(t, bool) else _number(t, f"{who}: y[{i}]")
+            for i, t in enumerate(ys)]
+
+
 def _scores(out: Any) -> list[float]:
     if isinstance(out, Value):
         return [out.data]
-    if isinstance(out, (int, float)) and not isinstance(out, bool):
-        return [float(out)]
-    if isinstance(out, Sequence) and out:
-        return [o.data if isinstance(o, Value) else float(o) for o in out]
+    if isinstance(out, Real) and not isinstance(out, bool):
+        return [_number(out, "the model's output", finite=False)]
+    if isinstance(out, Sequence) and not isinstance(out, str) and out:
+        return [_number(o, f"the model's output {k}", finite=False) for k, o in enumerate(out)]
     raise TypeError(
         f"the model must return a Value (binary) or a list of Values (one score per class), "
         f"got {type(out).__name__}"
@@ -338,17 +417,25 @@ class _Plane:
     def __init__(self, points: Sequence[tuple[float, float]], resolution: int, padding: float,
                  bounds: Any = None) -> None:
         if bounds is not None:
-            (lo0, hi0), (lo1, hi1) = ((float(a), float(b)) for a, b in bounds)
-            if not (lo0 < hi0 and lo1 < hi1):
-                raise ValueError(f"bounds must be ((x1_low, x1_high), (x2_low, x2_high)) with "
-                                 f"low < high, got {bounds!r}")
+            ranges = _sequence(bounds, "bounds")
+            if len(ranges) != 2:
+                raise ValueError("bounds must be ((x1_low, x1_high), (x2_low, x2_high)), got "
+                                 f"{_short(bounds)}")
+            (lo0, hi0), (lo1, hi1) = _range(ranges[0], "bounds[0]"), _range(ranges[1],
+                                                                               "bounds[1]")
         else:
             lo0, hi0 = min(p[0] for p in points), max(p[0] for p in points)
             lo1, hi1 = min(p[1] for p in points), max(p[1] for p in points)
+            padding = _number(padding, "padding")
+            if padding < 0:
+                raise ValueError(f"padding must be >= 0, got {padding}")
             pad0 = (hi0 - lo0) * padding or 1.0
             pad1 = (hi1 - lo1) * padding or 1.0
             lo0, hi0, lo1, hi1 = lo0 - pad0, hi0 + pad0, lo1 - pad1, hi1 + pad1
         self.limits = (lo0, hi0, lo1, hi1)
+        if not all(math.isfinite(v) for v in self.limits):
+            raise ValueError("the points span a range too large to draw (beyond the largest "
+                             "float); scale them down")
         self.g0 = [lo0 + (hi0 - lo0) * i / (resolution - 1) for i in range(resolution)]
         self.g1 = [lo1 + (hi1 - lo1) * j / (resolution - 1) for j in range(resolution)]
 
@@ -370,6 +457,9 @@ class _Classifier:
 
     def __init__(self, model: Callable[[Any], Any], probe: list[float],
                  threshold: float | None) -> None:
+        _callable(model, "model")
+        if threshold is not None:
+            threshold = _number(threshold, "threshold")
         out = model(list(probe))
         first = _scores(out)
         self.model = model
@@ -403,12 +493,20 @@ class _Classifier:
 def _class_names(class_names: Sequence[str] | None, n: int) -> list[str]:
     if class_names is None:
         return [f"class {k}" for k in range(n)]
-    if isinstance(class_names, str) or len(class_names) != n:
-        raise ValueError(
-            f"class_names must be {n} names, one per class (negative first for one output), "
-            f"got {class_names!r}"
-        )
-    return [str(c) for c in class_names]
+    if isinstance(class_names, str):
+        raise TypeError(f"class_names must be a list of {n} names, got the str "
+                        f"{_short(class_names)}")
+    return _names(class_names, "class_names (one per class, negative first for one output)", n)
+
+
+def _check_classes(ys: list[float], clf: _Classifier, who: str) -> None:
+    """Multi-class labels must be class indices the model has."""
+    if not clf.multiclass:
+        return
+    for i, t in enumerate(ys):
+        if not (t.is_integer() and 0 <= t < clf.n_classes):
+            raise ValueError(f"{who}: y[{i}] is {t:g}, but the model's {clf.n_classes} outputs "
+                             f"are classes 0..{clf.n_classes - 1}")
 
 
 def _class_colours(n: int) -> list[Any]:
@@ -438,8 +536,8 @@ def _draw_regions(ax: Any, plane: _Plane, grid: list[list[Any]], clf: _Classifie
     return artists
 
 
-def _class_of(t: Any, multiclass: bool) -> int:
-    return int(t) if multiclass else int(float(t) > 0)
+def _class_of(t: float, multiclass: bool) -> int:
+    return int(t) if multiclass else int(t > 0)
 
 
 def _draw_points(ax: Any, rows: Sequence[tuple[float, float]], ys: Sequence[Any], names: list[str],
@@ -499,13 +597,16 @@ def plot_decision_boundary(
         class_names = labels
     resolution = _whole(resolution, "resolution", 2)
     rows = _rows(X, "plot_decision_boundary")
-    ys = y.tolist() if hasattr(y, "tolist") else list(y)
-    if len(ys) != len(rows):
-        raise ValueError(f"X has {len(rows)} rows but y has {len(ys)} labels")
+    ys = _labels(y, len(rows), "plot_decision_boundary")
+    if query is not None:
+        query = _pair(query, "query")
+    query_label = str(query_label)
+    axis_labels = _names(axis_labels, "axis_labels", 2)  # type: ignore[assignment]
+    title = _title(title)
     clf = _Classifier(model, list(rows[0]), threshold)
     names = _class_names(class_names, clf.n_classes)
-    points = rows + ([(float(query[0]), float(query[1]))] if query is not None else [])
-    plane = _Plane(points, resolution, padding)
+    _check_classes(ys, clf, "plot_decision_boundary")
+    plane = _Plane(rows + ([query] if query is not None else []), resolution, padding)
     grid = clf.scores(plane)
 
     ax = _new_axes(ax, figsize)
@@ -513,7 +614,7 @@ def plot_decision_boundary(
     _draw_regions(ax, plane, grid, clf)
     _draw_points(ax, rows, ys, names, clf.multiclass)
     if query is not None:
-        k = clf.classify(float(query[0]), float(query[1]))
+        k = clf.classify(query[0], query[1])
         ax.scatter([query[0]], [query[1]], marker="*", s=260, color="#ffd700",
                    edgecolor="black", linewidth=1.0, zorder=5, label=f"{query_label}: {names[k]}")
         ax.annotate(query_label, (query[0], query[1]), textcoords="offset points",
@@ -530,13 +631,23 @@ def plot_decision_boundary(
 # ---------------------------------------------------------------------------------------------
 def _loss_value(loss_fn: Callable[..., Any], w0: Any, w1: Any) -> float:
     out = loss_fn(w0, w1)
-    return out.data if isinstance(out, Value) else float(out)
+    if isinstance(out, Value):
+        return out.data
+    value = _number(out, "loss_fn's result", finite=False)
+    if value != value:
+        raise ValueError(f"loss_fn({float(w0):g}, {float(w1):g}) is nan; draw a range where "
+                         "the loss is defined")
+    return value
 
 
 def _learning_rate(lr: Any, who: str) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, Real) or not 0 < float(lr) < math.inf:
-        raise ValueError(f"{who}: lr must be a finite number > 0, got {lr!r}")
-    return float(lr)
+    try:
+        rate = _number(lr, f"{who}: lr")
+    except (TypeError, ValueError):
+        rate = -1.0
+    if not rate > 0:
+        raise ValueError(f"{who}: lr must be a finite number > 0, got {_short(lr)}")
+    return rate
 
 
 def _gradient_step(loss: Any, a: Value, b: Value, lr: float, who: str,
@@ -568,9 +679,10 @@ def descent_path(
     ``w <- w - lr * dJ/dw``. Returns the ``steps + 1`` points ``(w0, w1)``, start included,
     ready for ``plot_loss_landscape(..., path=...)``.
     """
+    _callable(loss_fn, "descent_path: loss_fn")
     steps = _whole(steps, "descent_path: steps", 0)
     lr = _learning_rate(lr, "descent_path")
-    w0, w1 = float(start[0]), float(start[1])
+    w0, w1 = _pair(start, "descent_path: start")
     path = [(w0, w1)]
     for _ in range(steps):
         a, b = Value(w0, "w0"), Value(w1, "w1")
@@ -596,14 +708,17 @@ def batch_descent_path(
     Returns the start and the point after every step: ``1 + epochs * ceil(n / batch_size)``
     points, for :func:`animate_descent_paths` or ``plot_loss_landscape(path=...)``.
     """
+    _callable(loss_fn, "batch_descent_path: loss_fn")
     n = _whole(n, "batch_descent_path: n", 1)
     epochs = _whole(epochs, "batch_descent_path: epochs", 0)
     bs = n if batch_size is None else min(_whole(batch_size, "batch_descent_path: batch_size",
                                                  1), n)
     lr = _learning_rate(lr, "batch_descent_path")
+    if seed is not None:
+        seed = _whole(seed, "batch_descent_path: seed", -(2**63))
     rng = random.Random(seed)
     order = list(range(n))
-    w0, w1 = float(start[0]), float(start[1])
+    w0, w1 = _pair(start, "batch_descent_path: start")
     path = [(w0, w1)]
     for _ in range(epochs):
         if bs < n:
@@ -620,7 +735,9 @@ def _landscape(loss_fn: Callable[..., Any], w0_range: Any, w1_range: Any,
                pts: list[tuple[float, float]], resolution: int,
                ) -> tuple[list[float], list[float], list[list[float]]]:
     """The loss on a grid over (w0, w1): ranges default to the path's extent plus a margin."""
-    ranges = [w0_range, w1_range]
+    _callable(loss_fn, "loss_fn")
+    ranges = [None if r is None else _range(r, name)
+              for r, name in ((w0_range, "w0_range"), (w1_range, "w1_range"))]
     for i in (0, 1):
         if ranges[i] is None:
             if not pts:
@@ -628,7 +745,9 @@ def _landscape(loss_fn: Callable[..., Any], w0_range: Any, w1_range: Any,
             lo, hi = min(p[i] for p in pts), max(p[i] for p in pts)
             margin = 0.2 * (hi - lo) or 1.0
             ranges[i] = (lo - margin, hi + margin)
-    (a0, b0), (a1, b1) = ranges
+    (a0, b0), (a1, b1) = ranges  # type: ignore[misc]
+    if not all(math.isfinite(v) for v in (a0, b0, a1, b1)):
+        raise ValueError("the path spans a range too large to draw; give w0_range, w1_range")
     g0 = [a0 + (b0 - a0) * i / (resolution - 1) for i in range(resolution)]
     g1 = [a1 + (b1 - a1) * j / (resolution - 1) for j in range(resolution)]
     with no_grad():
@@ -692,13 +811,22 @@ def plot_loss_landscape(
     Returns:
         the Figure.
     """
-    if kind not in ("contour", "surface"):
-        raise ValueError(f"kind must be 'contour' or 'surface', got {kind!r}")
+    if not isinstance(kind, str) or kind not in ("contour", "surface"):
+        raise ValueError(f"kind must be 'contour' or 'surface', got {_short(kind)}")
     resolution = _whole(resolution, "resolution", 2)
-    pts = [(float(p[0]), float(p[1])) for p in path] if path is not None else []
+    levels = _whole(levels, "levels", 1)
+    axis_labels = _names(axis_labels, "axis_labels", 2)  # type: ignore[assignment]
+    logscale = _flag(logscale, "plot_loss_landscape: logscale")
+    title = _title(title)
+    pts = [] if path is None else [_pair(p, f"path[{i}]")
+                                    for i, p in enumerate(_sequence(path, "path"))]
     g0, g1, Z = _landscape(loss_fn, w0_range, w1_range, pts, resolution)
     lv = _log_levels(Z, levels) if logscale else None
+    if not all(math.isfinite(z) for row in Z for z in row):
+        raise ValueError("the loss is infinite somewhere on this grid; choose w0_range and "
+                         "w1_range where it is finite")
     if kind == "surface":
+        view = _pair(view, "view")
         return _surface(loss_fn, g0, g1, Z, pts, ax, logscale, axis_labels, title,
                         figsize or (6.0, 4.8), view)
 
@@ -804,13 +932,11 @@ def plot_activations(
     picture shows exactly what the engine uses. ``ax`` may be a sequence of Axes, one per
     name.
     """
-    if isinstance(names, str):
-        names = [names]
+    names = [names] if isinstance(names, str) else _names(names, "plot_activations: names")
+    if not names:
+        raise ValueError("plot_activations: names is empty; e.g. ['relu', 'tanh']")
     points = _whole(points, "plot_activations: points", 2)  # 1 point spans no range at all
-    lo, hi = (float(v) for v in x_range)
-    if not -math.inf < lo < hi < math.inf:
-        raise ValueError(f"plot_activations: x_range must be (low, high) with low < high, got "
-                         f"{x_range!r}")
+    lo, hi = _range(x_range, "plot_activations: x_range")
     unknown = [n for n in names if n not in _ACTIVATIONS]
     if unknown:
         raise ValueError(f"unknown activation(s) {unknown}; choose from {list(_ACTIVATIONS)}")
@@ -909,12 +1035,11 @@ def plot_neuron_maps(
         )
     resolution = _whole(resolution, "resolution", 2)
     max_neurons = _whole(max_neurons, "max_neurons", 1)
+    cell = _positive(cell, "cell")
+    axis_labels = _names(axis_labels, "axis_labels", 2)  # type: ignore[assignment]
+    title = _title(title)
     rows = _rows(X, "plot_neuron_maps") if X is not None else []
-    ys: list[Any] = []
-    if y is not None:
-        ys = y.tolist() if hasattr(y, "tolist") else list(y)
-        if len(ys) != len(rows):
-            raise ValueError(f"X has {len(rows)} rows but y has {len(ys)} labels")
+    ys = _labels(y, len(rows), "plot_neuron_maps") if y is not None else []
     if bounds is None and not rows:
         bounds = ((-3.0, 3.0), (-3.0, 3.0))
     plane = _Plane(rows, resolution, 0.1, bounds)
@@ -932,6 +1057,7 @@ def plot_neuron_maps(
     widths = [len(o) for o in cells[0][0]]
     clf = _Classifier(model, [plane.g0[0], plane.g1[0]], threshold)
     names = _class_names(class_names, clf.n_classes)
+    _check_classes(ys, clf, "plot_neuron_maps")
 
     shown = [min(w, max_neurons) for w in widths]
     n_rows, n_cols = max(shown), len(stages) + 1
@@ -1177,9 +1303,14 @@ class FrameAnimation:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def __repr__(self) -> str:
+        labels = self._frame_labels()
+        shown = f": {labels[0]} … {labels[-1]}" if labels else ""
+        return f"{type(self).__name__}({len(labels)} frames{shown})"
+
     def save_html(self, path: Any, title: str | None = None) -> None:
         """Write the player as one self-contained HTML file (works offline, no kernel)."""
-        name = html.escape(title or type(self).__name__)
+        name = html.escape(_title(title) or type(self).__name__)
         page = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
                 f"<title>{name}</title>\n</head>\n<body>\n{self.to_html()}\n</body>\n</html>\n")
         _write_file(path, page.encode("utf-8"))
@@ -1188,9 +1319,7 @@ class FrameAnimation:
         """Write the frames as an animated GIF that loops, lingering on the last frame."""
         from PIL import Image  # Pillow: a dependency of matplotlib
 
-        rate = self.fps if fps is None else float(fps)
-        if not 0 < rate < math.inf:
-            raise ValueError(f"save_gif: fps must be a number > 0, got {fps!r}")
+        rate = self.fps if fps is None else _positive(fps, "save_gif: fps")
         images = [Image.open(io.BytesIO(p)).convert("RGB") for p in self._pngs()]
         ms = max(20, round(1000 / rate))
         durations = [ms] * len(images)
@@ -1245,18 +1374,20 @@ class TrainingRecorder(FrameAnimation):
         dpi: float = 80.0,
     ) -> None:
         self.rows = _rows(X, "TrainingRecorder")
-        self.y = y.tolist() if hasattr(y, "tolist") else list(y)
-        if len(self.y) != len(self.rows):
-            raise ValueError(f"TrainingRecorder: X has {len(self.rows)} rows but y has "
-                             f"{len(self.y)} labels")
+        self.y = _labels(y, len(self.rows), "TrainingRecorder")
         self.every = _whole(every, "TrainingRecorder: every", 1)
         self.plane = _Plane(self.rows, _whole(resolution, "resolution", 2), padding)
         if transform is not None and not callable(transform):
-            raise TypeError(f"TrainingRecorder: transform must be a function, got {transform!r}")
+            raise TypeError("TrainingRecorder: transform must be a function, got "
+                            f"{_short(transform)}")
         self.transform = transform
-        self.class_names, self.threshold = class_names, threshold
-        self.axis_labels, self.title = axis_labels, title
-        self.fps, self.dpi = float(fps), float(dpi)
+        if class_names is not None:
+            _names(class_names, "class_names")
+        self.class_names = class_names
+        self.threshold = None if threshold is None else _number(threshold, "threshold")
+        self.axis_labels = _names(axis_labels, "axis_labels", 2)
+        self.title = _title(title)
+        self.fps, self.dpi = _positive(fps, "fps"), _positive(dpi, "dpi")
         self.frames: list[tuple[int, list[list[Any]]]] = []
         self.history: Any = None
         self._clf: _Classifier | None = None
@@ -1281,6 +1412,7 @@ class TrainingRecorder(FrameAnimation):
             fn = model if self.transform is None else (lambda x: model(self.transform(x)))
             self._clf = _Classifier(fn, list(self.rows[0]), self.threshold)
             _class_names(self.class_names, self._clf.n_classes)  # wrong count: fail now
+            _check_classes(self.y, self._clf, "TrainingRecorder")
         self.frames.append((epoch, self._clf.scores(self.plane)))
         self._version += 1
 
@@ -1350,9 +1482,10 @@ class DescentAnimation(FrameAnimation):
                             "least one path, e.g. {'GD': descent_path(...)}")
         self.paths = {}
         for name, path in paths.items():
-            pts = [(float(p[0]), float(p[1])) for p in path]
+            what = f"animate_descent_paths: paths[{_short(name)}]"
+            pts = [_pair(p, f"{what}[{i}]") for i, p in enumerate(_sequence(path, what))]
             if not pts:
-                raise ValueError(f"animate_descent_paths: path {name!r} is empty")
+                raise ValueError(f"{what} is empty")
             self.paths[str(name)] = pts
         every = [p for pts in self.paths.values() for p in pts]
         g0, g1, Z = _landscape(loss_fn, w0_range, w1_range, every, resolution)
@@ -1362,8 +1495,9 @@ class DescentAnimation(FrameAnimation):
         self.grid = (g0, g1, Z)
         self.logscale = logscale
         self.n_frames = frames
-        self.axis_labels, self.title = axis_labels, title
-        self.fps, self.dpi = float(fps), float(dpi)
+        self.axis_labels = _names(axis_labels, "axis_labels", 2)
+        self.title = _title(title)
+        self.fps, self.dpi = _positive(fps, "fps"), _positive(dpi, "dpi")
 
     def _shown(self, k: int, pts: list[Any]) -> int:
         """Points of a path shown in frame k: the same fraction of every run."""
@@ -1439,6 +1573,8 @@ def animate_descent_paths(
     ``save_gif``, ``save_html``, ``frame(-1)`` for the still of the end).
     """
     frames = _whole(frames, "animate_descent_paths: frames", 2)
+    logscale = _flag(logscale, "animate_descent_paths: logscale")
     resolution = _whole(resolution, "resolution", 2)
+    levels = _whole(levels, "levels", 1)
     return DescentAnimation(loss_fn, paths, w0_range, w1_range, frames, resolution, levels,
                             logscale, axis_labels, fps, dpi, title)

@@ -41,24 +41,76 @@ class History:
     """
 
     def __init__(self, names: Sequence[str] = ("loss",), params: Mapping[str, Any] | None = None):
+        if isinstance(names, (str, bytes, Mapping, set, frozenset)) or \
+                not isinstance(names, Iterable):
+            raise TypeError(f"History: names must be a list of str like ['loss', 'accuracy'], "
+                            f"got {type(names).__name__}")
+        names = list(names)
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError(f"History: names must be str, got {type(name).__name__}")
+        if params is not None and not isinstance(params, Mapping):
+            raise TypeError(f"History: params must be a dict or None, got {type(params).__name__}")
+        if params is not None and _nan_inside(params):
+            raise ValueError("History: params holds a NaN; record the settings of the run")
         self.history: dict[str, list[float]] = {name: [] for name in names}
         self.epoch: list[int] = []
         self.params: dict[str, Any] = dict(params or {})
 
     def __getitem__(self, name: str) -> list[float]:
+        if name not in self.history:
+            # KeyError, as for a dict; the message says what there is
+            raise KeyError(f"no {name!r} in this History; it has {list(self.history)}")
         return self.history[name]
 
     def __len__(self) -> int:
         return len(self.epoch)
 
     def __repr__(self) -> str:
-        last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v)
+        def shown(v: Any) -> str:
+            try:
+                return format(v, ".4g")
+            except (TypeError, ValueError, OverflowError):  # filled in by hand with anything
+                return _short(v)
+
+        last = ", ".join(f"{k}={shown(v[-1])}" for k, v in self.history.items() if v)
         return f"History({len(self.epoch)} epochs{': ' + last if last else ''})"
 
 
 # ---------------------------------------------------------------------------------------------
 # Predictions and accuracy
 # ---------------------------------------------------------------------------------------------
+def _short(x: Any) -> str:
+    """A short repr for messages (huge ints and long lists cut)."""
+    try:
+        text = repr(x)
+    except Exception:  # e.g. an int of more than 4300 digits
+        return f"a {type(x).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _flag(value: Any, what: str) -> bool:
+    """True or False (a NumPy bool too), or a clear TypeError: an array's truth is ambiguous."""
+    if isinstance(value, bool):
+        return value
+    if type(value).__name__ == "bool_" and hasattr(value, "item"):
+        return bool(value.item())
+    raise TypeError(f"{what} must be True or False, got {type(value).__name__} {_short(value)}")
+
+
+def _nan_inside(obj: Any, depth: int = 0) -> bool:
+    """A float NaN somewhere in (nested) lists, tuples or dicts."""
+    if isinstance(obj, float) or type(obj).__name__.startswith("float"):
+        return obj != obj
+    if depth < 6 and isinstance(obj, (list, tuple)):
+        return any(_nan_inside(v, depth + 1) for v in obj)
+    if depth < 6 and isinstance(obj, Mapping):
+        return any(_nan_inside(v, depth + 1) for v in obj.values())
+    if hasattr(obj, "dtype") and hasattr(obj, "tolist"):  # a NumPy array or scalar
+        return _nan_inside(obj.tolist(), depth + 1)
+    return False
+
+
 def _as_list(X: Any, what: str) -> list[Any]:
     if hasattr(X, "tolist") and not isinstance(X, (list, tuple)):
         X = X.tolist()
@@ -84,8 +136,8 @@ def predict(model: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
 def _binary_label(t: Any, i: int) -> bool:
     if isinstance(t, bool) or not isinstance(t, Real) or t not in (0, 1, -1):
         raise ValueError(
-            f"accuracy: label {i} is {t!r}; a model with one output needs labels 0/1 or -1/+1 "
-            "(for classes 0..K-1 the model needs K outputs)"
+            f"accuracy: label {i} is {_short(t)}; a model with one output needs labels 0/1 or "
+            "-1/+1 (for classes 0..K-1 the model needs K outputs)"
         )
     return t > 0
 
@@ -100,6 +152,9 @@ def accuracy(model: Callable[[Any], Any], X: Sequence[Any], y: Sequence[Any],
     - Several outputs: the predicted class is the index of the largest output (argmax),
       compared with integer labels ``0 .. K-1``.
     """
+    if isinstance(threshold, bool) or not isinstance(threshold, Real) or \
+            not -math.inf < threshold < math.inf:
+        raise TypeError(f"accuracy: threshold must be a finite number, got {_short(threshold)}")
     rows = _as_list(X, "accuracy: X")
     labels = _as_list(y, "accuracy: y")
     if len(rows) != len(labels):
@@ -113,8 +168,8 @@ def accuracy(model: Callable[[Any], Any], X: Sequence[Any], y: Sequence[Any],
             if (isinstance(t, bool) or not isinstance(t, Real) or not 0 <= t < len(out)
                     or not float(t).is_integer()):
                 raise ValueError(
-                    f"accuracy: label {i} is {t!r}; with {len(out)} outputs labels must be class "
-                    f"indices 0..{len(out) - 1}"
+                    f"accuracy: label {i} is {_short(t)}; with {len(out)} outputs labels must be "
+                    f"class indices 0..{len(out) - 1}"
                 )
             correct += best == t
         else:
@@ -188,11 +243,11 @@ _LOSS_NAMES = {
 def _resolve_loss(loss: Any) -> Callable[[Any, Any], Value]:
     if isinstance(loss, str):
         if loss not in _LOSS_NAMES:
-            raise ValueError(f"fit: unknown loss {loss!r}; use one of {', '.join(_LOSS_NAMES)} "
-                             "or pass a function loss(preds, targets)")
+            raise ValueError(f"fit: unknown loss {_short(loss)}; use one of "
+                             f"{', '.join(_LOSS_NAMES)} or pass a function loss(preds, targets)")
         return _LOSS_NAMES[loss]
     if not callable(loss):
-        raise TypeError(f"fit: loss must be a function loss(preds, targets), got {loss!r}")
+        raise TypeError(f"fit: loss must be a function loss(preds, targets), got {_short(loss)}")
     return loss
 
 
@@ -201,10 +256,16 @@ def _resolve_metrics(metrics: Any, loss: Any, y: list[Any]) -> dict[str, Metric]
         return {}
     if isinstance(metrics, (str, bytes)) or callable(metrics):
         metrics = [metrics]
+    if not isinstance(metrics, Iterable):
+        raise TypeError(f"fit: metrics must be a list like ['accuracy'], got "
+                        f"{type(metrics).__name__} {_short(metrics)}")
     items = metrics.items() if isinstance(metrics, Mapping) else [(None, m) for m in metrics]
     resolved: dict[str, Metric] = {}
     for name, m in items:
-        if m in ("accuracy", "acc"):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"fit: metric names must be str, got {type(name).__name__} "
+                            f"{_short(name)}")
+        if isinstance(m, str) and m in ("accuracy", "acc"):
             # Raw scores (hinge loss, logits) and ±1 labels are split at 0, probabilities at 0.5.
             raw = loss in (_losses.hinge_loss, _losses.binary_cross_entropy_with_logits)
             pm1 = any(isinstance(t, Real) and t == -1 for t in y)
@@ -215,10 +276,10 @@ def _resolve_metrics(metrics: Any, loss: Any, y: list[Any]) -> dict[str, Metric]
 
             resolved[name or "accuracy"] = acc
         elif callable(m):
-            resolved[name or getattr(m, "__name__", f"metric{len(resolved)}")] = m
+            resolved[name or str(getattr(m, "__name__", f"metric{len(resolved)}"))] = m
         else:
             raise ValueError(
-                f"fit: unknown metric {m!r}; use \"accuracy\" or a function "
+                f"fit: unknown metric {_short(m)}; use \"accuracy\" or a function "
                 "metric(model, X, y) -> float"
             )
     if "loss" in resolved:
@@ -243,7 +304,7 @@ def _integer(value: Any) -> int | None:
 def _whole(value: Any, what: str, low: int) -> int:
     n = _integer(value)
     if n is None or n < low:
-        raise ValueError(f"fit: {what} must be a whole number >= {low}, got {value!r}")
+        raise ValueError(f"fit: {what} must be a whole number >= {low}, got {_short(value)}")
     return n
 
 
@@ -255,13 +316,14 @@ def _check_row(x: Any, i: int, where: str) -> Any:
         cells: Sequence[Any] = [x]
     elif isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
         raise TypeError(f"fit: {where}[{i}] must be a list of numbers, got {type(x).__name__} "
-                        f"{x!r}")
+                        f"{_short(x)}")
     else:
         cells = x
     for j, v in enumerate(cells):
         number = v.data if isinstance(v, Value) else v
         if isinstance(number, bool) or not isinstance(number, Real):
-            raise TypeError(f"fit: {where}[{i}] holds {v!r} ({type(v).__name__}), not a number")
+            raise TypeError(f"fit: {where}[{i}] holds {_short(v)} ({type(v).__name__}), "
+                            "not a number")
         if not -math.inf < number < math.inf:
             at = f"{where}[{i}]" if cells is not x else f"{where}[{i}][{j}]"
             raise ValueError(
@@ -317,7 +379,7 @@ def _resolve_callbacks(callbacks: Any) -> dict[str, list[Callable[..., Any]]]:
     if isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(callbacks, Iterable):
         raise TypeError(
             f"fit: callbacks must be a list of callbacks, got {type(callbacks).__name__} "
-            f"{callbacks!r}"
+            f"{_short(callbacks)}"
         )
     for k, cb in enumerate(callbacks):
         methods = {h: getattr(cb, h) for h in _HOOKS if callable(getattr(cb, h, None))}
@@ -328,10 +390,10 @@ def _resolve_callbacks(callbacks: Any) -> dict[str, list[Callable[..., Any]]]:
             hooks["on_epoch_end"].append(cb)
         else:
             raise TypeError(
-                f"fit: callbacks[{k}] is {type(cb).__name__} {cb!r}, which is not callable. A "
-                "callback is a function callback(epoch, model, history), or an object with "
-                "on_epoch_end(epoch, model, history) and/or on_step_end(epoch, step, model, "
-                "loss) methods"
+                f"fit: callbacks[{k}] is {type(cb).__name__} {_short(cb)}, which is not "
+                "callable. A callback is a function callback(epoch, model, history), or an "
+                "object with on_epoch_end(epoch, model, history) and/or on_step_end(epoch, step, "
+                "model, loss) methods"
             )
     return hooks
 
@@ -497,13 +559,14 @@ def fit(
             batch_size = _whole(batch_size, "batch_size", 1)
         except ValueError:
             raise ValueError("fit: batch_size must be None (full batch) or a whole number >= 1, "
-                             f"got {batch_size!r}") from None
+                             f"got {_short(batch_size)}") from None
     if seed is not None:
         if _integer(seed) is None:
-            raise TypeError(f"fit: seed must be a whole number or None, got {seed!r}")
+            raise TypeError(f"fit: seed must be a whole number or None, got {_short(seed)}")
         seed = _integer(seed)
-    if not isinstance(compiled, bool):
-        raise TypeError(f"fit: compiled must be True or False, got {compiled!r}")
+    compiled = _flag(compiled, "fit: compiled")
+    shuffle = _flag(shuffle, "fit: shuffle")
+    progress = _flag(progress, "fit: progress")
     rows = _as_list(X, "fit: X")
     targets = _as_list(y, "fit: y")
     if not rows:
@@ -529,7 +592,7 @@ def fit(
             from tinygrad_edu.compile import compile_step
         except ImportError as err:
             raise ImportError(f"fit(compiled=True) needs tinygrad_edu.compile: {err}") from err
-        step_fn = compile_step(model, loss_fn, rows[0], targets[0])
+        step_fn = compile_step(model, loss_fn, rows[:8], targets[:8])  # traced and checked once
 
     n = len(rows)
     bs = n if batch_size is None else min(batch_size, n)

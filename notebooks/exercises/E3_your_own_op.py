@@ -104,7 +104,14 @@ else:
 #
 # $$\frac{d}{dx} \log(1 + e^x) = \frac{e^x}{1 + e^x} = \frac{1}{1 + e^{-x}}.$$
 #
-# Write it as a `Function`. (`math.log1p(u)` is $\log(1 + u)$, accurate for small $u$.)
+# Write it as a `Function`. One catch: at $x = 800$, `math.exp(x)` overflows (floats end
+# near $e^{709}$), although softplus itself is just about $800$. Take the large part out
+# first:
+#
+# $$\log(1 + e^x) = \max(x, 0) + \log\left(1 + e^{-|x|}\right),$$
+#
+# where $e^{-|x|}$ is at most 1 and never overflows. (`math.log1p(u)` is $\log(1 + u)$,
+# accurate for small $u$.) The check tries $x = 800$ too.
 
 # %%
 class Softplus(Function):
@@ -120,7 +127,8 @@ class Softplus(Function):
 
 
 # %%
-report = check_function(Softplus, expected=lambda x: math.log(1 + math.exp(x)))
+report = check_function(Softplus, points=[-3.0, -0.5, 0.0, 0.7, 2.5, 800.0],
+                        expected=lambda x: x if x > 700 else math.log(1 + math.exp(x)))
 
 # %% [markdown]
 # ## softplus from ops you already have
@@ -145,19 +153,21 @@ report = check_function(softplus)
 # an op that is faster or more accurate than its pieces (PyTorch's own softplus is one).
 
 # %%
-def count_nodes(root):
-    seen, stack = set(), [root]
+def count_ops(root):
+    """How many nodes of root's graph an op made (the leaves left out)."""
+    seen, stack, ops = set(), [root], 0
     while stack:
         node = stack.pop()
         if id(node) not in seen:
             seen.add(id(node))
+            ops += bool(node._prev)
             stack.extend(node._prev)
-    return len(seen)
+    return ops
 
 
 if report:
     for name, y in [("Softplus.apply", Softplus.apply(Value(0.5))),
                     ("softplus", softplus(Value(0.5)))]:
-        print(f"{name:>15}: {y.data:.12f}   {count_nodes(y)} nodes, top op {y._op!r}")
+        print(f"{name:>15}: {y.data:.12f}   {count_ops(y)} op node(s), the last {y._op!r}")
 else:
     print("Finish softplus first (the check above shows what is left).")

@@ -17,13 +17,13 @@ import sys
 import textwrap
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TextIO
 
 Status = Literal["pass", "fail", "todo"]
 
 MARK = {"pass": "✓", "fail": "✗", "todo": "○"}
-WIDTH = 92  # wrap hints to fit a notebook output cell (and an 80-100 column terminal)
+WIDTH = 80  # wrap hints so a line fits a notebook output at 1200 px, and a terminal
 
 # A learner's own code is any frame outside the tinygrad_edu package.
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,12 +68,12 @@ class Result:
         if self.status == "pass":
             return f"{MARK['pass']} {self.name}"
         if self.status == "todo" and self.waiting:
-            lines = [f"{MARK['todo']} {self.name}: not checked yet",
-                     f"    (it waits for {self.waiting} to pass)"]
+            lines = _wrap(f"{MARK['todo']} {self.name}: not checked yet", "", "    ")
+            lines += [f"    (it waits for {self.waiting} to pass)"]
         elif self.status == "todo":
-            lines = [f"{MARK['todo']} {self.name}: not implemented yet"]
+            lines = _wrap(f"{MARK['todo']} {self.name}: not implemented yet", "", "    ")
         else:
-            lines = [f"{MARK['fail']} {self.name}"]
+            lines = _wrap(f"{MARK['fail']} {self.name}", "", "    ")
         if self.detail:
             lines += _wrap(self.detail, "    ")
         for m in self.mismatches:
@@ -95,6 +95,7 @@ class Report:
         self.results: list[Result] = []
         self.notes: list[str] = []  # extra text printed with the report (tables, advice)
         self._stream = stream
+        self._todo_details: set[str] = set()
 
     # ---- building ------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -104,7 +105,13 @@ class Report:
 
     def add(self, result: Result) -> Result:
         self.results.append(result)
-        self._emit(_indent(result.text(), "  "))
+        shown = result
+        if result.status == "todo" and result.detail:
+            # one blank stops many cases: say what to write once, at its first case
+            if result.detail in self._todo_details:
+                shown = replace(result, detail="")
+            self._todo_details.add(result.detail)
+        self._emit(_indent(shown.text(), "  "))
         return result
 
     def finish(self) -> Report:
@@ -187,6 +194,8 @@ def fmt(x: Any, digits: int = 12) -> str:
         if x is None:
             return "None (nothing was returned or set)"
         return f"{_short(repr(x))} (a {type(x).__name__}, not a number)"
+    if type(x) is int and not -sys.float_info.max <= x <= sys.float_info.max:  # float() fails
+        return f"an int of {len(str(abs(x)))} digits (too large for a float)"
     text = f"{float(x):.{digits}g}"
     return text if any(c in text for c in ".en") else text + ".0"  # 14 -> 14.0, as Python
 
@@ -194,6 +203,8 @@ def fmt(x: Any, digits: int = 12) -> str:
 def close(got: Any, expected: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
     """``got`` is a real number equal to ``expected`` up to float rounding."""
     if isinstance(got, bool) or not isinstance(got, (int, float)):
+        return False
+    if not -sys.float_info.max <= got <= sys.float_info.max:  # inf, NaN, or too large an int
         return False
     return math.isclose(float(got), expected, rel_tol=rel, abs_tol=abs_)
 
@@ -231,13 +242,12 @@ def is_not_implemented(err: BaseException) -> bool:
 
 def where(err: BaseException) -> str:
     """The learner's line where ``err`` happened: "in __mul__: out = ..." ('' if none)."""
-    frames = [f for f in traceback.extract_tb(err.__traceback__)
-              if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if not _in_package(f.filename)]
     if not frames:
         return ""
     f = frames[-1]
-    code = f" `{f.line.strip()}`" if f.line else ""
-    return f"in {f.name}, line {f.lineno}:{code}"
+    code = f": `{f.line.strip()}`" if f.line else ""
+    return f"in {f.name}, line {f.lineno}{code}"
 
 
 def error_text(err: BaseException) -> str:
@@ -249,15 +259,23 @@ def error_text(err: BaseException) -> str:
 
 
 def todo_detail(err: BaseException) -> str:
-    """What is not written yet: the blank's own line when it has a message."""
+    """What is not written yet: the blank to replace, or the library's own message."""
     e: BaseException | None = err
     while e is not None and not isinstance(e, NotImplementedError):
         e = e.__cause__ or e.__context__
     msg = str(e) if e is not None else ""
-    if msg:
-        return f'replace `raise NotImplementedError("{_short(msg)}")` with your code'
+    frames = traceback.extract_tb(e.__traceback__) if e is not None else []
+    raised_by_you = bool(frames) and not _in_package(frames[-1].filename)
+    if msg and raised_by_you:
+        return f"{_short(msg)} (replace the `raise` line with your code)"
+    if msg:  # e.g. the library's "Sin.forward is missing: define it as ..."
+        return _short(msg, 200)
     loc = where(err)
     return f"NotImplementedError {loc}" if loc else "it raises NotImplementedError"
+
+
+def _in_package(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR)
 
 
 def attempt(fn: Callable[[], Any]) -> tuple[Any, BaseException | None]:

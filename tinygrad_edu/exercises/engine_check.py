@@ -268,13 +268,13 @@ def _graph_cases() -> list[_GraphCase]:
                    ("__sub__", "__truediv__")),
         _GraphCase("the lecture's neuron: o = tanh(x1*w1 + x2*w2 + b)", dict(_NEURON), _neuron,
                    ("a * b", "a + b", "a.tanh()"), ("__mul__", "__add__", "tanh")),
-        _GraphCase("the same neuron, tanh from exp: o = (e - 1) / (e + 1), e = exp(2n)",
+        _GraphCase("the neuron with tanh from exp: o = (e - 1) / (e + 1), e = exp(2n)",
                    dict(_NEURON), _neuron_exp,
                    ("a * b", "a + b", "a.exp()", "a ** 3", "2 * a (a number on the left)"),
                    ("__mul__", "__add__", "exp", "__sub__", "__truediv__", "__rmul__")),
         _GraphCase("backward() twice on the same graph: L = (a * b) * c",
-                   {"a": 2.0, "b": -3.0, "c": 4.0}, _twice, ("a * b",), ("__mul__",),
-                   twice=True),
+                   {"a": 2.0, "b": -3.0, "c": 4.0}, _twice, ("a * b", "a * a (a used twice)"),
+                   ("__mul__",), twice=True),
     ]
 
 
@@ -286,7 +286,9 @@ def check_engine(value_class: Any, quiet: bool = False) -> Report:
     the received numbers, and a hint. Parts you have not written yet are reported as "not
     implemented yet". Returns a ``Report``, truthy only when every case passes.
     """
-    report = new_report(f"check_engine({getattr(value_class, '__name__', value_class)!s}): "
+    name = getattr(value_class, "__name__", None)
+    name = name if isinstance(name, str) else type(value_class).__name__
+    report = new_report(f"check_engine({name}): "
                         "your Value class", quiet)
     if not isinstance(value_class, type):
         report.add(Result(
@@ -515,16 +517,16 @@ def _run_graph(V: type, graph: _GraphCase, ops: dict[str, Result]) -> Result:
                                               "dL/dL = 1"), *bad], mistake="no-seed", hint=(
             "backward() must start with self.grad = 1.0 (the output's gradient with respect "
             "to itself is 1); every other gradient is a multiple of it."))
+    broken = [u for u in graph.uses if u in ops and ops[u].status != "pass"]
+    if broken:
+        return Result(name, "fail", shown[:2], hint=(
+            f"this graph uses {', '.join(broken)}, which "
+            f"{'is' if len(broken) == 1 else 'are'} not ✓ above: fix "
+            f"{'that' if len(broken) == 1 else 'those'} first."))
     if graph.twice:
         result = _twice_diagnosis(name, graph, got_leaves, got_inner, want_leaves, want_inner)
         if result is not None:
             return result
-    broken = [u for u in graph.uses if u in ops and ops[u].status != "pass"]
-    if broken:
-        return Result(name, "fail", shown, hint=(
-            f"this graph uses {', '.join(broken)}, which "
-            f"{'is' if len(broken) == 1 else 'are'} not ✓ above: fix "
-            f"{'that' if len(broken) == 1 else 'those'} first."))
     return Result(name, "fail", shown + (bad_inner if bad else []), hint=(
         "the one-op checks above pass, so look at backward(): it must set self.grad = 1.0, "
         "then call _backward() exactly once for every node in the graph, the output first "

@@ -16,6 +16,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tinygrad_edu import checks
 from tinygrad_edu.engine import Value, no_grad
 from tinygrad_edu.exercises._report import (
     Mismatch,
@@ -75,8 +76,12 @@ def check_function(op: Any, points: Sequence[Any] | None = None, *,
                                "function of Values (check_function(softplus))"))
         return report.finish()
     n = _nargs(op)
-    pts = [p if isinstance(p, (tuple, list)) else (p,)
-           for p in (points if points is not None else DEFAULT_POINTS.get(n, DEFAULT_POINTS[2]))]
+    pts = _points(points if points is not None else DEFAULT_POINTS.get(n, DEFAULT_POINTS[2]))
+    eps, atol, rtol = (checks.number(v, f"check_function: {k}")
+                       for k, v in (("eps", eps), ("atol", atol), ("rtol", rtol)))
+    if not (eps > 0 and atol >= 0 and rtol >= 0):
+        raise ValueError(f"check_function: eps must be > 0 and atol, rtol >= 0, got eps={eps}, "
+                         f"atol={atol}, rtol={rtol}")
     call = (lambda *xs: op.apply(*xs)) if is_fn else op
     args = ", ".join("xyzw"[i] if i < 4 else f"x{i}" for i in range(n))
     shown = (", ".join(f"{p[0]:g}" for p in pts) if n == 1 else
@@ -112,6 +117,19 @@ def _value_of(out: Any) -> Any:
     return out.data if isinstance(out, Value) else out
 
 
+def _points(points: Any) -> list[tuple[float, ...]]:
+    """``points`` as a list of input tuples of floats, or a clear error saying what to pass."""
+    want = "a list of inputs: numbers for a one-input op ([0.5, 1.2]) or tuples ([(0.5, 1.0)])"
+    if isinstance(points, (str, bytes, dict)) or not hasattr(points, "__iter__"):
+        raise TypeError(f"check_function: points must be {want}, got {type(points).__name__} "
+                        f"{repr(points)[:60]}")
+    pts = [tuple(p) if isinstance(p, (tuple, list)) else (p,) for p in points]
+    if not pts or not all(pts):
+        raise ValueError(f"check_function: points must be {want}, not empty")
+    return [tuple(checks.number(v, f"check_function: points[{i}]") for v in p)
+            for i, p in enumerate(pts)]
+
+
 def _forward_case(name: str, call: Callable[..., Any], pts: list[Sequence[float]],
                   expected: Callable[..., float] | None, is_fn: bool) -> Result:
     bad: list[Mismatch] = []
@@ -120,6 +138,12 @@ def _forward_case(name: str, call: Callable[..., Any], pts: list[Sequence[float]
         if err is not None:
             if is_not_implemented(err):
                 return Result(name, "todo", detail=todo_detail(err))
+            if isinstance(err, OverflowError):
+                return Result(name, "fail", detail=f"at {_at(p)}: {error_text(err)}",
+                              mistake="overflow", hint=(
+                                  "a number on the way got too large for a float (math.exp "
+                                  "of more than about 709 does). Rewrite the formula so that "
+                                  "no step overflows; the exercise shows how."))
             return Result(name, "fail", detail=f"at {_at(p)}: {error_text(err)}", hint=(
                 "forward(ctx, x) receives plain floats and must return one float, e.g. "
                 "math.sin(x)" if is_fn else
