@@ -258,3 +258,8 @@ def test_ops_it_does_not_know_use_the_engines_local_derivatives(monkeypatch):
     assert explain_forward(z) == "z = Mul3(a, b) = Mul3(2, 5) = 10"
     monkeypatch.delattr(backprop, "local_derivatives")
     assert "local derivative unknown" in explain(z)
+
+
+def test_printable_needs_a_str():
+    with pytest.raises(TypeError, match="printable needs a str"):
+        printable(Value(1.0))

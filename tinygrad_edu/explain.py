@@ -46,6 +46,8 @@ def printable(text: str) -> str:
     A label that is only a newline would otherwise be invisible (and break a one-line
     explanation); lone surrogates cannot be encoded at all. Everything else is unchanged.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"printable needs a str, got {type(text).__name__}")
     if text.isprintable():
         return text
     out = []
