@@ -334,3 +334,35 @@ def test_numpy_batches_and_int_targets_give_the_same_step():
             p.grad = 0.0
         runs.append((step(xb, yb), [p.grad for p in model.parameters()]))
     assert runs[0] == runs[1] == runs[2]
+
+
+def test_function_ops_run_their_own_forward_and_backward():
+    from tinygrad_edu import Function
+
+    class Softplus(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return math.log1p(math.exp(-abs(x))) + max(x, 0.0)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_values
+            return grad / (1.0 + math.exp(-x))
+
+    class Mul3(Function):  # a None gradient: "no gradient" for that input
+        @staticmethod
+        def forward(ctx, a, b, c):
+            ctx.save_for_backward(a, b, c)
+            return a * b * c
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b, c = ctx.saved_values
+            return g * b * c, None, g * a * b
+
+    fn = lambda x, y: Softplus.apply(x * y) + Mul3.apply(x, y, x + 1.0)  # noqa: E731
+    traced = trace(fn, 0.5, -1.5)
+    assert "softplus1, ctx_softplus1 = function_(Softplus_" in traced.source
+    for a, b in [(0.5, -1.5), (2.0, 3.0), (-1.0, 0.2)]:
+        assert traced(a, b) == eager_grads(fn, a, b)

@@ -16,8 +16,10 @@ import hashlib
 import math
 import random
 
-from tinygrad_edu import Value
-from tinygrad_edu.nn import MLP
+import pytest
+
+from tinygrad_edu import Value, backward_order, backward_steps, no_grad
+from tinygrad_edu.nn import MLP, Layer
 
 
 def _moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple[list, list]:
@@ -199,3 +201,79 @@ def test_digits_like_cross_entropy_adam_bit_identical():
     losses, digest = digits_like_run()
     assert losses == DIGITS_LIKE
     assert digest == DIGITS_LIKE_DIGEST
+
+
+# ---- the fast paths give the textbook's floats, in the textbook's order ----------------------
+def _grads(values):
+    return [v.grad for v in values]
+
+
+def _run_steps(root):
+    order = list(backward_steps(root))
+    return order, _grads(order)
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "sigmoid", "linear"])
+def test_dense_layer_nodes_equal_linear_then_activation(act):
+    layer = Layer(5, 4, act, seed=3)
+    x = [0.3, -1.2, 2.0, 0.7, -0.4]
+    out = layer(x)  # one node per neuron: op "linear+<act>" (or "linear")
+    assert all(o.op == ("linear" if act == "linear" else f"linear+{act}") for o in out)
+    ref = [n(x) for n in layer.neurons]  # Neuron.forward: linear, then the activation
+    assert [o.data for o in out] == [r.data for r in ref]
+    for roots in (out, ref):
+        total = roots[0] * 1.5
+        for r in roots[1:]:
+            total = total + r * r
+        for p in layer.parameters():
+            p.grad = 0.0
+        total.backward()
+        roots_grads = [p.grad for p in layer.parameters()]
+        if roots is out:
+            dense_grads = roots_grads
+    assert dense_grads == roots_grads
+
+
+def test_backward_steps_visits_in_backward_order_with_the_same_floats():
+    model = MLP(3, [6, 4, 2], activation="tanh", seed=4)
+    x = [[0.2, -0.5, 1.0], [1.5, 0.3, -0.7]]
+
+    def graph():
+        outs = [model(r) for r in x]
+        c = outs[0][0] * outs[1][1]
+        d = outs[0][0] + 1.0  # c is made before d, though d is used first (Kahn's order
+        return d * c + outs[1][0].relu()  # would visit c first): newest first visits d
+
+    root = graph()
+    root.backward()
+    fast = _grads(backward_order(root)), _grads(model.parameters())
+    for p in model.parameters():
+        p.grad = 0.0
+    root = graph()
+    order, step_grads = _run_steps(root)
+    assert order == backward_order(root)
+    assert [v._seq for v in order] == sorted((v._seq for v in order), reverse=True)
+    assert (step_grads, _grads(model.parameters())) == fast
+
+
+def test_a_weight_replaced_after_a_forward_is_used_by_the_next():
+    layer = Layer(2, 2, "linear", seed=5)
+    layer([1.0, 2.0])
+    tied = Value(10.0, "tied")
+    layer.neurons[1].w[0] = tied  # in place, as tying weights does
+    out = layer([1.0, 2.0])
+    assert tied in out[1].children
+    assert out[1].data == layer.neurons[1].b.data + 10.0 + layer.neurons[1].w[1].data * 2.0
+    layer.neurons[0].activation = "relu"
+    assert layer([1.0, 2.0])[0].op == "linear+relu"
+
+
+def test_dense_nodes_under_no_grad_and_on_overflow():
+    layer = Layer(2, 3, seed=6)
+    with no_grad():
+        out = layer([1.0, 2.0])
+    assert all(o.op == "" and o.children == () for o in out)
+    for p in layer.parameters():
+        p.data = 1e308
+    with pytest.raises(OverflowError, match="'linear'"):
+        layer([1e10, 1e10])

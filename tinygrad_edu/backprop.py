@@ -1,10 +1,7 @@
 """The walks over a graph that apply the chain rule, and the local derivatives of a node.
 
-- ``backprop(root)``: what ``Value.backward()`` runs. The same steps, in the same order, with
-  the same floats as ``engine.reference_backward``, written for speed: leaves are never
-  visited (they pass nothing on, and leaving them out does not change the order of the inner
-  nodes), and each inner node keeps its count of users still to pass their gradient on in its
-  own ``_users`` slot rather than in a dict (all counts are back to 0 when the walk ends).
+- ``backward()`` runs ``fastpath.backprop``: the steps of ``engine.reference_backward``, in
+  the same order (newest node first) and with the same floats, written for speed.
 - ``backward_steps(root)``: the same walk as a generator, one node at a time.
 - ``local_derivatives(node)``: d node / d input for each input, for every op.
 
@@ -19,7 +16,6 @@ Grads are per graph: do not backpropagate one graph from two threads at once.
 
 from __future__ import annotations
 
-import itertools
 import math
 import weakref
 from collections.abc import Iterator
@@ -27,84 +23,7 @@ from collections.abc import Iterator
 from tinygrad_edu import checks
 from tinygrad_edu.engine import _BACKWARD, Value, backward_order
 
-__all__ = ["backprop", "backward_steps", "local_derivatives"]
-
-_walk_ids = itertools.count(1)  # each walk marks the leaves it has listed with its own id
-
-
-def _count_inner_users(root: Value, walk_id: int, leaves: list[Value],
-                       saved: dict[Value, float]) -> None:
-    """How many times each inner node below ``root`` is used, into its ``_users`` slot; zero
-    its grad (inner nodes are recomputed), keeping a nonzero one in ``saved``. The leaves
-    (each once) go to ``leaves``."""
-    stack = [root]
-    push, pop, list_leaf = stack.append, stack.pop, leaves.append  # (bound once: hot loop)
-    while stack:
-        for child in pop().children:
-            if child.children:  # an inner node
-                if child._users == 0:  # first time seen
-                    if child.grad:
-                        saved[child] = child.grad
-                    child.grad = 0.0
-                    push(child)
-                child._users += 1
-            elif child._users is not walk_id:  # a leaf not listed yet (its _users is free)
-                child._users = walk_id
-                list_leaf(child)
-
-
-def backprop(root: Value, gradient: float = 1.0) -> None:
-    """``root.backward(gradient)`` as one plain loop (the hot path of training)."""
-    if _paused:
-        _invalidate_paused_walks({node for node in backward_order(root) if node.children})
-    if not root.children:
-        try:
-            total = root.grad + gradient
-        except (TypeError, ValueError, OverflowError) as err:  # a .grad set by hand
-            _hand_set(root, err)
-            raise
-        if not math.isfinite(total):
-            raise OverflowError(f"backward(): the gradient of the leaf {root!r} plus "
-                                f"{gradient!r} is {total}: too large for a float")
-        root.grad = total
-        return
-    leaves: list[Value] = []
-    saved: dict[Value, float] = {}
-    leaf_grads: list[float] | None = None
-    finite = True
-    try:
-        _count_inner_users(root, next(_walk_ids), leaves, saved)
-        leaf_grads = [leaf.grad for leaf in leaves]
-        root.grad = gradient
-        backward_rule, isfinite = _BACKWARD, math.isfinite
-        ready = [root]
-        pop, push = ready.pop, ready.append
-        while ready:
-            node = pop()
-            if not isfinite(node.grad):  # (final here)
-                finite = False
-            backward_rule[node.op](node)
-            for child in node.children:
-                if child.children:
-                    left = child._users - 1
-                    child._users = left
-                    if left == 0:
-                        push(child)
-        for leaf in leaves:
-            if not isfinite(leaf.grad):
-                finite = False
-    except BaseException as err:  # a rule raised (or Ctrl-C): put every grad and count back
-        _restore(root, saved, leaves, leaf_grads)
-        if isinstance(err, (TypeError, ValueError, OverflowError)):
-            _hand_set(root, err)
-        raise
-    if not finite:  # again, step by step, checking each gradient: it raises naming the op
-        _restore(root, saved, leaves, leaf_grads)
-        _hand_set(root, None)
-        for _ in _steps(root, gradient):
-            pass
-        raise OverflowError("backward(): a gradient is too large for a float")  # (unreached)
-
+__all__ = ["backward_steps", "local_derivatives"]
 
 def _hand_set(root: Value, err: BaseException | None) -> None:
     """Cold path, after an error or a non-finite grad: if a node of the graph holds a .data
@@ -120,7 +39,6 @@ def _restore(root: Value, saved: dict[Value, float], leaves: list[Value],
     for node in backward_order(root):
         if node.children:
             node.grad = saved.get(node, 0.0)
-            node._users = 0
     if leaf_grads is not None:
         for leaf, g in zip(leaves, leaf_grads):
             leaf.grad = g
@@ -258,6 +176,6 @@ def local_derivatives(node: Value) -> tuple[float, ...]:
     probe = object.__new__(Value)
     probe.data, probe.grad, probe.label, probe.op = node.data, 1.0, "", node.op
     probe.children = tuple(Value(child.data) for child in node.children)
-    probe._arg, probe._users = node._arg, 0
+    probe._arg, probe._seq = node._arg, 0
     _BACKWARD[node.op](probe)
     return tuple(child.grad for child in probe.children)

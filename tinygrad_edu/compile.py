@@ -38,6 +38,9 @@ from typing import Any
 
 from tinygrad_edu import losses as _losses
 from tinygrad_edu.engine import Value
+from tinygrad_edu.fastpath import _Params
+
+_PLAIN_ARGS = (float, int, tuple, _Params)  # what an op's _arg is when it is no Function
 
 __all__ = ["trace", "compile_step", "TraceError", "Traced", "CompiledStep"]
 
@@ -52,12 +55,13 @@ class TraceError(ValueError):
 class _Node:
     """One node of a recording; ``kind``: input, capture, const, op, max (or leaf, alias)."""
 
-    __slots__ = ("kind", "op", "kids", "arg", "data", "value", "name", "pos")
+    __slots__ = ("kind", "op", "kids", "arg", "data", "value", "name", "pos", "pre")
 
     def __init__(self, kind: str, op: str, kids: tuple[int, ...], arg: Any, data: float,
                  value: Value | None, pos: int) -> None:
         self.kind, self.op, self.kids, self.arg = kind, op, kids, arg
         self.data, self.value, self.name, self.pos = data, value, "", pos
+        self.pre = ""  # a dense node's sum before its activation (a name in the code)
 
 
 def _record(roots: Sequence[Value], inputs: Sequence[Value]) -> list[_Node]:
@@ -139,6 +143,8 @@ def _compare(a: list[_Node], b: list[_Node], what: str) -> list[int]:
 
 def _function_of(n: _Node) -> type | None:
     """The ``Function`` subclass of a node made by ``MyOp.apply`` (its ``_arg`` is the ctx)."""
+    if n.arg is None or type(n.arg) in _PLAIN_ARGS:  # (the common cases, quickly)
+        return None
     function = getattr(n.arg, "function", None)
     return function if isinstance(function, type) and function.__name__ == n.op else None
 
@@ -155,6 +161,8 @@ def _max_shifts(nodes: list[_Node], other: list[_Node], differ: list[int], what:
     Softmax and cross_entropy subtract ``m = max(z)`` (taken from ``.data``) from every score:
     a constant that is the max of the scores it is subtracted from, in both recordings.
     """
+    if not differ:
+        return
     parent_of: dict[int, list[int]] = {}
     for i, n in enumerate(nodes):
         for k in n.kids:
@@ -231,7 +239,10 @@ _FORWARD = {
     "relu": "{0} if {0} > 0.0 else 0.0", "sin": "sin({0})", "cos": "cos({0})",
     "abs": "abs({0})", "log1p": "log1p_({0})",
 }
-_KNOWN_OPS = set(_FORWARD) | {"**", "c**", "linear", "log1p", "cross_entropy"}
+# A layer's neurons as one node each (fastpath.dense): linear, then the activation.
+_DENSE = {"linear+relu": "relu", "linear+tanh": "tanh", "linear+sigmoid": "sigmoid"}
+_LINEAR = {"linear", *_DENSE}
+_KNOWN_OPS = set(_FORWARD) | {"**", "c**", "log1p", "cross_entropy"} | _LINEAR
 
 
 def _sigmoid(x: float) -> float:
@@ -330,7 +341,7 @@ _RUNTIME = {"exp": math.exp, "log": math.log, "tanh": math.tanh, "sigmoid": _sig
 
 
 def _forward_expr(n: _Node, k: list[str]) -> str:
-    if n.op == "linear":
+    if n.op in _LINEAR:
         half = (len(k) - 1) // 2
         return " + ".join([k[0]] + [f"{k[1 + i]} * {k[1 + half + i]}" for i in range(half)])
     if n.op == "**":
@@ -387,13 +398,19 @@ def _backward_terms(n: _Node, name: str, g: str, k: list[str]) -> tuple[str | No
     if op == "abs":
         return None, [(0, "+", f"(1.0 if {k[0]} > 0.0 else -1.0 if {k[0]} < 0.0 else 0.0)"
                                 f" * {g}")]
-    if op == "linear":
+    if op in _LINEAR:
+        if op == "linear+relu":
+            cond, g = f"{name} > 0.0", g
+        elif op in _DENSE:  # tanh, sigmoid: the activation's local derivative first
+            cond, g = None, f"gz_{name}"
+        else:
+            cond = None
         half = (len(k) - 1) // 2
         terms: list = [(0, "+", g)]
         for i in range(half):
             terms.append((1 + i, "+", f"{k[1 + half + i]} * {g}"))
             terms.append((1 + half + i, "+", f"{k[1 + i]} * {g}"))
-        return None, terms
+        return cond, terms
     if op == "log1p":  # as losses._log1p: the gradient of log(1 + u)
         return None, [(0, "+", f"{g} / (1.0 + {k[0]})")]
     if op == "cross_entropy":  # one example's -log softmax(z)_k: d/dz = softmax(z) - onehot
@@ -417,7 +434,8 @@ _OVERFLOWING = {"+", "-", "*", "/", "linear", "**", "c**", "neg"}
 _OP_PREFIX = {"+": "add", "-": "sub", "*": "mul", "/": "div", "neg": "neg", "**": "pow",
               "c**": "cpow", "exp": "e", "log": "lg", "tanh": "t", "sigmoid": "s", "relu": "r",
               "linear": "z", "sin": "sn", "cos": "cs", "abs": "ab", "max": "m",
-              "cross_entropy": "ce", "log1p": "l1p"}
+              "cross_entropy": "ce", "log1p": "l1p", "linear+relu": "h", "linear+tanh": "t",
+              "linear+sigmoid": "s"}
 _ACT_PREFIX = {"relu": "h", "tanh": "t", "sigmoid": "s"}
 
 
@@ -457,15 +475,20 @@ def _name_nodes(nodes: list[_Node], names: _Names) -> None:
         label = n.value.label if n.value is not None else ""
         if label:
             n.name = names.new(label)
-        elif n.op == "linear" and nodes[n.kids[0]].kind == "capture" and (
+        elif n.op in _LINEAR and nodes[n.kids[0]].kind == "capture" and (
                 m := re.fullmatch(r"(.*)b(\d*)", nodes[n.kids[0]].name)):
-            n.name = names.new(f"{m.group(1)}z{m.group(2)}")
+            act = _ACT_PREFIX.get(_DENSE.get(n.op, ""), "z")
+            n.name = names.new(f"{m.group(1)}{act}{m.group(2)}")
+            if n.op in _DENSE:
+                n.pre = names.new(f"{m.group(1)}z{m.group(2)}")
         elif n.op in _ACT_PREFIX and nodes[n.kids[0]].op == "linear" and (
                 m := re.fullmatch(r"(.*)z(\d*)", nodes[n.kids[0]].name)):
             n.name = names.new(f"{m.group(1)}{_ACT_PREFIX[n.op]}{m.group(2)}")
         else:
             stem = _OP_PREFIX.get(n.op, n.op.lower() if n.op.isidentifier() else "v")
             n.name = names.numbered(stem if n.kind != "capture" else "c")
+        if n.op in _DENSE and not n.pre:
+            n.pre = names.new(f"{n.name}_z")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -536,12 +559,12 @@ class _Graph:
         pos = {v: j for j, v in enumerate(cap_order)}
         in_list: dict[int, tuple[int, int]] = {}  # captured position -> (vec node, index)
         claimed: dict[int, tuple[int, ...]] = {}  # node -> the input tuple (list) holding it
-        edges = sum(len(n.kids) for n in nodes if n.op == "linear")
+        edges = sum(len(n.kids) for n in nodes if n.op in _LINEAR)
         vec: list[int] = []
         canon: dict[tuple[int, ...], tuple[int, ...]] = {}
         for i, n in enumerate(nodes):  # which neurons become loops over lists
             half = (len(n.kids) - 1) // 2
-            if n.op != "linear" or edges < _VECTOR_EDGES or half < _VECTOR_MIN:
+            if n.op not in _LINEAR or edges < _VECTOR_EDGES or half < _VECTOR_MIN:
                 continue
             ws, xs = n.kids[1:1 + half], n.kids[1 + half:]
             xs = canon.setdefault(xs, xs)  # one tuple object per list of inputs
@@ -633,26 +656,28 @@ class _Graph:
             if n.kind != "op" and n.kind != "max":
                 continue
             kids = [self.ref(k) for k in n.kids]
+            target = n.pre or n.name  # a dense node: first the sum, then the activation
             if i in self.vec:
                 wname, xname = self.vec[i]
                 if xname not in built:
                     built.add(xname)
                     xs = next(t for t, name in self.vec_lists.items() if name == xname)
                     code.add(f"{xname} = [{', '.join(nodes[x].name for x in xs)}]")
-                code.add(f"{n.name} = {kids[0]}")
-                code.add(f"for w_, x_ in zip({wname}, {xname}):  # {n.name} = linear")
-                code.add(f"    {n.name} += w_ * x_")
-            else:
-                function = _function_of(n)
-                if function is None:
-                    code.add(f"{n.name} = {_forward_expr(n, kids)}")
-                else:  # a Function: its own forward, on the numbers, with a fresh ctx
-                    code.add(f"{n.name}, ctx_{n.name} = function_({self.fn_names[function]}, "
-                             f"{self.fn_names[type(n.arg)]}, [{', '.join(kids)}])")
+                code.add(f"{target} = {kids[0]}")
+                code.add(f"for w_, x_ in zip({wname}, {xname}):  # b + sum of w * x")
+                code.add(f"    {target} += w_ * x_")
+            elif _function_of(n) is None:
+                code.add(f"{target} = {_forward_expr(n, kids)}")
+            else:  # a Function: its own forward, on the numbers, with a fresh ctx
+                code.add(f"{n.name}, ctx_{n.name} = function_({self.fn_names[_function_of(n)]}, "
+                         f"{self.fn_names[type(n.arg)]}, [{', '.join(kids)}])")
+            if n.pre:
+                code.add(f"{n.name} = {_FORWARD[_DENSE[n.op]].format(n.pre)}")
         # Values an op might hide (relu(-inf) = 0, tanh(inf) = 1) go into a check sum.
         hidden = [nodes[k].name for n in nodes
                   if n.op in _MASKING or _function_of(n) is not None for k in n.kids
                   if nodes[k].kind == "op" and nodes[k].op in _OVERFLOWING]
+        hidden += [n.pre for n in nodes if n.pre]  # a dense node's sum, hidden by relu/tanh
         if hidden:
             code.add(f"chk += {' + '.join(dict.fromkeys(hidden))}")
 
@@ -726,40 +751,41 @@ class _Graph:
             n = nodes[i]
             g = grads[i]
             code.indent = base + len(blocks)
-            if i in self.vec:
+            kids = [self.ref(k) for k in n.kids]
+            cond, terms = _backward_terms(n, n.name, g, kids)
+            if n.op == "cross_entropy":
+                code.add(f"dz_{n.name} = cross_entropy_([{', '.join(kids)}], {n.arg!r}, "
+                         f"{g})[1]  # g * (softmax(z) - onehot)")
+            elif _function_of(n) is not None:
+                code.add(f"dz_{n.name} = function_grads_(ctx_{n.name}, {g}, {len(kids)})"
+                         f"  # {n.op}.backward")
+            elif n.op in _DENSE and not cond:  # tanh, sigmoid: d(activation)/d(sum) first
+                local = (f"(1.0 - {n.name} * {n.name})" if n.op == "linear+tanh"
+                         else f"{n.name} * (1.0 - {n.name})")
+                code.add(f"gz_{n.name} = {local} * {g}  # {n.op}: the sum's gradient")
+            if cond:
+                code.add(f"if {cond}:  # {n.name} = relu(...) passes its gradient if > 0")
+                blocks.append((i, {i}))
+                path = path + (i,)
+                code.indent += 1
+            if n.op in _LINEAR:
+                code.add(f"# {n.name} = {n.op}: g_b += g, g_w += x * g, g_x += w * g")
+            if i in self.vec:  # a big neuron: its weights and inputs as lists
                 wname, xname = self.vec[i]
-                b = n.kids[0]
-                code.add(f"# {n.name} = linear: g_b += g, g_w += x * g, g_x += w * g")
-                if need[b]:
-                    s = [code.indent, grads[b], "+", g, path, False]
+                terms = terms[:1]  # the bias; then the lists
+                gsum = terms[0][2]
+            for p, sign, expr in terms:
+                k = n.kids[p]
+                if need[k]:
+                    s = [code.indent, grads[k], sign, expr, path, False]
                     code.lines.append(s)
-                    stmts.setdefault(b, []).append(s)
-                code.add(f"g_{wname} = [a_ + x_ * {g} for a_, x_ in zip(g_{wname}, {xname})]")
+                    stmts.setdefault(k, []).append(s)
+            if i in self.vec:
+                code.add(f"g_{wname} = [a_ + x_ * {gsum} for a_, x_ in zip(g_{wname}, "
+                         f"{xname})]")
                 if any(need[x] for x in n.kids[1 + (len(n.kids) - 1) // 2:]):
-                    code.add(f"g_{xname} = [a_ + w_ * {g} for a_, w_ in zip(g_{xname}, "
+                    code.add(f"g_{xname} = [a_ + w_ * {gsum} for a_, w_ in zip(g_{xname}, "
                              f"{wname})]")
-            else:
-                kids = [self.ref(k) for k in n.kids]
-                cond, terms = _backward_terms(n, n.name, g, kids)
-                if n.op == "cross_entropy":
-                    code.add(f"dz_{n.name} = cross_entropy_([{', '.join(kids)}], {n.arg!r}, "
-                             f"{g})[1]  # g * (softmax(z) - onehot)")
-                elif _function_of(n) is not None:
-                    code.add(f"dz_{n.name} = function_grads_(ctx_{n.name}, {g}, {len(kids)})"
-                             f"  # {n.op}.backward")
-                if cond:
-                    code.add(f"if {cond}:  # {n.name} = relu(...) passes its gradient if > 0")
-                    blocks.append((i, {i}))
-                    path = path + (i,)
-                    code.indent += 1
-                elif n.op == "linear":
-                    code.add(f"# {n.name} = linear: g_b += g, g_w += x * g, g_x += w * g")
-                for p, sign, expr in terms:
-                    k = n.kids[p]
-                    if need[k]:
-                        s = [code.indent, grads[k], sign, expr, path, False]
-                        code.lines.append(s)
-                        stmts.setdefault(k, []).append(s)
             for blk in blocks:
                 blk[1].add(i)
         code.indent = base
@@ -1358,7 +1384,7 @@ def compile_step(model: Any, loss_fn: Callable[[Any, Any], Value], example_x: An
     ``example_x``/``example_y``: a few rows of the training data and their targets (like
     fit's ``X`` and ``y``), or one row and its target. The model is recorded on two examples
     (its graph must not change shape with the data) and the compiled step is checked against
-    the eager engine on up to 8 of them; ``TraceError`` says what could not be compiled. The
+    the eager engine on up to 4 of them; ``TraceError`` says what could not be compiled. The
     losses of ``tinygrad_edu.losses`` become code; another ``loss_fn`` runs eagerly for each
     example (it must be a mean over examples, as all losses here are).
     """
@@ -1370,7 +1396,7 @@ def compile_step(model: Any, loss_fn: Callable[[Any, Any], Value], example_x: An
     params = list(model.parameters())
     nin = getattr(model, "nin", None)
     rows, ys = _rows_of(example_x, example_y, nin if isinstance(nin, int) else None)
-    rows, ys = rows[:8], ys[:8]
+    rows, ys = rows[:4], ys[:4]
     # The eager step on the examples: the reference, and where bad data or a model and loss
     # that do not fit each other raise their usual errors.
     saved = [p.grad for p in params]

@@ -5,22 +5,25 @@ to bottom to learn reverse-mode automatic differentiation:
    whose ``op`` names the operation (micrograd's ``_prev``, ``_op``): a computation graph.
 2. Each operation states its *local derivative* right below it, in a ``_back_<op>`` rule that
    adds ``out.grad * d(out)/d(input)`` to each input's grad; ``node._backward()`` runs it.
-3. ``backward()`` visits the nodes from the output towards the inputs, each one after every
-   node that uses it (``backward_order``), and applies the chain rule at each:
+3. ``backward()`` visits the nodes from the output towards the inputs, newest first: a node
+   is made after its inputs, so each one comes after every node that uses it
+   (``backward_order``), and applies the chain rule at each:
 
        input.grad  +=  node.grad  *  d node / d input
 
    The ``+=`` is why gradients of a value that is used twice add up.
 
 The rest lives next door, in modules named for what they do: ``checks.py`` (input checks,
-error messages), ``grad_mode.py`` (``no_grad``, per thread), ``backprop.py`` (the fast walk
-``backward()`` runs, same floats as ``reference_backward`` below; ``backward_steps``;
-``local_derivatives``), ``fused.py`` (``linear``: a neuron as one node), ``function.py``
-(``Function``: your own ops), ``gradcheck.py`` (backward() against finite differences).
+error messages), ``grad_mode.py`` (``no_grad``, per thread), ``backprop.py``
+(``backward_steps``, ``local_derivatives``), ``fastpath.py`` (speed: the walk ``backward()``
+runs, same floats as ``reference_backward`` below; a whole layer's neurons as nodes),
+``fused.py`` (``linear``: a neuron as one node), ``function.py`` (``Function``: your own
+ops), ``gradcheck.py`` (backward() against finite differences).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Union
@@ -33,6 +36,7 @@ __all__ = ["Value", "Operand", "backward_order", "reference_backward", "no_grad"
 
 Operand = Union["Value", int, float]
 _new = object.__new__  # makes a node without calling __init__ (see _result)
+made = itertools.count(1.0)  # creation numbers (floats: 24 bytes, an int takes 28)
 
 
 class Value:
@@ -46,14 +50,14 @@ class Value:
     """
 
     # Slots, not a __dict__, keep a node small. `_arg` is what an op keeps for backward (the
-    # exponent of `**`); `_users` is bookkeeping for backprop.py's walk.
-    __slots__ = ("data", "grad", "label", "op", "children", "_arg", "_users")
+    # exponent of `**`); `_seq` is the node's creation number (backward goes newest first).
+    __slots__ = ("data", "grad", "label", "op", "children", "_arg", "_seq")
     children: tuple[Value, ...]
 
     def __init__(self, data: float, label: str = "") -> None:
         self.data = checks.as_float(data, "Value(data)")
         self.label = checks.label(label)
-        self.grad, self.op, self.children, self._arg, self._users = 0.0, "", (), None, 0
+        self.grad, self.op, self.children, self._arg, self._seq = 0.0, "", (), None, next(made)
 
     def __repr__(self) -> str:  # Value(data=-5, grad=1, label='c')
         return checks.value_repr(self)  # (also shows odd values set by hand: v.grad = None)
@@ -247,7 +251,7 @@ def _result(data: float, children: tuple[Value, ...], op: str, arg: object = Non
         out.op = ""
         out.children = ()
     out._arg = arg
-    out._users = 0
+    out._seq = next(made)
     return out
 
 
@@ -263,28 +267,20 @@ _BACKWARD: dict[str, Callable[[Value], None]] = {
 
 def backward_order(root: Value) -> list[Value]:
     """Every node of ``root``'s graph in the order ``backward()`` visits them, root first:
-    each node after all that use it (Kahn's algorithm; no recursion, so any depth works)."""
+    newest first. A node is made after its inputs, so each node comes after all that use it
+    (the graph is collected without recursion, so any depth works)."""
     checks.node(root, "backward_order")
-    users, stack = {root: 0}, [root]  # users: how many nodes use each node as an input
+    nodes, stack = {root}, [root]
     while stack:
         for child in stack.pop().children:
-            if child not in users:
-                users[child] = 0
+            if child not in nodes:
+                nodes.add(child)
                 stack.append(child)
-            users[child] += 1
-    order, ready = [], [root]
-    while ready:  # a node is ready once all its users have been visited
-        node = ready.pop()
-        order.append(node)
-        for child in node.children:
-            users[child] -= 1
-            if users[child] == 0:
-                ready.append(child)
-    return order
+    return sorted(nodes, key=lambda node: node._seq, reverse=True)
 
 
 def reference_backward(root: Value, gradient: float = 1.0) -> None:
-    """``root.backward()`` in a few lines, without checks: the steps backprop.py runs."""
+    """``root.backward()`` in a few lines, without checks: the steps fastpath.py runs."""
     order = backward_order(root)
     for node in order:
         if node.children:  # inner nodes are recomputed; leaves accumulate
@@ -294,6 +290,7 @@ def reference_backward(root: Value, gradient: float = 1.0) -> None:
         node._backward()
 
 
-from tinygrad_edu.backprop import backprop as _backprop, backward_steps  # noqa: E402, I001
+from tinygrad_edu.backprop import backward_steps  # noqa: E402, I001
+from tinygrad_edu.fastpath import backprop as _backprop  # noqa: E402
 from tinygrad_edu.fused import linear  # noqa: E402
 from tinygrad_edu.gradcheck import GradcheckError, gradcheck  # noqa: E402

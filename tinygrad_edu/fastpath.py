@@ -1,0 +1,263 @@
+"""Speed tricks for the eager engine, kept out of the textbook (``engine.py``).
+
+Each one leaves every float as it was: the same operations in the same order (the tests in
+``tests/test_speed_exact.py`` hold 30 training steps to the bit).
+
+- ``dense(neurons, xs)``: a whole layer's outputs, one node per neuron. The node does
+  ``linear`` and the activation in one, op ``"linear+relu"``, ``"linear+tanh"``,
+  ``"linear+sigmoid"`` (``"linear"`` for a linear neuron): half the nodes of
+  ``act(linear(w, x, b))``, and its children are those of ``linear``, ``(b, w..., x...)``. A
+  neuron's ``(b, w...)`` tuple is built once and reused (checked against ``neuron.w`` and
+  ``neuron.b`` on every call, so replacing a weight is seen).
+- ``backprop(root, gradient)``: what ``Value.backward()`` runs: the steps of
+  ``engine.reference_backward`` (newest node first, ``engine.backward_order``) with the
+  overflow policy of ``backprop.py``, in one pass to collect the nodes (a seen node is marked
+  by negating its creation number, no dict) and a sort by creation number; a node whose
+  gradient is exactly 0 passes nothing on, so its rule is skipped (a relu that did not fire,
+  a hinge term already satisfied: often most of the graph); a dense node's parameters are
+  listed once per neuron per walk, not once per example.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import sys
+from collections.abc import Sequence
+from operator import attrgetter, mul
+
+from tinygrad_edu import backprop as _walks
+from tinygrad_edu import checks, grad_mode
+from tinygrad_edu.engine import _BACKWARD, Value, backward_order, made
+
+__all__ = ["dense", "backprop", "DENSE_OPS"]
+
+_new = object.__new__
+
+
+class _Params:
+    """A neuron's parameters as the first children of its dense nodes: ``bw = (b, w...)``,
+    with the activation. Every dense node of the neuron holds it in ``_arg``; ``walk`` marks
+    the walk that has listed the parameters already."""
+
+    __slots__ = ("bw", "b", "w", "act", "act_of", "op", "walk")
+
+    def __init__(self, b: Value, w: list[Value], act: str, act_of: object) -> None:
+        self.bw = (b, *w)
+        self.b, self.w = b, list(w)
+        self.act, self.act_of, self.op = act, act_of, _OPS[act]
+        self.walk = 0
+
+
+def _params_of(neuron: object) -> _Params | None:
+    """The neuron's parameters, cached; None when it does not fit (a weight that is not a
+    leaf Value, an activation without a dense op)."""
+    act = getattr(neuron, "activation", None)
+    w, b = getattr(neuron, "w", None), getattr(neuron, "b", None)
+    if act not in _OPS or not isinstance(w, list) or not all(
+            type(p) is Value and not p.children for p in (b, *w)):
+        return None
+    params = _Params(b, w, act, neuron.__dict__.get("_activation"))  # type: ignore[arg-type]
+    neuron.__dict__["_dense_params"] = params
+    return params
+
+
+def _sigmoid(x: float) -> float:
+    # engine.Value.sigmoid's two forms, so that exp never overflows
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else (e := math.exp(x)) / (1.0 + e)
+
+
+_OPS = {"relu": "linear+relu", "tanh": "linear+tanh", "sigmoid": "linear+sigmoid",
+        "linear": "linear"}
+DENSE_OPS = frozenset(_OPS.values())
+_data = attrgetter("data")
+# b + w0*x0 + w1*x1 + ... added left to right, as linear adds: before Python 3.12 sum() of
+# floats is that plain loop, in C (3.12 compensates the rounding, which would change floats)
+_C_SUM = sys.version_info < (3, 12)
+
+
+def dense(neurons: Sequence[object], xs: Sequence[Value]) -> list[Value] | None:
+    """The outputs of ``neurons`` (each with ``w``, ``b``, ``activation``) for inputs ``xs``
+    (Values), one node each; None if a neuron does not fit the fast path."""
+    params = []
+    nx = len(xs)
+    for n in neurons:
+        d = n.__dict__
+        p = d.get("_dense_params")  # checked every call: replacing a weight or the
+        if (p is None or p.b is not d.get("b") or p.w != d.get("w")  # activation is seen
+                or p.act_of is not d.get("_activation") or p.act_of is None):
+            p = _params_of(n)
+            if p is None:
+                return None
+        if len(p.w) != nx:
+            return None
+        params.append(p)
+    xs = tuple(xs)
+    xdata = [x.data for x in xs]
+    recording = grad_mode.open_blocks == 0 or grad_mode.is_grad_enabled()
+    out = []
+    append = out.append
+    for p in params:
+        if _C_SUM:
+            acc = sum(map(mul, map(_data, p.w), xdata), p.b.data)
+        else:
+            acc = p.b.data
+            for wi, xv in zip(p.w, xdata):
+                acc += wi.data * xv
+        if not -math.inf < acc < math.inf:
+            raise checks.bad_result("linear", p.bw + xs, None, acc)
+        act = p.act
+        if act == "relu":
+            data = acc if acc > 0 else 0.0
+        elif act == "linear":
+            data = acc
+        elif act == "tanh":
+            data = math.tanh(acc)
+        else:
+            data = _sigmoid(acc)
+        v = _new(Value)
+        v.data = data
+        v.grad = 0.0
+        v.label = ""
+        v._seq = next(made)
+        if recording:
+            v.op = p.op
+            v.children = p.bw + xs
+            v._arg = p
+        else:
+            v.op = ""
+            v.children = ()
+            v._arg = None
+        append(v)
+    return out
+
+
+# ---- the chain-rule steps of the dense nodes ---------------------------------------------
+def _linear_step(out: Value, g: float) -> None:
+    """``linear``'s step with the gradient ``g`` of its sum: b += g, w += x g, x += w g."""
+    children = out.children
+    n = len(children) // 2
+    children[0].grad += g
+    for i in range(1, n + 1):
+        wi = children[i]
+        xi = children[i + n]
+        wi.grad += xi.data * g
+        xi.grad += wi.data * g
+
+
+def _back_linear_relu(out: Value) -> None:
+    if out.data > 0:  # relu passes the gradient on only where it fired
+        _linear_step(out, out.grad)
+
+
+def _back_linear_tanh(out: Value) -> None:
+    _linear_step(out, (1.0 - out.data * out.data) * out.grad)
+
+
+def _back_linear_sigmoid(out: Value) -> None:
+    _linear_step(out, out.data * (1.0 - out.data) * out.grad)
+
+
+_BACKWARD["linear+relu"] = _back_linear_relu
+_BACKWARD["linear+tanh"] = _back_linear_tanh
+_BACKWARD["linear+sigmoid"] = _back_linear_sigmoid
+
+
+# ---- the walk ------------------------------------------------------------------------------
+_walk_ids = itertools.count(1)
+_newest_first = attrgetter("_seq")  # (on marked nodes, whose numbers are negated)
+
+
+def _collect(root: Value, walk_id: int, inner: list[Value], leaves: list[Value],
+             saved: dict[Value, float]) -> None:
+    """Every node below ``root``, once: inner nodes into ``inner`` (grad zeroed, a nonzero one
+    kept in ``saved``), leaves into ``leaves``. A node is marked as seen by negating its
+    creation number; a dense node's parameters are listed once per neuron."""
+    stack = [root]
+    push, pop, add_inner, add_leaf = stack.append, stack.pop, inner.append, leaves.append
+    while stack:
+        node = pop()
+        children = node.children
+        params = node._arg
+        if type(params) is _Params:
+            if params.walk != walk_id:
+                params.walk = walk_id
+                for p in params.bw:
+                    if p._seq > 0:
+                        p._seq = -p._seq
+                        add_leaf(p)
+            children = children[len(params.bw):]  # the inputs
+        for child in children:
+            if child._seq > 0:  # not seen yet in this walk
+                child._seq = -child._seq
+                if child.children:
+                    if child.grad:
+                        saved[child] = child.grad
+                    child.grad = 0.0  # inner nodes are recomputed
+                    push(child)
+                    add_inner(child)
+                else:
+                    add_leaf(child)
+
+
+def _unmark(nodes: list[Value]) -> None:
+    for node in nodes:
+        if node._seq < 0:
+            node._seq = -node._seq
+
+
+def backprop(root: Value, gradient: float = 1.0) -> None:
+    """``root.backward(gradient)``: ``engine.reference_backward``'s steps, newest node first.
+
+    The overflow policy of ``backprop.py``: no gradient is left inf or NaN; if one would be,
+    every grad is put back and the walk is redone step by step to name the op.
+    """
+    if _walks._paused:
+        _walks._invalidate_paused_walks({n for n in backward_order(root) if n.children})
+    if not root.children:
+        try:
+            total = root.grad + gradient
+        except (TypeError, ValueError, OverflowError) as err:  # a .grad set by hand
+            _walks._hand_set(root, err)
+            raise
+        if not math.isfinite(total):
+            raise OverflowError(f"backward(): the gradient of the leaf {root!r} plus "
+                                f"{gradient!r} is {total}: too large for a float")
+        root.grad = total
+        return
+    inner: list[Value] = [root]
+    leaves: list[Value] = []
+    saved: dict[Value, float] = {}
+    leaf_grads: list[float] | None = None
+    finite = True
+    root._seq = -root._seq
+    try:
+        _collect(root, next(_walk_ids), inner, leaves, saved)
+        inner.sort(key=_newest_first)  # (negated numbers: newest first)
+        leaf_grads = [leaf.grad for leaf in leaves]
+        root.grad = gradient
+        backward_rule, isfinite = _BACKWARD, math.isfinite
+        for node in inner:
+            node._seq = -node._seq
+            g = node.grad  # final: every node that uses this one is newer
+            if g:  # 0 passes nothing on: skip the rule
+                if not isfinite(g):
+                    finite = False
+                backward_rule[node.op](node)
+        _unmark(leaves)
+        for leaf in leaves:
+            if not isfinite(leaf.grad):
+                finite = False
+    except BaseException as err:  # a rule raised (or Ctrl-C): put every grad and mark back
+        _unmark(inner)
+        _unmark(leaves)
+        _walks._restore(root, saved, leaves, leaf_grads)
+        if isinstance(err, (TypeError, ValueError, OverflowError)):
+            _walks._hand_set(root, err)
+        raise
+    if not finite:  # again, step by step, checking each gradient: it raises naming the op
+        _walks._restore(root, saved, leaves, leaf_grads)
+        _walks._hand_set(root, None)
+        for _ in _walks._steps(root, gradient):
+            pass
+        raise OverflowError("backward(): a gradient is too large for a float")  # (unreached)
