@@ -117,7 +117,7 @@ lab: venv-lab graphviz-if-possible
 	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) notebooks/
 
 bench: venv-test
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH_ARGS)  # make bench BENCH_ARGS=--quick: a 3-minute run
 
 clean:
 	rm -rf $(VENV) build demo_out .pytest_cache .ruff_cache .hypothesis *.egg-info

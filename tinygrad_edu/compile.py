@@ -648,8 +648,9 @@ class _Graph:
         return load + load_g, store
 
     # ---- forward ------------------------------------------------------------------------
-    def forward(self, code: _Code) -> None:
-        """One line per node: its value from its inputs' values."""
+    def forward(self, code: _Code, first: bool = False) -> bool:
+        """One line per node: its value from its inputs' values; True if it wrote ``chk``
+        (``chk = ...`` when ``first``, else ``chk += ...``)."""
         nodes = self.nodes
         built: set[str] = set()
         for i, n in enumerate(nodes):
@@ -679,7 +680,9 @@ class _Graph:
                   if nodes[k].kind == "op" and nodes[k].op in _OVERFLOWING]
         hidden += [n.pre for n in nodes if n.pre]  # a dense node's sum, hidden by relu/tanh
         if hidden:
-            code.add(f"chk += {' + '.join(dict.fromkeys(hidden))}")
+            code.add(f"chk {'=' if first else '+='} {' + '.join(dict.fromkeys(hidden))}"
+                     "  # finite unless a value overflowed")
+        return bool(hidden)
 
     # ---- backward -----------------------------------------------------------------------
     def needs_grad(self, wanted: set[str]) -> list[bool]:
@@ -1094,9 +1097,8 @@ def _trace_code(fn: Callable[..., Any], graph: _Graph, labels: list[str]
         code.add("# Values fn reads from outside, as they are now, and their .grad (added to)")
         for line in load:
             code.add(line)
-    code.add("chk = 0.0  # stays finite unless a value overflowed")
     code.add("# forward: each node's value from its inputs")
-    graph.forward(code)
+    checked = graph.forward(code, first=True)
     root = graph.roots[0]
     code.add("# backward: d(out)/d(node) for every node, in backward()'s order")
     if root in grads:
@@ -1106,7 +1108,8 @@ def _trace_code(fn: Callable[..., Any], graph: _Graph, labels: list[str]
     graph.backward(code, need, accumulate)
     for line in store:
         code.add(line)
-    code.add(f"return {graph.ref(root)}, chk, [{', '.join(in_grads)}], G")
+    code.add(f"return {graph.ref(root)}, {'chk' if checked else '0.0'}, "
+             f"[{', '.join(in_grads)}], G")
     source = code.text()
     namespace: dict[str, Any] = {**_RUNTIME, **graph.extra}
     exec(compile(source, f"<trace {fname}>", "exec"), namespace)

@@ -57,8 +57,10 @@ def _params_of(neuron: object) -> _Params | None:
     if act not in _OPS or not isinstance(w, list) or not all(
             type(p) is Value and not p.children for p in (b, *w)):
         return None
-    params = _Params(b, w, act, neuron.__dict__.get("_activation"))  # type: ignore[arg-type]
-    neuron.__dict__["_dense_params"] = params
+    act_of = getattr(neuron, "_activation", None)
+    params = _Params(b, w, act, act_of)  # type: ignore[arg-type]
+    if act_of is not None:  # (else no cache: _activation is how a change is noticed)
+        neuron.__dict__["_dense_params"] = params
     return params
 
 
@@ -79,30 +81,30 @@ _C_SUM = sys.version_info < (3, 12)
 def dense(neurons: Sequence[object], xs: Sequence[Value]) -> list[Value] | None:
     """The outputs of ``neurons`` (each with ``w``, ``b``, ``activation``) for inputs ``xs``
     (Values), one node each; None if a neuron does not fit the fast path."""
-    params = []
     nx = len(xs)
-    for n in neurons:
-        d = n.__dict__
-        p = d.get("_dense_params")  # checked every call: replacing a weight or the
-        if (p is None or p.b is not d.get("b") or p.w != d.get("w")  # activation is seen
-                or p.act_of is not d.get("_activation") or p.act_of is None):
-            p = _params_of(n)
-            if p is None:
-                return None
-        if len(p.w) != nx:
-            return None
-        params.append(p)
     xs = tuple(xs)
     xdata = [x.data for x in xs]
     recording = grad_mode.open_blocks == 0 or grad_mode.is_grad_enabled()
     out = []
     append = out.append
-    for p in params:
+    for n in neurons:
+        try:
+            p = n._dense_params  # checked on every call: replacing a weight (in place too)
+            if (p.b is not n.b or p.w != n.w  # or the activation is seen
+                    or p.act_of is not n._activation):
+                raise AttributeError
+        except AttributeError:  # first call, or something changed: (re)build
+            p = _params_of(n)
+            if p is None:
+                return None  # no fast path (the nodes made so far are just dropped)
+        w = p.w
+        if len(w) != nx:
+            return None
         if _C_SUM:
-            acc = sum(map(mul, map(_data, p.w), xdata), p.b.data)
+            acc = sum(map(mul, map(_data, w), xdata), p.b.data)
         else:
             acc = p.b.data
-            for wi, xv in zip(p.w, xdata):
+            for wi, xv in zip(w, xdata):
                 acc += wi.data * xv
         if not -math.inf < acc < math.inf:
             raise checks.bad_result("linear", p.bw + xs, None, acc)
@@ -168,15 +170,13 @@ _walk_ids = itertools.count(1)
 _newest_first = attrgetter("_seq")  # (on marked nodes, whose numbers are negated)
 
 
-def _collect(root: Value, walk_id: int, inner: list[Value], leaves: list[Value],
+def _collect(walk_id: int, inner: list[Value], leaves: list[Value],
              saved: dict[Value, float]) -> None:
-    """Every node below ``root``, once: inner nodes into ``inner`` (grad zeroed, a nonzero one
-    kept in ``saved``), leaves into ``leaves``. A node is marked as seen by negating its
-    creation number; a dense node's parameters are listed once per neuron."""
-    stack = [root]
-    push, pop, add_inner, add_leaf = stack.append, stack.pop, inner.append, leaves.append
-    while stack:
-        node = pop()
+    """Every node below ``inner[0]`` (the root), once: inner nodes appended to ``inner`` (grad
+    zeroed, a nonzero one kept in ``saved``), leaves to ``leaves``. A node is marked as seen
+    by negating its creation number; a dense node's parameters are listed once per neuron."""
+    add_inner, add_leaf = inner.append, leaves.append
+    for node in inner:  # (the list grows as the walk finds nodes: it is its own work queue)
         children = node.children
         params = node._arg
         if type(params) is _Params:
@@ -194,7 +194,6 @@ def _collect(root: Value, walk_id: int, inner: list[Value], leaves: list[Value],
                     if child.grad:
                         saved[child] = child.grad
                     child.grad = 0.0  # inner nodes are recomputed
-                    push(child)
                     add_inner(child)
                 else:
                     add_leaf(child)
@@ -232,7 +231,7 @@ def backprop(root: Value, gradient: float = 1.0) -> None:
     finite = True
     root._seq = -root._seq
     try:
-        _collect(root, next(_walk_ids), inner, leaves, saved)
+        _collect(next(_walk_ids), inner, leaves, saved)
         inner.sort(key=_newest_first)  # (negated numbers: newest first)
         leaf_grads = [leaf.grad for leaf in leaves]
         root.grad = gradient
@@ -244,8 +243,8 @@ def backprop(root: Value, gradient: float = 1.0) -> None:
                 if not isfinite(g):
                     finite = False
                 backward_rule[node.op](node)
-        _unmark(leaves)
         for leaf in leaves:
+            leaf._seq = -leaf._seq
             if not isfinite(leaf.grad):
                 finite = False
     except BaseException as err:  # a rule raised (or Ctrl-C): put every grad and mark back
