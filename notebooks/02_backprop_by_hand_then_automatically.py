@@ -344,6 +344,32 @@ except GradcheckError as err:
     print("GradcheckError:", err)
 
 # %% [markdown]
+# ## `backward()` unrolled: the code the chain rule writes
+#
+# `backward()` visits the graph node by node. For a fixed graph we can write that walk out once
+# as plain Python: `tinygrad_edu.compile.trace` records one call of a function and generates
+# straight-line code, one line per forward step and one line per chain-rule step. Read the
+# backward half from the top: every `g_<node>` is `node.grad`, computed from the grad of the node
+# that uses it times the local derivative, exactly as in the hand calculation above.
+
+# %%
+from tinygrad_edu.compile import trace
+
+
+def neuron(x1, w1, x2, w2, b):
+    return (x1 * w1 + x2 * w2 + b).tanh()
+
+
+compiled = trace(neuron, 2.0, -3.0, 0.0, 1.0, 6.8813735870195432)
+print(compiled.source)
+value, grads = compiled(2.0, -3.0, 0.0, 1.0, 6.8813735870195432)
+print("value", round(value, 4), " grads of x1, w1, x2, w2, b:", [round(g, 4) for g in grads])
+
+# %% [markdown]
+# The compiled function runs the same arithmetic without building a graph, so it is much
+# faster: `fit(..., compiled=True)` trains this way (see the README's performance section).
+
+# %% [markdown]
 # ## Same expressions in PyTorch
 #
 # PyTorch does the same thing on tensors. With `dtype=torch.float64` (Python floats are
