@@ -16,6 +16,8 @@ Workloads and engines:
   ``numpy`` (by hand), ``torch-batched``, ``torch-scalar`` (one 0-d tensor per number).
 - ``digits``: one epoch of 64 -> 16 -> 10, cross-entropy, Adam(lr=1e-2), mini-batches of 32
   over scikit-learn's 1,437 training digits; the same engines (``--batches`` stops early).
+- ``pair``: the demo step of this checkout and of the engine before the speed work in one
+  process, step by step in turns (their ratio, robust to a busy machine).
 - ``fit``: ``train.fit`` on the demo data (hinge loss, full batch, SGD with weight decay),
   engines ``eager`` and ``compiled`` (``fit(..., compiled=True)``).
 - ``scaling``: one training step of ``MLP(2, [w, w, 1])`` on ``b`` examples (``--width``,
@@ -210,6 +212,36 @@ def demo_stepper(engine_name: str, X: list, y: list) -> tuple[Callable[[int], fl
     return makers[engine_name](flat, X, y), info
 
 
+def run_pair(engine_name: str, steps: int) -> dict:
+    """The demo step of this engine and of an older copy (package ``tinygrad_edu_before``, from
+    ``BENCH_BEFORE_ROOT``) in one process, alternating step by step from the same weights:
+    a ratio that other programs on the machine barely move, as both suffer them alike."""
+    sys.path.insert(0, os.environ["BENCH_BEFORE_ROOT"])
+    import tinygrad_edu_before
+    import tinygrad_edu_before.nn
+
+    X, y = make_moons(100)
+    engines = {"before": SimpleNamespace(name="before", Value=tinygrad_edu_before.Value,
+                                         MLP=tinygrad_edu_before.nn.MLP),
+               "after": load_engine("tinygrad_edu")}
+    models = {k: e.MLP(2, [16, 16, 1]) for k, e in engines.items()}
+    for m in models.values():
+        set_weights(m, demo_weights([2, 16, 16, 1]))
+    cpu: dict[str, list[float]] = {k: [] for k in engines}
+    same = True
+    for k in range(steps):
+        order = ["before", "after"] if k % 2 == 0 else ["after", "before"]
+        losses = {}
+        for name in order:
+            c0 = time.process_time()
+            losses[name] = demo_step(engines[name], models[name], X, y, k)
+            cpu[name].append(time.process_time() - c0)
+        same = same and losses["before"] == losses["after"]
+    return {"cpu": cpu["after"], "wall": cpu["after"], "cpu_before": cpu["before"],
+            "ratios": [b / a for b, a in zip(cpu["before"], cpu["after"])],
+            "losses": [], "bit_identical": same, "gc_enabled": gc.isenabled()}
+
+
 def run_demo(engine_name: str, steps: int) -> dict:
     X, y = make_moons(100)
     step, info = demo_stepper(engine_name, X, y)
@@ -339,6 +371,10 @@ def run_fit(engine_name: str, epochs: int) -> dict:
 # (4) scaling: time and bytes per graph edge across widths and batch sizes
 # ---------------------------------------------------------------------------------------------
 def run_scaling(engine_name: str, width: int, batch: int, steps: int) -> dict:
+    """``engine_name``: tinygrad_edu (eager), tinygrad_edu-nogc (eager, cycle collector off:
+    the graph's nodes hold no cycles, so only the collector's scans change), compiled."""
+    if engine_name.endswith("-nogc"):
+        gc.disable()
     from tinygrad_edu import Value, losses
     from tinygrad_edu.nn import MLP
 
@@ -374,7 +410,7 @@ def run_scaling(engine_name: str, width: int, batch: int, steps: int) -> dict:
     root = graph()
     out["nodes"], out["edges"] = graph_size(root)
     del root
-    if engine_name != "compiled":  # bytes the graph holds, per edge (tracemalloc)
+    if engine_name == "tinygrad_edu":  # bytes the graph holds, per edge (tracemalloc)
         gc.collect()
         tracemalloc.start()
         base = tracemalloc.get_traced_memory()[0]
@@ -544,8 +580,8 @@ def run_budgets(engine_name: str) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workload", choices=["demo", "digits", "fit", "scaling", "trace",
-                                             "memory", "depth", "budgets"])
+    parser.add_argument("workload", choices=["demo", "pair", "digits", "fit", "scaling",
+                                             "trace", "memory", "depth", "budgets"])
     parser.add_argument("engine")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--batches", type=int, default=None)
@@ -558,6 +594,8 @@ def main(argv: list[str] | None = None) -> None:
     w = args.workload
     if w == "demo":
         result = run_demo(args.engine, args.steps)
+    elif w == "pair":
+        result = run_pair(args.engine, args.steps)
     elif w == "digits":
         result = run_digits(args.engine, args.batches)
     elif w == "fit":
