@@ -23,10 +23,16 @@
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import display
 
-from tinygrad_edu import GradcheckError, Value, backward_order, backward_steps, gradcheck
-from tinygrad_edu.viz import draw_graph
+from tinygrad_edu import (
+    GradcheckError,
+    Value,
+    backward_order,
+    backward_steps,
+    explain,
+    gradcheck,
+)
+from tinygrad_edu.viz import draw_graph, step_through
 
 
 # %% [markdown]
@@ -142,15 +148,33 @@ for v in (L, d, f, e, c, a, b):
 # %% [markdown]
 # ## Watching it: one step at a time
 #
-# `backward_steps(L)` is `backward()` cut into steps. Each step hands us one node whose gradient
-# is now final; the highlighted box is that node, and the grey `grad ?` cells fill in from the
-# output (right) back towards the inputs (left) as we go.
+# `backward_steps(L)` is `backward()` cut into steps: each step hands us one node whose gradient
+# is now final. `step_through(L)` shows those steps on one picture of the graph that never
+# moves. The orange box is the node of the current step and the red edges are the ones its
+# chain-rule step uses; the grey `grad ?` cells fill in from the output (right) back towards
+# the inputs (left). The caption is `explain(node)`: the arithmetic of that step, one line per
+# input: which grad it adds to, the local derivative (formula, then number) and the product.
+# Step with Previous / Next, the slider or Play (or click the picture and use the arrow keys).
 
 # %%
 a, b, c, f, e, d, L = build()
+step_through(L)
+
+# %% [markdown]
+# The same steps as text, straight from the generator (`explain` works on any node whose
+# gradient is final):
+
+# %%
 for step, node in enumerate(backward_steps(L)):
-    print(f"step {step}: {node.label} is final, grad = {node.grad}")
-    display(draw_graph(L, highlight=node))
+    print(f"step {step}: {node.label}.grad = {node.grad} is final")
+    print("    " + explain(node).replace("\n", "\n    "))
+
+# %% [markdown]
+# The forward pass, stepped through the same way: inputs first, then every node's value
+# computed from the values of its inputs.
+
+# %%
+step_through(L, direction="forward")
 
 
 # %% [markdown]
@@ -318,6 +342,32 @@ try:
     gradcheck(lambda x: x.relu(), [0.0])
 except GradcheckError as err:
     print("GradcheckError:", err)
+
+# %% [markdown]
+# ## `backward()` unrolled: the code the chain rule writes
+#
+# `backward()` visits the graph node by node. For a fixed graph we can write that walk out once
+# as plain Python: `tinygrad_edu.compile.trace` records one call of a function and generates
+# straight-line code, one line per forward step and one line per chain-rule step. Read the
+# backward half from the top: every `g_<node>` is `node.grad`, computed from the grad of the node
+# that uses it times the local derivative, exactly as in the hand calculation above.
+
+# %%
+from tinygrad_edu.compile import trace
+
+
+def neuron(x1, w1, x2, w2, b):
+    return (x1 * w1 + x2 * w2 + b).tanh()
+
+
+compiled = trace(neuron, 2.0, -3.0, 0.0, 1.0, 6.8813735870195432)
+print(compiled.source)
+value, grads = compiled(2.0, -3.0, 0.0, 1.0, 6.8813735870195432)
+print("value", round(value, 4), " grads of x1, w1, x2, w2, b:", [round(g, 4) for g in grads])
+
+# %% [markdown]
+# The compiled function runs the same arithmetic without building a graph, so it is much
+# faster: `fit(..., compiled=True)` trains this way (see the README's performance section).
 
 # %% [markdown]
 # ## Same expressions in PyTorch

@@ -138,6 +138,27 @@ print(f"layer by layer: {y_hat.data:.6f}   net(x): {net(x).data:.6f}")
 draw_network(net, input_labels=["x1", "x2"])
 
 # %% [markdown]
+# ### Forward propagation, drawn
+#
+# This is the shape of the pass/fail network of notebook 4: two inputs (lectures attended,
+# last exam score), three hidden neurons, one sigmoid output read as the probability to pass.
+# Its weights are still random here; notebook 4 trains them. Given an input,
+# `draw_network(net, x=...)` shows every unit's value for it, the numbers we just computed,
+# and colours each unit by its value (orange: positive, the stronger the larger; blue:
+# negative; grey: exactly 0). The student "you" attended 5 lectures and scored 4:
+
+# %%
+draw_network(net, x=[5.0, 4.0], input_labels=["lectures", "marks"])
+
+# %% [markdown]
+# With `contributions=True` each edge is drawn as wide as its share $w_i x_i$ of the sum the
+# next neuron computes (blue adds, red subtracts), so you can see which input drives which
+# neuron. A student with 10 lectures and a score of 9:
+
+# %%
+draw_network(net, x=[10.0, 9.0], input_labels=["lectures", "marks"], contributions=True)
+
+# %% [markdown]
 # ## Sequential and deep stacks
 #
 # `MLP(nin, sizes)` builds the same kind of stack in one call: hidden layers with ReLU and a

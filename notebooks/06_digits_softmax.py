@@ -22,19 +22,23 @@
 # with scikit-learn (no download).
 
 # %%
+import base64
+import io
 import math
 import time
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
 
-from tinygrad_edu import Value
+from tinygrad_edu import Value, no_grad
 from tinygrad_edu.data import train_test_split
 from tinygrad_edu.losses import cross_entropy, softmax
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
 from tinygrad_edu.plot import plot_history
 from tinygrad_edu.train import accuracy, fit, predict
+from tinygrad_edu.viz import draw_network
 
 # %% [markdown]
 # ## The data
@@ -205,6 +209,67 @@ for ax, i in zip(axes, wrong):
     ax.imshow([pixels[r * 8:(r + 1) * 8] for r in range(8)], cmap="gray_r")
     ax.set_title(f"true {y_test[i]}\nsaid {y_pred[i]} ({p:.0%})", fontsize=9)
 plt.show()
+
+# %% [markdown]
+# ## Inside the network: which hidden neurons fire
+#
+# Each of the 16 hidden ReLU neurons computes $\mathrm{relu}(b_j + \sum_i w_{ji} x_i)$ of the
+# 64 pixels: it **fires** (outputs more than 0) when the image matches its weights well enough.
+# Different digits light up different neurons, and the output layer reads the pattern. Here are
+# the hidden outputs for the first test image of each digit (one column per image):
+
+# %%
+firsts = [y_test.index(d) for d in range(10)]  # the first test image of each digit
+with no_grad():
+    hidden = [[h.data for h in model.layers[0](X_test[i])] for i in firsts]
+
+fig, axes = plt.subplots(2, 1, figsize=(8, 4.6), height_ratios=[1, 2.6], layout="constrained")
+axes[0].imshow([[X_test[i][r * 8 + c] for i in firsts for c in range(8)] for r in range(8)],
+               cmap="gray_r")
+axes[0].set_axis_off()
+grid = axes[1].imshow([list(row) for row in zip(*hidden)], cmap="Oranges", aspect="auto")
+axes[1].set_xticks(range(10), [f"a {d}" for d in range(10)])
+axes[1].set_ylabel("hidden neuron")
+axes[1].set_yticks(range(0, 16, 3))
+fig.colorbar(grid, ax=axes[1], label="output (0: does not fire)")
+plt.show()
+
+# %% [markdown]
+# The same for one image, on the network itself: `draw_network(model, x=image)` shows every
+# unit's value for that input (orange: fires, grey: exactly 0), and `softmax=True` turns the
+# ten outputs into probabilities; the predicted digit has a thick border. `max_neurons=17`
+# draws all 16 hidden neurons (of the 64 inputs it draws the first and last few).
+
+# %%
+i = firsts[3]
+print(f"test image {i}: a {y_test[i]}, predicted {y_pred[i]}")
+draw_network(model, x=X_test[i], softmax=True, max_neurons=17)
+
+# %% [markdown]
+# Pick a test image and watch which neurons fire (the selector needs a running kernel; in a
+# saved copy of the notebook the pictures above stand in for it):
+
+# %%
+def digit_picture(i):
+    """The image and the network's values for it, as HTML for the widget below."""
+    fig, ax = plt.subplots(figsize=(1.2, 1.2))
+    ax.imshow([X_test[i][r * 8:(r + 1) * 8] for r in range(8)], cmap="gray_r")
+    ax.set_axis_off()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    image = base64.b64encode(buf.getvalue()).decode()
+    network = draw_network(model, x=X_test[i], softmax=True, max_neurons=17)
+    return (f'<p><img src="data:image/png;base64,{image}"> a {y_test[i]}, '
+            f"predicted {y_pred[i]}</p>{network.html()}")
+
+
+choices = [(f"test image {i}: a {y_test[i]}", i) for i in range(30)]
+chooser = widgets.Dropdown(options=choices, value=firsts[3], description="image")
+picture = widgets.HTML(digit_picture(chooser.value))
+chooser.observe(lambda change: setattr(picture, "value", digit_picture(change["new"])),
+                names="value")
+widgets.VBox([chooser, picture])
 
 # %% [markdown]
 # ## What PyTorch would do next

@@ -585,11 +585,7 @@ def test_nudging_numbers_in_the_cross():
 # =============================================================================================
 # check_function (E3)
 # =============================================================================================
-# tinygrad_edu.Function comes from the engine work (helper A); until it is merged, the E3 tests
-# are skipped locally (and fail under CI=true, which forbids skips).
-Function = getattr(tinygrad_edu, "Function", object)
-needs_function = pytest.mark.skipif(not hasattr(tinygrad_edu, "Function"),
-                                    reason="tinygrad_edu.Function is not on this branch yet")
+Function = tinygrad_edu.Function
 
 
 class Sin(Function):
@@ -671,7 +667,6 @@ def softplus_cut(x):
     return Value(math.log1p(math.exp(x.data)))  # the graph is cut: no gradient reaches x
 
 
-@needs_function
 def test_function_correct():
     assert check_function(Sin, expected=math.sin, quiet=True)
     assert check_function(Mul, quiet=True)
@@ -679,7 +674,6 @@ def test_function_correct():
     assert len(check_function(Sin, quiet=True)) == 4
 
 
-@needs_function
 @pytest.mark.parametrize(("op", "tag", "words"), [
     (SinNoGrad, "missing-out-grad", "grad * local derivative"),
     (SinAtOutput, "wrong-node", "OUTPUT"),
@@ -705,7 +699,6 @@ class NaiveSoftplus(Function):
         return grad / (1 + math.exp(-x))
 
 
-@needs_function
 def test_function_overflow_is_named():
     report = check_function(NaiveSoftplus, points=[0.5, 800.0], quiet=True)
     failed = report.failed[0]
@@ -714,7 +707,6 @@ def test_function_overflow_is_named():
     assert len(report.waiting) == 3
 
 
-@needs_function
 def test_function_not_implemented(capsys):
     report = check_function(SinTodo, expected=math.sin)
     out = capsys.readouterr().out
@@ -724,14 +716,12 @@ def test_function_not_implemented(capsys):
     assert report.passed and report.not_implemented and not report.failed
 
 
-@needs_function
 def test_function_of_values_cut_from_the_graph():
     report = check_function(softplus_cut, quiet=True)
     assert report.failed and "no-local-derivative" not in report.mistakes
     assert report.failed[0].mismatches[0].got == 0.0
 
 
-@needs_function
 def test_function_wrong_forward_value():
     report = check_function(Sin, expected=math.cos, quiet=True)
     assert report.failed[0].mismatches[0].what.startswith("value at x = -1.5")

@@ -147,7 +147,7 @@ def test_unlabelled_nodes_are_named_by_op_and_constants_by_value():
     out = named(prod * 3, "out")  # 3 is an unlabelled constant leaf
     assert lines(out) == [
         "(a · b).grad += out.grad × 3 = 1 × 3 = 3",
-        "(3).grad += out.grad × (a · b) = 1 × 10 = 10",
+        "(3) is a number written into the formula: it gets no grad",  # as PyTorch
     ]
     prod.grad = 3.0
     assert lines(prod) == ["a.grad += (a · b).grad × b = 3 × 5 = 15",
@@ -226,3 +226,40 @@ def test_control_characters_in_labels_are_shown_as_escapes():
     text = explain(y)
     assert text.count("\n") == 1  # still one line per input
     assert text.startswith("\\n.grad += line\\nbreak.grad × 2 = 1 × 2 = 2")
+
+
+def test_exported_as_tinygrad_edu_explain():
+    import tinygrad_edu
+
+    assert tinygrad_edu.explain is explain
+    assert "explain" in tinygrad_edu.__all__
+
+
+def test_sin_cos_abs():
+    u = Value(1.0, "u")
+    assert lines(named(u.sin(), "s")) == ["u.grad += s.grad × cos(u) = 1 × 0.5403 = 0.5403"]
+    assert lines(named(u.cos(), "c")) == [
+        "u.grad += c.grad × (-sin(u)) = 1 × (-0.8415) = -0.8415"]
+    v = Value(-2.0, "v")
+    assert lines(named(abs(v), "m", 3.0)) == ["v.grad += m.grad × sign(v) = 3 × (-1) = -3"]
+    assert explain_forward(named(abs(v), "m")) == "m = |v| = |-2| = 2"
+
+
+def test_ops_it_does_not_know_use_the_engines_local_derivatives(monkeypatch):
+    """User-defined (Function) ops: the numbers come from backprop.local_derivatives."""
+    import tinygrad_edu.backprop as backprop
+
+    a, b = Value(2.0, "a"), Value(5.0, "b")
+    z = a * b  # then disguised as an op explain has no formula for
+    z.op, z.label, z.grad = "Mul3", "z", 2.0
+    monkeypatch.setattr(backprop, "local_derivatives", lambda node: (15.0, 6.0), raising=False)
+    assert lines(z) == ["a.grad += z.grad × ∂z/∂a = 2 × 15 = 30",
+                        "b.grad += z.grad × ∂z/∂b = 2 × 6 = 12"]
+    assert explain_forward(z) == "z = Mul3(a, b) = Mul3(2, 5) = 10"
+    monkeypatch.delattr(backprop, "local_derivatives")
+    assert "local derivative unknown" in explain(z)
+
+
+def test_printable_needs_a_str():
+    with pytest.raises(TypeError, match="printable needs a str"):
+        printable(Value(1.0))

@@ -18,8 +18,7 @@ The examples are derandomized (the same every run, so the suite stays green or r
 reason) and not shrunk (fast); ``HOSTILE_RANDOM=1`` draws new ones, ``HOSTILE_EXAMPLES=n``
 draws more and ``HOSTILE_SHRINK=1`` reports minimal failing examples, e.g.
 ``HOSTILE_RANDOM=1 HOSTILE_EXAMPLES=300 HOSTILE_SHRINK=1 pytest tests/test_hostile.py``.
-Cases that fail because of a fault in a module another helper owns are marked xfail with the
-case that fails, so the suite stays green while the fault is routed.
+A known, documented limitation is marked xfail with its reason (``KNOWN_FAULTS``).
 """
 
 from __future__ import annotations
@@ -269,7 +268,7 @@ rows4 = st.just([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [-1.0, 2.0]])
 labels4 = st.just([0, 1, 1, 0])
 
 
-# ---- engine (helper A) --------------------------------------------------------------------
+# ---- engine --------------------------------------------------------------------
 BINARY = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
     "/": lambda a, b: a / b, "**": lambda a, b: a ** b, "r+": lambda a, b: b + a,
@@ -396,9 +395,10 @@ def function_call(forward_gives: Any, backward_gives: Any, x: Any) -> Any:
 
 
 def explain_call(kind: str, node: Any) -> Any:
-    from tinygrad_edu import explain as X
+    import importlib
 
-    return getattr(X, kind)(node)
+    module = importlib.import_module("tinygrad_edu.explain")  # the package exports the function
+    return getattr(module, kind)(node)
 
 
 ENGINE += [
@@ -412,7 +412,7 @@ ENGINE += [
 ]
 
 
-# ---- nn (helper D) ------------------------------------------------------------------------
+# ---- nn ------------------------------------------------------------------------
 def call_model(model: Any, x: Any) -> Any:
     out = model(x)
     (out if isinstance(out, Value) else out[0]).backward()
@@ -472,7 +472,7 @@ NN = [
 ]
 
 
-# ---- losses (helper D) --------------------------------------------------------------------
+# ---- losses --------------------------------------------------------------------
 def loss_then_backward(loss: Callable[..., Value], preds: Any, targets: Any) -> Any:
     out = loss(preds, targets)
     out.backward()
@@ -512,7 +512,7 @@ LOSSES = [
 ]
 
 
-# ---- data (helper D) ----------------------------------------------------------------------
+# ---- data ----------------------------------------------------------------------
 def scaler_use(X: Any, row: Any, method: str) -> Any:
     scaler = D.StandardScaler().fit(X)
     return getattr(scaler, method)(row), scaler.mean, scaler.std
@@ -539,7 +539,7 @@ DATA = [
 ]
 
 
-# ---- optim (helper C) ---------------------------------------------------------------------
+# ---- optim ---------------------------------------------------------------------
 def optimizer_step(kind: str, params: Any, lr: Any, grads: Any, extra: Any) -> Any:
     from tinygrad_edu import optim
 
@@ -571,7 +571,7 @@ OPTIM = [
 ]
 
 
-# ---- train (helper C) ---------------------------------------------------------------------
+# ---- train ---------------------------------------------------------------------
 def fit_call(model: Any, X: Any, y: Any, loss: Any, lr: Any, epochs: Any, batch_size: Any,
              shuffle: Any, seed: Any, metrics: Any) -> Any:
     from tinygrad_edu import optim, train
@@ -614,7 +614,7 @@ TRAIN = [
 ]
 
 
-# ---- interop (helper D) -------------------------------------------------------------------
+# ---- interop -------------------------------------------------------------------
 def to_torch_call(model: Any, change: Any) -> Any:
     from tinygrad_edu.interop import to_torch
 
@@ -658,7 +658,7 @@ INTEROP = [
 ]
 
 
-# ---- compile (helper E) -------------------------------------------------------------------
+# ---- compile -------------------------------------------------------------------
 def trace_call(fn: Any, inputs: Any, call_with: Any) -> Any:
     from tinygrad_edu.compile import trace
 
@@ -691,7 +691,7 @@ COMPILE = [
 ]
 
 
-# ---- exercises (helper F): the checkers get a learner's broken code ----------------------
+# ---- exercises: the checkers get a learner's broken code ----------------------
 def _learner_code() -> st.SearchStrategy[Any]:
     """What a learner may hand in: nothing yet, junk, code that raises or returns junk."""
 
@@ -748,7 +748,7 @@ EXERCISES = [
 ]
 
 
-# ---- pictures: viz (helper B) and plot (helper C), small inputs ----------------------------
+# ---- pictures: viz and plot, small inputs ----------------------------
 def step_through_call(root: Any, direction: Any) -> Any:
     from tinygrad_edu.viz import step_through
 
@@ -892,40 +892,11 @@ PICTURES = [
 # Known faults in modules other helpers own: xfail with the failing case, routed via the
 # coordinator (filled in from this suite's findings).
 # ---------------------------------------------------------------------------------------------
-_A, _B, _C = "engine (helper A)", "viz (helper B)", "train/optim/plot (helper C)"
-_E, _F = "compile (helper E)", "exercises (helper F)"
+_A = "engine"
 KNOWN_FAULTS: dict[str, str] = {
     "Value attribute then use": f"{_A}: a .data set by hand to None, 1j, 10**400, an array "
     "fails at the next op with Python's own error: not checked on purpose (a check on every "
     "use would slow every op; README reliability). .grad and .label set by hand are named",
-    "explain / explain_forward / printable": f"{_B}: printable(Value(...)) is a bare "
-    "AttributeError ('isprintable')",
-    "fit": f"{_C}: fit with SGD(lr=10**400) gives 'int too large to convert to float' "
-    "(optim._hyper)",
-    "animate_descent_paths": f"{_C}: paths={{0: 0.0}} 'float object is not iterable'; a "
-    "point holding 10**400 'int too large to convert to float'",
-    "trace": f"{_E}: trace(fn, 0.0) for a two-input fn: Python's 'missing 1 required positional "
-    "argument' from compile.py (say how many example inputs fn takes)",
-    "compile_step": f"{_E}: step(0.0, 0.0) 'float object is not iterable'; a batch row holding "
-    "10**400 'int too large to convert to float' (compile.py)",
-    "optimizer step": f"{_C}: SGD/Adam(lr=10**400) gives 'int too large to convert to float' "
-    "(optim._hyper)",
-    "History": f"{_C}: History(names=0.0) / History(params=1.0 or '1.5') fail in dict()/iteration",
-    "predict / accuracy": f"{_C}: accuracy(threshold=None) gives \"'>' not supported\"",
-    "draw_graph": f"{_B}: digits=None/0.5/-1/nan/-10**400 fail in float formatting; format=[] is "
-    "a bare AttributeError from graphviz",
-    "draw_network": f"{_B}: digits=-1 or -10**400 'Format specifier missing precision'",
-    "plot_history": f"{_C}: a History holding 10**400 gives 'int too large to convert to float'",
-    "plot_decision_boundary": f"{_C}: X=0.0 / y=0.0 not iterable; rows with None, strings or "
-    "10**400; query=[] or {} a bare IndexError/KeyError",
-    "plot_neuron_maps": f"{_C}: X=0.0 'float object is not iterable' (plot._rows)",
-    "TrainingRecorder in fit": f"{_C}: TrainingRecorder(X=0.0) 'float object is not iterable'",
-    "plot_loss_landscape": f"{_C}: path=0.0, 'relu', [{{}}], 10**400 give builtin errors "
-    "(a bare KeyError/IndexError for [{}] / '1.5')",
-    "descent_path": f"{_C}: start=[] / {{}} a bare IndexError/KeyError, start='1.5' or 10**400, "
-    "lr=10**400, loss_fn=[] give builtin errors",
-    "batch_descent_path": f"{_C}: start=[] / {{}} a bare IndexError/KeyError",
-    "plot_activations": f"{_C}: names=0.0, x_range=0.0 / [] / (0, 10**400) give builtin errors",
 }
 
 ALL = ENGINE + NN + LOSSES + DATA + OPTIM + TRAIN + INTEROP + COMPILE + EXERCISES + PICTURES

@@ -654,3 +654,24 @@ def test_diagram_shows_as_an_img_that_shrinks_to_the_output():
     assert "data 0.7071" in svg
     assert set(bundle) == {"text/html", "image/svg+xml", "image/png", "text/plain"}
     assert draw_graph(o)._repr_mimebundle_(include=["image/png"])[0].keys() == {"image/png"}
+
+
+def test_bad_options_are_clear_errors():
+    o, _ = lecture_neuron()
+    model = MLP(2, [1], seed=0)
+    for digits in (None, 0.5, -1, 13, True):
+        with pytest.raises(ValueError, match="digits must be an int from 0 to 12"):
+            draw_graph(o, digits=digits)
+        with pytest.raises(ValueError, match="digits must be an int from 0 to 12"):
+            draw_network(model, digits=digits)
+    for fmt in ([], "jpeg2", None):
+        with pytest.raises(ValueError, match="Graphviz output format"):
+            draw_graph(o, format=fmt)
+    for bad in (None, (1, 0), (0, 1), ("a", 1), 5):
+        with pytest.raises(ValueError, match="grad_range"):
+            draw_graph(o, grad_range=bad)
+    with pytest.raises(TypeError, match="params must be a list of Values"):
+        draw_graph(o, params=3)
+    with pytest.raises(TypeError, match="params must hold Values only"):
+        draw_graph(o, params=[1.0])
+    assert draw_graph(o, digits=0, format="PNG").source

@@ -27,6 +27,7 @@ import math
 import unicodedata
 from collections.abc import Callable
 
+from tinygrad_edu import engine as _engine
 from tinygrad_edu.engine import Value
 
 __all__ = ["explain", "explain_forward", "printable"]
@@ -45,6 +46,8 @@ def printable(text: str) -> str:
     A label that is only a newline would otherwise be invisible (and break a one-line
     explanation); lone surrogates cannot be encoded at all. Everything else is unchanged.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"printable needs a str, got {type(text).__name__}")
     if text.isprintable():
         return text
     out = []
@@ -255,7 +258,15 @@ def _target(v: Value) -> str:
     return _wrap(name)
 
 
+def _is_constant(v: Value) -> bool:
+    """A number written into the formula (the engine computes no gradient for it)."""
+    constant = getattr(_engine, "Constant", None)
+    return constant is not None and isinstance(v, constant)
+
+
 def _line(target: Value, me: str, g: float, local: Local | None) -> str:
+    if _is_constant(target):
+        return f"{_target(target)} is a number written into the formula: it gets no grad"
     head = f"{_target(target)}.grad += {me}.grad × "
     if local is None:
         return head + "(local derivative unknown: the engine has no rule to show for this op)"

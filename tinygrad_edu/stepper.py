@@ -49,11 +49,13 @@ from tinygrad_edu.viz import (
     FIT_WIDTH_PT,
     PX_PER_PT,
     GraphvizNotFoundError,
+    _check_digits,
     _check_max_nodes,
     _check_rankdir,
     _edge_labels,
     _fmt,
     _op_text,
+    _value_set,
     graph_extent,
     graph_nodes,
     node_kind,
@@ -381,8 +383,7 @@ class Stepper:
             raise ValueError(f"direction must be 'backward' or 'forward', got {direction!r}")
         _check_rankdir(rankdir)
         _check_max_nodes(max_nodes)
-        if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= 12:
-            raise ValueError(f"digits must be an int from 0 to 12, got {digits!r}")
+        _check_digits(digits)
         if isinstance(interval_ms, bool) or not isinstance(interval_ms, int) or interval_ms < 50:
             raise ValueError(f"interval_ms must be an int >= 50, got {interval_ms!r}")
         self.root = root
@@ -397,7 +398,7 @@ class Stepper:
             order = nodes  # inputs before results
             grads = {node: node.grad for node in nodes}
             captions = [explain_forward(node) for node in order]
-        self._scene = _build_scene(nodes, ids, root, set(params or ()), digits,
+        self._scene = _build_scene(nodes, ids, root, _value_set(params, "params"), digits,
                                    direction == "backward", grads, rankdir)
         self._svg = _svg(self._scene, self._prefix)
         self._letter = "g" if direction == "backward" else "d"

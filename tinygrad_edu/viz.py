@@ -149,6 +149,11 @@ class Diagram(graphviz.Digraph):
         return data, meta
 
 
+    def html(self) -> str:
+        """The picture as an HTML ``<img>`` (the SVG inside it), as Jupyter shows it: natural
+        size, shrunk to fit a narrower page. For your own pages and ipywidgets.HTML."""
+        return svg_img_html(fit_svg(self.pipe(format="svg", encoding="utf-8")), self.alt_text)
+
     @property
     def alt_text(self) -> str:
         """What the picture shows, in words (the <img>'s alt text in Jupyter)."""
@@ -435,13 +440,18 @@ def draw_graph(
         )
     _check_rankdir(rankdir)
     _check_max_nodes(max_nodes)
-    low, high = grad_range
-    if not 0 < low < high:
-        raise ValueError(f"grad_range must be (low, high) with 0 < low < high, got {grad_range}")
+    _check_digits(digits)
+    _check_format(format)
+    try:
+        low, high = (float(v) for v in grad_range)
+        ok = 0 < low < high < math.inf
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"grad_range must be (low, high) with 0 < low < high, got {grad_range!r}")
 
     nodes = graph_nodes(root, max_nodes)
-
-    param_set: set[Value] = set(params) if params is not None else set()
+    param_set = _value_set(params, "params")
     final: set[Value] | None = None
     if highlight is not None:
         if not isinstance(highlight, Value):
@@ -525,9 +535,36 @@ def _check_rankdir(rankdir: object) -> None:
         raise ValueError(f"rankdir must be 'LR', 'TB', 'RL', 'BT' or None, got {rankdir!r}")
 
 
+def _check_digits(digits: object) -> None:
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= 12:
+        raise ValueError(f"digits must be an int from 0 to 12 (decimals shown), got {digits!r}")
+
+
+def _check_format(format: object) -> None:
+    if not isinstance(format, str) or format.lower() not in graphviz.FORMATS:
+        raise ValueError(
+            f"format must be a Graphviz output format such as 'svg', 'png' or 'pdf', got "
+            f"{format!r}"
+        )
+
+
 def _check_max_nodes(max_nodes: object) -> None:
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
+
+
+def _value_set(values: Iterable[Value] | None, what: str) -> set[Value]:
+    """The Values of ``params`` (e.g. ``model.parameters()``), checked."""
+    if values is None:
+        return set()
+    if isinstance(values, (Value, str)) or not isinstance(values, Iterable):
+        raise TypeError(f"{what} must be a list of Values (e.g. model.parameters()), got "
+                        f"{type(values).__name__}")
+    out = set(values)
+    bad = next((v for v in out if not isinstance(v, Value)), None)
+    if bad is not None:
+        raise TypeError(f"{what} must hold Values only, found {type(bad).__name__} {bad!r}")
+    return out
 
 
 def graph_nodes(root: Value, max_nodes: int) -> list[Value]:
@@ -777,6 +814,8 @@ def draw_network(
     if isinstance(max_neurons, bool) or not isinstance(max_neurons, int) or max_neurons < 2:
         raise ValueError(f"max_neurons must be an int >= 2, got {max_neurons!r}")
     _check_rankdir(rankdir)
+    _check_digits(digits)
+    _check_format(format)
     layers = _layers_of(model)
     if not layers or not all(layers):
         raise ValueError("draw_network: the model has no neurons to draw")
