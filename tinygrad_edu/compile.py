@@ -34,13 +34,15 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from tinygrad_edu import losses as _losses
 from tinygrad_edu.engine import Value
 from tinygrad_edu.fastpath import _Call
 
-_PLAIN_ARGS = (float, int, tuple, _Call)  # what an op's _arg is when it is no Function
+_PLAIN_ARGS = (float, int, tuple, _Call)
+_get_data, _get_grad = attrgetter("data"), attrgetter("grad")  # what an op's _arg is when it is no Function
 
 __all__ = ["trace", "compile_step", "TraceError", "Traced", "CompiledStep"]
 
@@ -1323,8 +1325,8 @@ class CompiledStep:
             return self.eager(X, y)  # unusual data: the eager engine checks and explains it
         params = self.params
         try:
-            value, chk, grads = self._fn(rows, ys, [p.data for p in params],
-                                         [p.grad for p in params])
+            value, chk, grads = self._fn(rows, ys, list(map(_get_data, params)),
+                                         list(map(_get_grad, params)))
             ok = -math.inf < value + chk + sum(grads) < math.inf
         except Exception:  # noqa: BLE001 (the eager engine raises the right error, or agrees)
             ok = False
