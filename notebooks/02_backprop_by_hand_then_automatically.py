@@ -344,30 +344,45 @@ except GradcheckError as err:
     print("GradcheckError:", err)
 
 # %% [markdown]
-# ## `backward()` unrolled: the code the chain rule writes
+# ## Backprop unrolled: the code `trace` writes
 #
-# `backward()` visits the graph node by node. For a fixed graph we can write that walk out once
-# as plain Python: `tinygrad_edu.compile.trace` records one call of a function and generates
-# straight-line code, one line per forward step and one line per chain-rule step. Read the
-# backward half from the top: every `g_<node>` is `node.grad`, computed from the grad of the node
-# that uses it times the local derivative, exactly as in the hand calculation above.
+# `backward()` walks the graph and applies one chain-rule step per node. `tinygrad_edu.compile`
+# can write those steps down once, as plain Python: `trace(f, *inputs)` calls `f` on Values,
+# records the graph, and generates the forward pass (one line per node) and the backward pass
+# (one line per chain-rule step: `g_a = b * g_e` is `a.grad += b.data * e.grad`), in the order
+# `backward()` takes them. Calling the result runs that code on new numbers, with no graph at
+# all: backprop by hand, written by the computer. `fit(..., compiled=True)` trains this way,
+# several times faster than the graph and with the same numbers (`make bench` measures it).
 
 # %%
 from tinygrad_edu.compile import trace
 
 
-def neuron(x1, w1, x2, w2, b):
-    return (x1 * w1 + x2 * w2 + b).tanh()
+def L_of(a, b, c, f):
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * f
+    L.label = "L"
+    return L
 
 
-compiled = trace(neuron, 2.0, -3.0, 0.0, 1.0, 6.8813735870195432)
-print(compiled.source)
-value, grads = compiled(2.0, -3.0, 0.0, 1.0, 6.8813735870195432)
-print("value", round(value, 4), " grads of x1, w1, x2, w2, b:", [round(g, 4) for g in grads])
+traced = trace(L_of, 3.0, -2.0, 5.0, -1.5)
+print(traced.source)
 
 # %% [markdown]
-# The compiled function runs the same arithmetic without building a graph, so it is much
-# faster: `fit(..., compiled=True)` trains this way (see the README's performance section).
+# The backward half starts at `g_L = 1.0`; each line after it is one of the hand computations
+# above. Run it, compare with `backward()`, and run it on other numbers:
+
+# %%
+value, grads = traced(3.0, -2.0, 5.0, -1.5)
+print("L =", value, "  dL/da, dL/db, dL/dc, dL/df =", grads)
+a, b, c, f, e, d, L = build()
+L.backward()
+print("backward() gives                         ", [v.grad for v in (a, b, c, f)])
+print("other numbers:", traced(1.0, 2.0, 3.0, 4.0))
+
 
 # %% [markdown]
 # ## Same expressions in PyTorch
@@ -417,43 +432,3 @@ for v, t in zip(xs, ts):
 # - Leaves accumulate across `backward()` calls: reset them before each step.
 # - Our gradients match PyTorch's and finite differences. Next: neurons, layers and networks
 #   (`03_neuron_layer_network.ipynb`).
-
-# %% [markdown]
-# ## Backprop unrolled: the code `trace` writes
-#
-# `backward()` walks the graph and applies one chain-rule step per node. `tinygrad_edu.compile`
-# can write those steps down once, as plain Python: `trace(f, *inputs)` calls `f` on Values,
-# records the graph, and generates the forward pass (one line per node) and the backward pass
-# (one line per chain-rule step: `g_a = b * g_e` is `a.grad += b.data * e.grad`), in the order
-# `backward()` takes them. Calling the result runs that code on new numbers, with no graph at
-# all: backprop by hand, written by the computer. `fit(..., compiled=True)` trains this way,
-# several times faster than the graph and with the same numbers (`make bench` measures it).
-
-# %%
-from tinygrad_edu.compile import trace
-
-
-def L_of(a, b, c, f):
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
-    return L
-
-
-traced = trace(L_of, 3.0, -2.0, 5.0, -1.5)
-print(traced.source)
-
-# %% [markdown]
-# The backward half starts at `g_L = 1.0`; each line after it is one of the hand computations
-# above. Run it, compare with `backward()`, and run it on other numbers:
-
-# %%
-value, grads = traced(3.0, -2.0, 5.0, -1.5)
-print("L =", value, "  dL/da, dL/db, dL/dc, dL/df =", grads)
-a, b, c, f, e, d, L = build()
-L.backward()
-print("backward() gives                         ", [v.grad for v in (a, b, c, f)])
-print("other numbers:", traced(1.0, 2.0, 3.0, 4.0))
