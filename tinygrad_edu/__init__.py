@@ -4,11 +4,14 @@ The layers, bottom to top (each imports only the ones below it):
 
 - :mod:`tinygrad_edu.engine`: ``Value``, each op with its local derivative, ``backward()``: the
   textbook. Beside it: :mod:`~tinygrad_edu.checks` (input checks, errors),
-  :mod:`~tinygrad_edu.grad_mode` (``no_grad``), :mod:`~tinygrad_edu.backprop` (the fast walk,
-  ``backward_steps``, ``local_derivatives``), :mod:`~tinygrad_edu.fused` (``linear``),
-  :mod:`~tinygrad_edu.function` (``Function``), :mod:`~tinygrad_edu.gradcheck`
+  :mod:`~tinygrad_edu.grad_mode` (``no_grad``), :mod:`~tinygrad_edu.backprop`
+  (``backward_steps``, ``local_derivatives``), :mod:`~tinygrad_edu.fastpath` (speed: the walk
+  ``backward()`` runs, a layer's neurons as one node each), :mod:`~tinygrad_edu.fused`
+  (``linear``), :mod:`~tinygrad_edu.function` (``Function``), :mod:`~tinygrad_edu.gradcheck`
 - :mod:`tinygrad_edu.nn`: ``Neuron``, ``Layer``, ``MLP``, ``Sequential``
-- :mod:`tinygrad_edu.losses`, :mod:`tinygrad_edu.optim`: losses, ``SGD`` and ``Adam``
+- :mod:`tinygrad_edu.losses`, :mod:`tinygrad_edu.optim`: losses, ``SGD``, ``Adam``, ``AdamW``
+- :mod:`tinygrad_edu.compile`: ``trace`` and ``compile_step``, backprop written out as code
+- :mod:`tinygrad_edu.exercises`: checkers for the exercise notebooks
 - :mod:`tinygrad_edu.train`: ``fit``, ``predict``, ``accuracy``
 - :mod:`tinygrad_edu.data`: seeded example data sets (pass/fail, grades, moons, spirals)
 - beside them: :mod:`tinygrad_edu.viz` (graphs, network diagrams; extra ``viz``),
