@@ -29,6 +29,7 @@ from operator import attrgetter, mul
 from tinygrad_edu import backprop as _walks
 from tinygrad_edu import checks, grad_mode
 from tinygrad_edu.engine import _BACKWARD, Value, backward_order, made
+from tinygrad_edu.fused import linear_step
 
 __all__ = ["dense", "backprop", "DENSE_OPS"]
 
@@ -147,29 +148,17 @@ def dense(neurons: Sequence[object], xs: Sequence[Value]) -> list[Value] | None:
 
 
 # ---- the chain-rule steps of the dense nodes ---------------------------------------------
-def _linear_step(out: Value, g: float) -> None:
-    """``linear``'s step with the gradient ``g`` of its sum: b += g, w += x g, x += w g."""
-    children = out.children
-    n = len(children) // 2
-    children[0].grad += g
-    for i in range(1, n + 1):
-        wi = children[i]
-        xi = children[i + n]
-        wi.grad += xi.data * g
-        xi.grad += wi.data * g
-
-
 def _back_linear_relu(out: Value) -> None:
     if out.data > 0:  # relu passes the gradient on only where it fired
-        _linear_step(out, out.grad)
+        linear_step(out, out.grad)
 
 
 def _back_linear_tanh(out: Value) -> None:
-    _linear_step(out, (1.0 - out.data * out.data) * out.grad)
+    linear_step(out, (1.0 - out.data * out.data) * out.grad)
 
 
 def _back_linear_sigmoid(out: Value) -> None:
-    _linear_step(out, out.data * (1.0 - out.data) * out.grad)
+    linear_step(out, out.data * (1.0 - out.data) * out.grad)
 
 
 _BACKWARD["linear+relu"] = _back_linear_relu

@@ -46,16 +46,22 @@ def linear(w: Sequence[Value], x: Sequence[Operand], b: Value) -> Value:
     return _result(acc, (b, *w, *xs), "linear")
 
 
-def _back_linear(out: Value) -> None:
+def linear_step(out: Value, g: float) -> None:
+    """The chain-rule step of a ``linear`` sum whose gradient is ``g``: b += g, w += x g,
+    x += w g. (The fused linear+activation nodes of ``fastpath`` pass ``g`` through their
+    activation's derivative first.)"""
     children = out.children
     n = len(children) // 2
-    g = out.grad
     children[0].grad += g
     for i in range(1, n + 1):
         wi = children[i]
         xi = children[i + n]
         wi.grad += xi.data * g
         xi.grad += wi.data * g
+
+
+def _back_linear(out: Value) -> None:
+    linear_step(out, out.grad)
 
 
 _BACKWARD["linear"] = _back_linear
