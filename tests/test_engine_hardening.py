@@ -200,7 +200,7 @@ def test_gradcheck_with_the_same_value_twice():
 
         def wrong(a, b):
             out = a * b
-            out.op = "+"
+            out._rule = Value._d_add  # a wrong local derivative
             return out
 
         gradcheck(wrong, [x, x])
@@ -219,7 +219,6 @@ def test_gradcheck_restores_grads_when_backward_fails():
 # ---------------------------------------------------------------------------------------------
 def _assert_unchanged(root, before):
     assert grads(root) == before
-    assert all(n._seq > 0 for n in backward_order(root))  # the walk's marks are gone
 
 
 def test_saturated_sigmoid_then_log_is_an_error_not_nan():
@@ -343,8 +342,8 @@ def test_every_numeric_blow_up_is_an_arithmetic_error(blow_up):
 
 
 @pytest.mark.parametrize("call, text", [
-    (lambda: backward_order([]), "backward_order needs a Value"),
-    (lambda: backward_order(iter([Value(1.0)])), "backward_order needs a Value"),
+    (lambda: backward_order([]), "backward needs a Value"),
+    (lambda: backward_order(iter([Value(1.0)])), "backward needs a Value"),
     (lambda: list(backward_steps(3.0)), "backward_steps needs a Value"),
     (lambda: linear(0.0, [1.0], Value(0.0)), "w and x must be lists"),
     (lambda: linear([Value(1.0)], 2.0, Value(0.0)), "w and x must be lists"),

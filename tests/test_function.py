@@ -7,7 +7,7 @@ import math
 import pytest
 
 from tinygrad_edu import Function, Value, backward_order, backward_steps, gradcheck, no_grad
-from tinygrad_edu.backprop import local_derivatives
+from tinygrad_edu.engine import local_derivatives
 from tinygrad_edu.checks import NotANumberError
 
 torch = pytest.importorskip("torch")

@@ -14,7 +14,7 @@ import math
 import pytest
 
 from tinygrad_edu import Function, Value, linear, no_grad
-from tinygrad_edu.backprop import local_derivatives
+from tinygrad_edu.engine import local_derivatives
 
 
 def lecture_neuron():

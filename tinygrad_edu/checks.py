@@ -38,8 +38,10 @@ def _not_a_real(x: object) -> bool:
 
 def as_float(x: object, what: str) -> float:
     """``x`` as a finite float, or a clear error saying what was wrong."""
+    if type(x) is float and -math.inf < x < math.inf:  # (the common case, first)
+        return x
     if _not_a_real(x):
-        if type(x).__name__ == "Value" or hasattr(x, "_backward"):
+        if is_value(x):
             raise TypeError(f"{what} is already a Value ({x!r}); use it directly")
         raise TypeError(
             f"{what} must be a real number (int or float), got {type(x).__name__} {x!r}"
@@ -98,6 +100,11 @@ def hand_set(nodes: Iterable[Any]) -> TypeError | ValueError | None:
     return None
 
 
+def is_value(x: object) -> bool:
+    """``x`` is a Value (ours, a subclass, or one shaped like it)."""
+    return hasattr(type(x), "_backward") and hasattr(x, "children") and hasattr(x, "data")
+
+
 def name_of(node: Any) -> str:
     """A node as a message names it: its label, else its op, else its data."""
     if isinstance(node.label, str) and node.label:
@@ -138,9 +145,8 @@ def label(text: object) -> str:
 
 def node(x: Any, who: str) -> Any:
     """``x`` itself when it is a Value (a graph node), else a TypeError naming ``who``."""
-    if not (hasattr(x, "_backward") and hasattr(x, "children")):
-        raise TypeError(f"{who} needs a Value (a node of a graph), got {type(x).__name__} "
-                        f"{repr(x)[:60]}")
+    if not is_value(x):
+        raise not_a_node(x, who)
     return x
 
 
@@ -156,7 +162,7 @@ def operand(x: Any, op: str) -> Any:
 
 def compared(x: Any, op: str) -> float:
     """What a Value is compared with: the other Value's data, or a number."""
-    return x.data if hasattr(x, "_backward") else operand(x, op)
+    return x.data if is_value(x) else operand(x, op)
 
 
 def describe(op: str, children: tuple[Any, ...], arg: object, most: int = 8
@@ -208,7 +214,7 @@ def log_argument(x: float) -> None:
 
 def exponent(x: float, k: object) -> float:
     """The exponent of ``x ** k`` as a float, when ``x ** k`` is a real number."""
-    if hasattr(k, "_backward"):
+    if is_value(k):
         raise TypeError(
             "the exponent of ** must be a number (int or float), not a Value; "
             "for a learnable exponent write (k * a.log()).exp()"
@@ -235,16 +241,164 @@ def float_pow(x: float, k: float) -> float:
         return x**k
     except OverflowError:
         return math.inf
-
-
-def pow_local(x: float, k: float) -> float:
-    """``k * x ** (k - 1)``, the local derivative of ``x ** k`` (0 for k = 0; inf where it
-    overflows, for backward's check to report)."""
-    if k == 0:  # x^0 = 1 does not depend on x
-        return 0.0
-    if x == 0 and k < 1:
+    except ZeroDivisionError:
         raise ZeroDivisionError(
-            f"the gradient of x ** {k} at x = 0 is infinite; keep x away from 0 "
-            "(e.g. (x + 1e-12) ** k)"
+            f"0.0 ** {k} divides by zero: the gradient of x ** {k + 1} at x = 0 is infinite; "
+            "keep x away from 0 (e.g. (x + 1e-12) ** k)") from None
+
+
+# ---- the math a rule may use (engine.Math) ----------------------------------------------------
+def sigmoid(x: float) -> float:
+    """``1 / (1 + e^-x)`` in the form whose exp never overflows."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def step(x: float) -> float:
+    """1.0 where ``x > 0``, else 0.0: relu's derivative (0 at 0, as PyTorch)."""
+    return 1.0 if x > 0 else 0.0
+
+
+# ---- hand-made nodes (micrograd's constructor) -------------------------------------------------
+def children(kids: Any) -> tuple[Any, ...]:
+    """micrograd's ``_children`` (a tuple, list or set of Values) as a tuple, or a TypeError."""
+    if not isinstance(kids, (tuple, list, set, frozenset)):
+        raise TypeError(f"Value(data, _children): _children must be a tuple of Values (the "
+                        f"inputs), got {type(kids).__name__} {repr(kids)[:60]}")
+    kids = tuple(kids)
+    for k in kids:
+        if not is_value(k):
+            raise TypeError(f"Value(data, _children): every input must be a Value, got "
+                            f"{type(k).__name__} {repr(k)[:60]}; wrap numbers: Value(2.0)")
+    return kids
+
+
+def op_name(op: object) -> str:
+    if not isinstance(op, str):
+        raise TypeError(f"Value(data, _children, _op): _op must be a str naming the operation "
+                        f"(e.g. '+'), got {type(op).__name__} {repr(op)[:60]}")
+    return op
+
+
+def closure(fn: object) -> Any:
+    if not callable(fn):
+        raise TypeError(f"_backward must be a function of no arguments (a closure that adds "
+                        f"to the inputs' grads), got {type(fn).__name__} {repr(fn)[:60]}")
+    return fn
+
+
+def rule_of(node: Any) -> Any:
+    """The node's rule, or an error saying how to give it one."""
+    if node._rule is None:
+        raise no_rule(node)
+    return node._rule
+
+
+def no_rule(node: Any) -> TypeError:
+    return TypeError(
+        f"{name_of(node)} has inputs but no chain-rule step: the op {node.op!r} has no rule. "
+        "Give the node one as micrograd does (out._backward = a function that adds to the "
+        "inputs' grads), add a rule (engine.RULES[op] = lambda out, m=Math: (...,)), or "
+        "subclass tinygrad_edu.Function."
+    )
+
+
+def not_a_node(x: Any, who: str) -> TypeError:
+    return TypeError(f"{who} needs a Value (a node of a graph), got {type(x).__name__} "
+                     f"{repr(x)[:60]}")
+
+
+def observe_closure(node: Any) -> tuple[float, ...]:
+    """The local derivatives of a node whose step is a micrograd closure: run it once with
+    ``node.grad = 1`` and its inputs' grads at 0, read what it added, put every grad back.
+    An input that appears twice (``a * a``) gets the whole amount at its first place."""
+    kids = node.children
+    saved = [node.grad] + [k.grad for k in kids]
+    try:
+        for k in kids:
+            k.grad = 0.0
+        node.grad = 1.0
+        node._closure()
+        seen: set[int] = set()
+        out = []
+        for k in kids:
+            out.append(0.0 if id(k) in seen else float(k.grad))
+            seen.add(id(k))
+        return tuple(out)
+    finally:
+        node.grad = saved[0]
+        for k, g in zip(kids, saved[1:]):
+            k.grad = g
+
+
+def linear_inputs(w: Any, x: Any, b: Any, lift: Any) -> Any:
+    """linear's inputs checked: ``x`` as Values (numbers become constants), else an error."""
+    try:
+        nw, nx = len(w), len(x)
+    except TypeError:
+        raise TypeError(f"linear: w and x must be lists (of Values, of Values or numbers), got "
+                        f"{type(w).__name__} and {type(x).__name__}") from None
+    if nw != nx:
+        raise ValueError(f"linear: {nw} weights but {nx} inputs; they must match")
+    bad = [repr(v)[:40] for v in (*w, b) if not is_value(v)][:3]
+    if bad:
+        raise TypeError(f"linear: the weights w and the bias b must be Values (the parameters); "
+                        f"got {', '.join(bad)}. Only the inputs x may be plain numbers.")
+    return [xi if is_value(xi) else lift(xi, "linear") for xi in x]
+
+
+def value_list(zs: Any, who: str) -> list[Any]:
+    try:
+        zs = list(zs)
+    except TypeError:
+        raise TypeError(f"{who} needs a list of Values, got {type(zs).__name__}") from None
+    if not zs or not all(is_value(z) for z in zs):
+        raise TypeError(f"{who} needs a non-empty list of Values")
+    return zs
+
+
+# ---- backward's cold path: put grads back, say what went wrong --------------------------------
+def put_back(order: list[Any], grads: list[float]) -> None:
+    for node, g in zip(order, grads):
+        node.grad = g
+
+
+def blame_hand_set(order: list[Any], err: BaseException) -> None:
+    """After a rule raised: a clearer error if a node holds a .data/.grad set by hand."""
+    bad = hand_set(order)
+    if bad is not None:
+        raise bad from err
+
+
+def finite_grads(order: list[Any], before: list[float], local_derivatives: Any) -> None:
+    """After backward's walk: if a gradient is inf or NaN, put every grad back and raise
+    ``OverflowError`` naming the op that made it (a gradient is never left inf or NaN)."""
+    top = sys.float_info.max
+    for i, node in enumerate(order):
+        grad = node.grad
+        if type(grad) is float and -top <= grad <= top:
+            continue
+        users = [u for u in order[:i] if any(c is node for c in u.children)]
+        user_grad = users[-1].grad if users else None
+        put_back(order, before)
+        bad = hand_set(order)
+        if bad is not None:
+            raise bad
+        name = f" '{node.label}'" if isinstance(node.label, str) and node.label else ""
+        if not users:
+            raise OverflowError(f"backward(): the gradient of {node!r} is {grad}: too large "
+                                "for a float. No grad was changed.")
+        user = users[-1]
+        try:
+            local: object = local_derivatives(user)[[id(c) for c in user.children].index(id(node))]
+        except (ArithmeticError, ValueError, TypeError):
+            local = "?"
+        op, _, shown = describe(user.op, user.children, user._arg, most=4)
+        raise OverflowError(
+            f"backward(): '{op}' of ({shown}) = {user.data!r} would make the gradient of its "
+            f"input{name} {grad}: its gradient {user_grad!r} x {local!r} (its local "
+            "derivative) is too large for a float. No grad was changed. Keep the values away "
+            "from where the derivative blows up, or scale the inputs."
         )
-    return k * float_pow(x, k - 1)

@@ -39,9 +39,8 @@ from typing import Any
 
 from tinygrad_edu import losses as _losses
 from tinygrad_edu.engine import Value
-from tinygrad_edu.fastpath import _Call
 
-_PLAIN_ARGS = (float, int, tuple, _Call)  # what an op's _arg is when it is no Function
+_PLAIN_ARGS = (float, int, tuple)  # what an op's _arg is when it is no Function
 _get_data, _get_grad = attrgetter("data"), attrgetter("grad")
 
 __all__ = ["trace", "compile_step", "TraceError", "Traced", "CompiledStep"]

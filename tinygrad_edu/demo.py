@@ -29,7 +29,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tinygrad_edu.data import PASS_FAIL_FEATURES, YOU, make_pass_fail, standardize
-from tinygrad_edu.engine import Value, no_grad
+from tinygrad_edu.engine import Value
+from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.losses import binary_cross_entropy
 from tinygrad_edu.nn import MLP, Neuron
 from tinygrad_edu.optim import SGD

@@ -2,62 +2,78 @@
 to bottom to learn reverse-mode automatic differentiation:
 
 1. Every operation on Values returns a new ``Value`` whose ``children`` are its inputs and
-   whose ``op`` names the operation (micrograd's ``_prev``, ``_op``): a computation graph.
-2. Each operation states its *local derivative* right below it, in a ``_back_<op>`` rule that
-   adds ``out.grad * d(out)/d(input)`` to each input's grad; ``node._backward()`` runs it.
-3. ``backward()`` visits the nodes from the output towards the inputs, newest first: a node
-   is made after its inputs, so each one comes after every node that uses it
-   (``backward_order``), and applies the chain rule at each:
+   whose ``op`` names the operation (micrograd's ``_prev`` and ``_op``): a computation graph.
+2. Right below each operation stands its *rule*, which returns the op's local derivatives,
+   ``d out / d input`` for each input: ``a * b`` gives ``(b, a)``.
+3. ``backward()`` visits the nodes from the output back to the inputs, each one after every
+   node that uses it (``topological_order``), and applies the chain rule at each:
 
-       input.grad  +=  node.grad  *  d node / d input
+       input.grad  +=  node.grad  *  local derivative          (Value._apply_rule)
 
-   The ``+=`` is why gradients of a value that is used twice add up.
+   The ``+=`` is why the gradient of a value used twice adds up. ``backward_steps``,
+   ``explain``, the pictures, ``gradcheck`` and ``compile`` all read these same rules.
 
-The rest lives next door, in modules named for what they do: ``checks.py`` (input checks,
-error messages), ``grad_mode.py`` (``no_grad``, per thread), ``backprop.py``
-(``backward_steps``, ``local_derivatives``), ``fastpath.py`` (speed: the walk ``backward()``
-runs, same floats as ``reference_backward`` below; a whole layer's neurons as nodes),
-``fused.py`` (``linear``: a neuron as one node), ``function.py`` (``Function``: your own
-ops), ``gradcheck.py`` (backward() against finite differences).
+A rule reads ``out.data``, ``out.children[i].data`` and ``out._arg`` (the ``k`` of ``a ** k``)
+and calls math through ``m`` (``Math``), so ``compile`` can run it with an ``m`` that writes
+code. Add an op of your own with a rule in ``RULES``, a ``Function`` (function.py, as PyTorch)
+or micrograd's closure (``out = Value(y, (a,), "sin"); out._backward = fn``). Checks and error
+messages live in checks.py, ``no_grad`` in grad_mode.py, step-by-step walks in gradtools.py.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable
-from typing import Union
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Union
 
-from tinygrad_edu import checks, grad_mode
-from tinygrad_edu.grad_mode import is_grad_enabled, no_grad
+from tinygrad_edu import checks
+from tinygrad_edu.grad_mode import is_grad_enabled
 
-__all__ = ["Value", "Operand", "backward_order", "reference_backward", "no_grad",
-           "is_grad_enabled", "linear", "backward_steps", "gradcheck", "GradcheckError"]
+__all__ = ["Value", "Constant", "Operand", "Rule", "RULES", "linear", "logsumexp",
+           "topological_order", "local_derivatives"]
 
 Operand = Union["Value", int, float]
-_new = object.__new__  # makes a node without calling __init__ (see _result)
-made = itertools.count(1.0)  # creation numbers (floats: 24 bytes, an int takes 28)
+Rule = Callable[..., Sequence[Any]]  # rule(out, m=Math) -> local derivatives, one per input
+
+
+class Math:
+    """What a rule may call as ``m.f(x)``: math's functions, ``step`` (1 where x > 0, else 0),
+    ``sigmoid`` and an overflow-safe ``pow``. ``compile`` passes a look-alike writing code."""
+    exp, log, sin, cos = math.exp, math.log, math.sin, math.cos
+    pow, sigmoid = checks.float_pow, checks.sigmoid
+    step = checks.step
 
 
 class Value:
     """A scalar in a computation graph: ``data`` is the number, ``grad`` is d(root)/d(this)
     after ``root.backward()``, ``op`` names the operation that made it (``""`` for a leaf),
-    ``children`` are its inputs, ``label`` is a free-text name used in pictures.
+    ``children`` are its inputs, ``label`` a name for pictures. ``Value(data, _children,
+    _op)`` is micrograd's constructor, for a node made by hand (see ``_backward``).
 
     >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
     >>> c = a * b + 1; c.backward(); (c.data, a.grad, b.grad)
     (-5.0, -3.0, 2.0)
     """
 
-    # Slots, not a __dict__, keep a node small. `_arg` is what an op keeps for backward (the
-    # exponent of `**`); `_seq` is the node's creation number (backward goes newest first).
-    __slots__ = ("data", "grad", "label", "op", "children", "_arg", "_seq")
-    children: tuple[Value, ...]
+    # Slots keep a node small; "__dict__" holds what few nodes have (a label, a micrograd
+    # closure) and attributes of your own (an optimizer's moments, a colour).
+    __slots__ = ("data", "grad", "op", "children", "_rule", "_arg", "__dict__")
+    label: str = ""
+    _closure: Callable[[], None] | None = None
 
-    def __init__(self, data: float, label: str = "") -> None:
-        self.data = checks.as_float(data, "Value(data)")
-        self.label = checks.label(label)
-        self.grad, self.op, self.children, self._arg, self._seq = 0.0, "", (), None, next(made)
+    def __init__(self, data: float, _children: Iterable[Value] | str = (), _op: str = "",
+                 label: str = "") -> None:
+        if isinstance(_children, str):  # Value(2.0, "a"): the short form, with a label
+            _children, label = (), _children
+        self.data = data if type(data) is float and -math.inf < data < math.inf else (
+            checks.as_float(data, "Value(data)"))
+        self.grad = 0.0
+        if label != "":
+            self.label = checks.label(label)
+        self.children: tuple[Value, ...] = checks.children(_children) if _children else ()
+        self.op = _op if type(_op) is str else checks.op_name(_op)
+        self._rule: Rule | None = RULES.get(_op) if _children else None
+        self._arg: Any = None
 
     def __repr__(self) -> str:  # Value(data=-5, grad=1, label='c')
         return checks.value_repr(self)  # (also shows odd values set by hand: v.grad = None)
@@ -66,10 +82,18 @@ class Value:
     _prev = property(lambda self: self.children, doc="The inputs (same as ``children``).")
     _op = property(lambda self: self.op, doc="The operation (same as ``op``).")
 
-    def _backward(self) -> None:
-        """This node's own chain-rule step: its inputs' grads += ``self.grad`` * local."""
+    # micrograd's way to give a hand-made node its step: out._backward = a closure
+    _backward = property(lambda self: self._closure or self._apply_rule,
+                         lambda self, fn: setattr(self, "_closure", checks.closure(fn)),
+                         lambda self: self.__dict__.pop("_closure", None),
+                         doc="This node's own chain-rule step: its closure, else its rule.")
+
+    def _apply_rule(self) -> None:
+        """The chain rule at this node: each input's ``grad += self.grad * local derivative``."""
         if self.children:
-            _BACKWARD[self.op](self)
+            g = self.grad
+            for child, local in zip(self.children, checks.rule_of(self)(self)):
+                child.grad += g * local
 
     # Compare, convert, format by the number: max(), sorted(), `if v > 0.5`, f"{v:.3f}". == and
     # hash stay by identity: equal numbers sit in different nodes, and nodes are dict keys.
@@ -80,148 +104,130 @@ class Value:
     def __bool__(self) -> bool: return self.data != 0.0  # as bool(torch.tensor(0.0))
     def __float__(self) -> float: return self.data
     def __format__(self, spec: str) -> str: return format(self.data, spec) if spec else repr(self)
-
     # ---- a + b          d(a+b)/da = 1,  d(a+b)/db = 1 --------------------------------------
     def __add__(self, other: Operand) -> Value:
         other = _lift(other, "+")
-        return _result(self.data + other.data, (self, other), "+")
-    def _back_add(out: Value) -> None:
-        a, b = out.children
-        a.grad += out.grad
-        b.grad += out.grad
-
+        return _result(self.data + other.data, (self, other), "+", Value._d_add)
+    def _d_add(out, m=Math): return (1.0, 1.0)
     # ---- a - b          d(a-b)/da = 1,  d(a-b)/db = -1 -------------------------------------
     def __sub__(self, other: Operand) -> Value:
         other = _lift(other, "-")
-        return _result(self.data - other.data, (self, other), "-")
-    def _back_sub(out: Value) -> None:
-        a, b = out.children
-        a.grad += out.grad
-        b.grad -= out.grad
-
+        return _result(self.data - other.data, (self, other), "-", Value._d_sub)
+    def _d_sub(out, m=Math): return (1.0, -1.0)
     # ---- a * b          d(a*b)/da = b,  d(a*b)/db = a --------------------------------------
     def __mul__(self, other: Operand) -> Value:
         other = _lift(other, "*")
-        return _result(self.data * other.data, (self, other), "*")
-    def _back_mul(out: Value) -> None:
+        return _result(self.data * other.data, (self, other), "*", Value._d_mul)
+    def _d_mul(out, m=Math):
         a, b = out.children
-        a.grad += b.data * out.grad
-        b.grad += a.data * out.grad
-
+        return (b.data, a.data)
     # ---- a / b          d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2 = -(a/b)/b -------------------
     def __truediv__(self, other: Operand) -> Value:
         other = _lift(other, "/")
         if other.data == 0.0:
             raise checks.division_by_zero(self, other)
-        return _result(self.data / other.data, (self, other), "/")
-    def _back_div(out: Value) -> None:
-        a, b = out.children
-        a.grad += out.grad / b.data
-        b.grad -= out.grad * (out.data / b.data)  # (a/b)/b: torch's floats, no b*b underflow
-
+        return _result(self.data / other.data, (self, other), "/", Value._d_div)
+    def _d_div(out, m=Math):
+        b = out.children[1].data
+        return (1.0 / b, -(out.data / b))  # (a/b)/b: no b*b to underflow
     # ---- -a             d(-a)/da = -1 ------------------------------------------------------
     def __neg__(self) -> Value:
-        return _result(-self.data, (self,), "neg")
-    def _back_neg(out: Value) -> None:
-        (a,) = out.children
-        a.grad -= out.grad
-
+        return _result(-self.data, (self,), "neg", Value._d_neg)
+    def _d_neg(out, m=Math): return (-1.0,)
     # ---- a ** k         d(a^k)/da = k * a^(k-1)         (k a fixed number) -----------------
     def __pow__(self, k: float) -> Value:
         k = checks.exponent(self.data, k)
-        return _result(checks.float_pow(self.data, k), (self,), "**", k)
-    def _back_pow(out: Value) -> None:
-        (a,), k = out.children, out._arg
-        a.grad += checks.pow_local(a.data, k) * out.grad  # k * a ** (k - 1), checked
-
+        return _result(checks.float_pow(self.data, k), (self,), "**", Value._d_pow, k)
+    def _d_pow(out, m=Math):
+        a, k = out.children[0].data, out._arg
+        return (k * m.pow(a, k - 1) if k else 0.0,)  # (a^0 = 1 does not depend on a)
     # ---- c ** a         d(c^a)/da = c^a * ln(c)         (c a fixed positive number) --------
     def __rpow__(self, c: float) -> Value:
         c = checks.base(c)
-        return _result(checks.float_pow(c, self.data), (self,), "c**", c)
-    def _back_rpow(out: Value) -> None:
-        (a,) = out.children
-        a.grad += out.data * math.log(out._arg) * out.grad
-
+        return _result(checks.float_pow(c, self.data), (self,), "c**", Value._d_rpow, c)
+    def _d_rpow(out, m=Math): return (out.data * m.log(out._arg),)
     # ---- exp(a)         d/da e^a = e^a -----------------------------------------------------
     def exp(self) -> Value:
         """``e^a``; its local derivative is ``e^a`` itself."""
         checks.exp_argument(self.data)
-        return _result(math.exp(self.data), (self,), "exp")
-    def _back_exp(out: Value) -> None:
-        (a,) = out.children
-        a.grad += out.data * out.grad
-
+        return _result(math.exp(self.data), (self,), "exp", Value._d_exp)
+    def _d_exp(out, m=Math): return (out.data,)
     # ---- log(a)         d/da ln(a) = 1/a                (natural log, a > 0) ---------------
     def log(self) -> Value:
         """Natural logarithm ``ln a`` (``a > 0``); local derivative ``1/a``."""
         checks.log_argument(self.data)
-        return _result(math.log(self.data), (self,), "log")
-    def _back_log(out: Value) -> None:
-        (a,) = out.children
-        a.grad += out.grad / a.data
-
+        return _result(math.log(self.data), (self,), "log", Value._d_log)
+    def _d_log(out, m=Math): return (1.0 / out.children[0].data,)
+    # ---- log1p(a) = log(1 + a)   d/da = 1/(1+a)   (precise for small a: log1p(1e-20) = 1e-20)
+    def log1p(self) -> Value:
+        """``ln(1 + a)`` (``a > -1``) without rounding a small ``a`` away, as ``torch.log1p``."""
+        checks.log_argument(1.0 + self.data if self.data > -0.5 else self.data + 1.0)
+        return _result(math.log1p(self.data), (self,), "log1p", Value._d_log1p)
+    def _d_log1p(out, m=Math): return (1.0 / (1.0 + out.children[0].data),)
     # ---- tanh(a)        d/da tanh(a) = 1 - tanh(a)^2 ---------------------------------------
     def tanh(self) -> Value:
         """``tanh a``, between -1 and 1; local derivative ``1 - tanh(a)^2``."""
-        return _result(math.tanh(self.data), (self,), "tanh")
-    def _back_tanh(out: Value) -> None:
-        (a,) = out.children
-        a.grad += (1.0 - out.data * out.data) * out.grad
-
+        return _result(math.tanh(self.data), (self,), "tanh", Value._d_tanh)
+    def _d_tanh(out, m=Math): return (1.0 - out.data * out.data,)
     # ---- sigmoid(a) = 1 / (1 + e^-a)        d/da sigmoid(a) = s (1 - s) --------------------
     def sigmoid(self) -> Value:
         """``1 / (1 + e^-a)``, between 0 and 1; local derivative ``s (1 - s)``."""
-        x = self.data  # two forms, so that exp never overflows
-        s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else (e := math.exp(x)) / (1.0 + e)
-        return _result(s, (self,), "sigmoid")
-    def _back_sigmoid(out: Value) -> None:
-        (a,) = out.children
-        a.grad += out.data * (1.0 - out.data) * out.grad
-
+        return _result(checks.sigmoid(self.data), (self,), "sigmoid", Value._d_sigmoid)
+    def _d_sigmoid(out, m=Math): return (out.data * (1.0 - out.data),)
+    # ---- softplus(a) = log(1 + e^a)         d/da softplus(a) = sigmoid(a) ------------------
+    def softplus(self) -> Value:
+        """``ln(1 + e^a)``, never overflowing (as ``torch.nn.functional.softplus``)."""
+        a = self.data
+        return _result(max(a, 0.0) + math.log1p(math.exp(-abs(a))), (self,), "softplus",
+                       Value._d_softplus)
+    def _d_softplus(out, m=Math): return (m.sigmoid(out.children[0].data),)
     # ---- relu(a) = max(0, a)      d/da relu(a) = 1 if a > 0 else 0 (0 at 0, as PyTorch) ---
     def relu(self) -> Value:
         """``max(0, a)``; local derivative 1 where ``a > 0``, else 0."""
-        return _result(self.data if self.data > 0 else 0.0, (self,), "relu")
-    def _back_relu(out: Value) -> None:
-        (a,) = out.children
-        if out.data > 0:
-            a.grad += out.grad
-
+        return _result(self.data if self.data > 0 else 0.0, (self,), "relu", Value._d_relu)
+    def _d_relu(out, m=Math): return (m.step(out.children[0].data),)  # 1.0 if a > 0 else 0.0
     # ---- sin(a)         d/da sin(a) = cos(a) -----------------------------------------------
     def sin(self) -> Value:
         """``sin a`` (radians); local derivative ``cos a``."""
-        return _result(math.sin(self.data), (self,), "sin")
-    def _back_sin(out: Value) -> None:
-        (a,) = out.children
-        a.grad += math.cos(a.data) * out.grad
-
+        return _result(math.sin(self.data), (self,), "sin", Value._d_sin)
+    def _d_sin(out, m=Math): return (m.cos(out.children[0].data),)
     # ---- cos(a)         d/da cos(a) = -sin(a) ----------------------------------------------
     def cos(self) -> Value:
         """``cos a`` (radians); local derivative ``-sin a``."""
-        return _result(math.cos(self.data), (self,), "cos")
-    def _back_cos(out: Value) -> None:
-        (a,) = out.children
-        a.grad -= math.sin(a.data) * out.grad
-
+        return _result(math.cos(self.data), (self,), "cos", Value._d_cos)
+    def _d_cos(out, m=Math): return (-m.sin(out.children[0].data),)
     # ---- abs(a) = |a|   d/da |a| = sign(a): 1, -1, and 0 at 0 (as PyTorch) -----------------
     def __abs__(self) -> Value:
-        return _result(abs(self.data), (self,), "abs")
-    def _back_abs(out: Value) -> None:
-        (a,) = out.children
-        a.grad += ((a.data > 0) - (a.data < 0)) * out.grad  # sign(a): 1, -1 or 0
-
-    # ---- numbers on the left: 2 + a, 1 - a, 2 * a, 3 / a (the number becomes a Value) ----
+        return _result(abs(self.data), (self,), "abs", Value._d_abs)
+    def _d_abs(out, m=Math):
+        a = out.children[0].data
+        return (m.step(a) - m.step(-a),)  # sign(a)
+    # ---- numbers on the left: 2 + a, 1 - a, 2 * a, 3 / a (the number becomes a Constant) -
     def __radd__(self, other: Operand) -> Value: return _lift(other, "+") + self
     def __rsub__(self, other: Operand) -> Value: return _lift(other, "-") - self
     def __rmul__(self, other: Operand) -> Value: return _lift(other, "*") * self
     def __rtruediv__(self, other: Operand) -> Value: return _lift(other, "/") / self
 
     def backward(self, gradient: float = 1.0) -> None:
-        """Fill in ``grad`` of every node this one depends on: d(self)/d(node). Seeds
-        ``self.grad = gradient`` (PyTorch's ``gradient=``), applies the chain rule in reverse
-        topological order: leaves *accumulate* (``zero_grad()`` between steps), inner nodes are
-        recomputed. Runs ``reference_backward``, fast; on overflow see backprop.py."""
-        _backprop(self, checks.as_float(gradient, "backward(gradient)"))
+        """Fill in ``grad`` of every node this one depends on, d(self)/d(node): seed ``self.grad
+        += gradient`` (PyTorch's ``gradient=``), then one chain-rule step per node, output
+        first. Leaves *accumulate* (``zero_grad()`` between steps); inner nodes are redone."""
+        gradient = checks.as_float(gradient, "backward(gradient)")
+        order = topological_order(self)
+        before = [node.grad for node in order]  # put back if a gradient overflows
+        for node in order:
+            if node.children:
+                node.grad = 0.0
+        try:
+            self.grad += gradient
+            for node in order:
+                if node.grad and node.children:  # (a grad of 0 passes nothing on: skip)
+                    node._backward()
+        except Exception as err:
+            checks.put_back(order, before)
+            checks.blame_hand_set(order, err)  # a .data or .grad set by hand to a non-number?
+            raise
+        checks.finite_grads(order, before, local_derivatives)
 
 
 def _lift(x: Operand, op: str) -> Value:
@@ -236,61 +242,88 @@ class Constant(Value):
     grad = property(lambda self: 0.0, lambda self, value: None)  # type: ignore[assignment]
 
 
-def _result(data: float, children: tuple[Value, ...], op: str, arg: object = None) -> Value:
+def _result(data: float, children: tuple[Value, ...], op: str, rule: Rule,
+            arg: Any = None) -> Value:
     """A new node holding ``data``, made by ``op`` from ``children`` (a leaf under no_grad)."""
-    if not math.isfinite(data):  # stop overflow (and NaN) where it happens
+    if not -math.inf < data < math.inf:  # stop overflow (and NaN) where it happens
         raise checks.bad_result(op, children, arg, data)
-    out = _new(Value)  # (data is a float already: no need for __init__'s checks)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    if grad_mode.open_blocks == 0 or is_grad_enabled():  # (0: no no_grad open: no look-up)
-        out.op = op
-        out.children = children
-    else:
-        out.op = ""
-        out.children = ()
-    out._arg = arg
-    out._seq = next(made)
+    out = Value(data)
+    if is_grad_enabled():
+        out.children, out.op, out._rule = children, op, rule
+        if arg is not None:
+            out._arg = arg
     return out
 
 
-# Each op's chain-rule step by name (no closure per node, no cycle: a dropped graph is freed).
-_BACKWARD: dict[str, Callable[[Value], None]] = {
-    "+": Value._back_add, "-": Value._back_sub, "*": Value._back_mul, "/": Value._back_div,
-    "neg": Value._back_neg, "**": Value._back_pow, "c**": Value._back_rpow,
-    "exp": Value._back_exp, "log": Value._back_log, "tanh": Value._back_tanh,
-    "sigmoid": Value._back_sigmoid, "relu": Value._back_relu, "sin": Value._back_sin,
-    "cos": Value._back_cos, "abs": Value._back_abs,
+# ---- linear(w, x, b) = b + w_0 x_0 + w_1 x_1 + ...: a neuron's sum as one node ----------
+#      d/db = 1,  d/dw_i = x_i,  d/dx_i = w_i        children (b, w_0 .. w_n-1, x_0 .. x_n-1)
+def linear(w: Sequence[Value], x: Sequence[Operand], b: Value) -> Value:
+    """``b + sum(w_i * x_i)`` as one node: the same float as the op-by-op sum (added in the
+    same order), 1 node instead of 2n. As ``torch.nn.functional.linear`` for one output."""
+    try:
+        return _result(_weighted_sum(w, x, b), (b, *w, *x), "linear", _d_linear)
+    except (AttributeError, TypeError, ValueError):  # numbers in x, or a wrong argument:
+        xs = checks.linear_inputs(w, x, b, _lift)  # lift the numbers, or say what is wrong
+        return _result(_weighted_sum(w, xs, b), (b, *w, *xs), "linear", _d_linear)
+def _weighted_sum(w: Sequence[Value], x: Sequence[Value], b: Value) -> float:
+    acc = b.data
+    for wi, xi in zip(w, x, strict=True):
+        acc += wi.data * xi.data
+    return acc
+def _d_linear(out: Value, m: Any = Math) -> tuple[float, ...]:
+    n = len(out.children) // 2  # (b, w..., x...): d/db = 1, then the x's, then the w's
+    return (1.0, *[x.data for x in out.children[n + 1:]], *[w.data for w in out.children[1:n + 1]])
+
+
+# ---- logsumexp(z) = log(sum_j e^(z_j))      d/dz_i = e^(z_i) / sum_j e^(z_j) = softmax_i --
+def logsumexp(zs: Sequence[Value]) -> Value:
+    """``log(e^z_0 + e^z_1 + ...)`` as one node, with the largest ``z`` taken out first so no
+    exp overflows (``torch.logsumexp``). Cross-entropy is ``logsumexp(z) - z[k]``."""
+    zs = checks.value_list(zs, "logsumexp")
+    i = max(range(len(zs)), key=lambda j: zs[j].data)  # e^(z_i - z_i) = 1 exactly; the rest:
+    top, rest = zs[i].data, math.fsum(math.exp(z.data - zs[i].data) for z in zs[:i] + zs[i + 1:])
+    return _result(top + math.log1p(rest), tuple(zs), "logsumexp", _d_logsumexp)
+def _d_logsumexp(out: Value, m: Any = Math) -> tuple[Any, ...]:
+    return tuple(m.exp(z.data - out.data) for z in out.children)
+
+
+# Rules by op name: a node made by hand, Value(y, (a, b), "*"), finds its rule here, and so
+# does an op you add: RULES["cube"] = lambda out, m=Math: (3 * out.children[0].data ** 2,)
+RULES: dict[str, Rule] = {
+    "+": Value._d_add, "-": Value._d_sub, "*": Value._d_mul, "/": Value._d_div,
+    "neg": Value._d_neg, "**": Value._d_pow, "c**": Value._d_rpow, "exp": Value._d_exp,
+    "log": Value._d_log, "log1p": Value._d_log1p, "tanh": Value._d_tanh,
+    "sigmoid": Value._d_sigmoid, "softplus": Value._d_softplus, "relu": Value._d_relu,
+    "sin": Value._d_sin, "cos": Value._d_cos, "abs": Value._d_abs, "linear": _d_linear,
+    "logsumexp": _d_logsumexp,
 }
 
 
-def backward_order(root: Value) -> list[Value]:
-    """Every node of ``root``'s graph in the order ``backward()`` visits them, root first:
-    newest first. A node is made after its inputs, so each node comes after all that use it
-    (the graph is collected without recursion, so any depth works)."""
-    checks.node(root, "backward_order")
-    nodes, stack = {root}, [root]
-    while stack:
-        for child in stack.pop().children:
-            if child not in nodes:
-                nodes.add(child)
-                stack.append(child)
-    return sorted(nodes, key=lambda node: node._seq, reverse=True)
+def topological_order(root: Value) -> list[Value]:
+    """Every node of ``root``'s graph, root first, each before all of its inputs: the order
+    in which ``backward()`` visits them (a depth-first walk without recursion: any depth)."""
+    order: list[Value] = []
+    seen = {checks.node(root, "backward")}
+    path = [(root, iter(root.children))]  # the nodes being walked, each with its next inputs
+    while path:
+        node, inputs = path[-1]
+        for child in inputs:
+            if child not in seen:  # walk into it first
+                seen.add(child)
+                path.append((child, iter(child.children)))
+                break
+        else:  # all of node's inputs are in order: node comes after them
+            path.pop()
+            order.append(node)
+    order.reverse()
+    return order
 
 
-def reference_backward(root: Value, gradient: float = 1.0) -> None:
-    """``root.backward()`` in a few lines, without checks: the steps fastpath.py runs."""
-    order = backward_order(root)
-    for node in order:
-        if node.children:  # inner nodes are recomputed; leaves accumulate
-            node.grad = 0.0
-    root.grad += gradient
-    for node in order:
-        node._backward()
-
-
-from tinygrad_edu.backprop import backward_steps  # noqa: E402, I001
-from tinygrad_edu.fastpath import backprop as _backprop  # noqa: E402
-from tinygrad_edu.fused import linear  # noqa: E402
-from tinygrad_edu.gradcheck import GradcheckError, gradcheck  # noqa: E402
+def local_derivatives(node: Value) -> Sequence[float]:
+    """``d node / d input`` for each of ``node.children`` (``()`` for a leaf). A micrograd
+    closure states no derivatives: they are observed by running it (checks.observe_closure)."""
+    if not isinstance(node, Value):
+        raise checks.not_a_node(node, "local_derivatives")
+    if node._closure is not None:
+        return checks.observe_closure(node)
+    return checks.rule_of(node)(node) if node.children else ()

@@ -209,7 +209,7 @@ def _pow(x: float, k: float) -> float:
 def _engine_locals(node: Value) -> tuple[float, ...] | None:
     """The engine's own local derivatives, when it offers them (Function ops need this)."""
     try:
-        from tinygrad_edu.backprop import local_derivatives  # type: ignore[import-not-found]
+        from tinygrad_edu.engine import local_derivatives
     except ImportError:
         return None
     try:

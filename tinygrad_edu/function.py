@@ -17,8 +17,12 @@
 ``forward`` gets the inputs' numbers (floats) and returns one number; ``backward`` gets the
 gradient of the output and returns the inputs' gradients (``grad * local derivative``): a
 number for one input, a tuple of numbers (or ``None`` for "no gradient") for several. The
-node's ``op`` is the class name and its ``_arg`` the ``ctx``, so pictures, ``explain`` and
-``local_derivatives`` work on it as on any built-in op.
+node's ``op`` is the class name, its ``_arg`` the ``ctx`` and its rule ``function_rule``, so
+``backward()``, pictures, ``explain`` and ``local_derivatives`` work on it as on any built-in op.
+
+The rule asks ``backward(ctx, 1.0)`` for the local derivatives and the engine multiplies them
+by the output's gradient, as for every op: for a ``backward`` that multiplies by ``grad`` (as
+it must, in PyTorch too) that is the same number.
 """
 
 from __future__ import annotations
@@ -28,9 +32,9 @@ from numbers import Real
 from typing import Any
 
 from tinygrad_edu import checks
-from tinygrad_edu.engine import _BACKWARD, Operand, Value, _lift, _result
+from tinygrad_edu.engine import RULES, Operand, Value, _lift, _result
 
-__all__ = ["Function", "FunctionCtx"]
+__all__ = ["Function", "FunctionCtx", "function_rule"]
 
 
 class FunctionCtx:
@@ -59,13 +63,12 @@ class Function:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         name = cls.__name__
-        if _BACKWARD.get(name, _back_function) is not _back_function:
+        if name in RULES:
             raise TypeError(
                 f"a Function may not be called {name!r}: that is the name of a built-in op, "
                 f"and pictures and explain() tell ops apart by name. Rename the class "
                 f"(e.g. {name.capitalize() + 'Op'!r})."
             )
-        _BACKWARD[name] = _back_function  # one rule for all Functions: it asks node._arg
 
     @staticmethod
     def forward(ctx: FunctionCtx, *xs: float) -> float:
@@ -93,15 +96,15 @@ class Function:
         ctx = FunctionCtx(cls)
         out = _number(cls.forward(ctx, *(x.data for x in xs)), name, "forward",
                       "return one number (a float)")
-        return _result(out, xs, name, ctx)
+        return _result(out, xs, name, function_rule, ctx)
 
 
-def _back_function(out: Value) -> None:
-    """The chain-rule step of a Function node: its inputs' grads += what backward returns."""
+def function_rule(out: Value, m: Any = None) -> tuple[float, ...]:
+    """The rule of every Function node: the local derivatives, from ``backward(ctx, 1.0)``."""
     ctx = out._arg
     function = ctx.function  # type: ignore[union-attr]
     name = function.__name__
-    grads = function.backward(ctx, out.grad)
+    grads = function.backward(ctx, 1.0)
     kids = out.children
     if not isinstance(grads, (tuple, list)):
         grads = (grads,)
@@ -111,9 +114,8 @@ def _back_function(out: Value) -> None:
             f"{len(kids)} input{'s' * (len(kids) != 1)}: return one per input of apply()"
             + (", as a tuple" if len(kids) > 1 else "")
         )
-    for child, g in zip(kids, grads):
-        if g is not None:
-            child.grad += _number(g, name, "backward", "return the inputs' gradients")
+    return tuple(0.0 if g is None else _number(g, name, "backward",
+                                                "return the inputs' gradients") for g in grads)
 
 
 def _number(x: object, name: str, method: str, want: str) -> float:

@@ -2,9 +2,6 @@
 
 Each thread counts its own open ``no_grad`` blocks, so an evaluation in one thread never
 switches recording off for a training loop in another, and blocks may close in any order.
-``open_blocks`` counts the blocks open in all threads together: while it is 0 (nearly always
-during training) ``engine._result`` knows that recording is on without the slower per-thread
-look-up.
 """
 
 from __future__ import annotations
@@ -29,8 +26,6 @@ class _PerThread(threading.local):
 
 
 _this_thread = _PerThread()
-_lock = threading.Lock()
-open_blocks = 0  # no_grad blocks open in any thread
 
 
 def is_grad_enabled() -> bool:
@@ -46,14 +41,9 @@ def no_grad() -> Iterator[None]:
     Same as PyTorch's ``torch.no_grad()``: use it for evaluation and parameter updates. It
     affects only the thread that enters it.
     """
-    global open_blocks
-    with _lock:
-        open_blocks += 1
     depth = _this_thread.depth  # (kept: a generator may close this block in another thread)
     depth.n += 1
     try:
         yield
     finally:
         depth.n -= 1
-        with _lock:
-            open_blocks -= 1

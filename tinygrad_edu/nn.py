@@ -39,7 +39,6 @@ from numbers import Integral, Real
 from typing import Any, Protocol
 
 from tinygrad_edu.engine import Value, linear
-from tinygrad_edu.fastpath import dense
 
 __all__ = [
     "Module",
@@ -631,8 +630,8 @@ class Layer(Module):
 
     def _forward(self, xs: list[Value]) -> list[Value]:
         """All neuron outputs for inputs that are already Values of the right length."""
-        if self._fused:  # one node per neuron (fastpath.dense), else linear + activation
-            return dense(self.neurons, xs) or [n._act(linear(n.w, xs, n.b)) for n in self.neurons]
+        if self._fused:  # one linear node per neuron, then its activation
+            return [n._act(linear(n.w, xs, n.b)) for n in self.neurons]
         return [n._forward_ops(xs) for n in self.neurons]
 
     def forward(self, x: Any) -> Output:

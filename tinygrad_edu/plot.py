@@ -35,7 +35,8 @@ except ImportError as _err:  # pragma: no cover - exercised by a test that block
         "pip install 'tinygrad_edu[plot]' (or pip install matplotlib)"
     ) from _err
 
-from tinygrad_edu.engine import Value, no_grad
+from tinygrad_edu.engine import Value
+from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.train import _flag, _short
 
 __all__ = [

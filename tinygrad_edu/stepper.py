@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tinygrad_edu.engine import Value, backward_steps
+from tinygrad_edu.engine import Value
+from tinygrad_edu.gradtools import backward_steps
 from tinygrad_edu.explain import _name, _num, _target, _wrap, explain, explain_forward, printable
 from tinygrad_edu.viz import (
     _HIGHLIGHT_BG,

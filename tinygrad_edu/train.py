@@ -25,7 +25,8 @@ from numbers import Real
 from typing import Any
 
 from tinygrad_edu import losses as _losses
-from tinygrad_edu.engine import Value, no_grad
+from tinygrad_edu.engine import Value
+from tinygrad_edu.grad_mode import no_grad
 
 __all__ = ["History", "fit", "predict", "accuracy"]
 

@@ -46,7 +46,8 @@ except ImportError as _err:  # pragma: no cover - exercised by a test that block
         "brew install graphviz (macOS) or conda install -c conda-forge graphviz."
     ) from _err
 
-from tinygrad_edu.engine import Value, backward_order, no_grad
+from tinygrad_edu.engine import Value, topological_order as backward_order
+from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.explain import printable
 
 __all__ = [

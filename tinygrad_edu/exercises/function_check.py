@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tinygrad_edu import checks
-from tinygrad_edu.engine import Value, no_grad
+from tinygrad_edu.engine import Value
+from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.exercises._report import (
     Mismatch,
     Report,

@@ -1,13 +1,70 @@
-"""Checking gradients by nudging: (f(x+eps) - f(x-eps)) / (2 eps) should match backward()."""
+"""Tools around ``backward()``, all built on engine.py's one chain-rule step:
+
+- ``backward_steps(root)``: the walk of ``backward()``, one node at a time (for stepping
+  through backprop: the stepper and ``explain`` read it);
+- ``gradcheck(f, inputs)``: ``backward()`` against central finite differences.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from tinygrad_edu import checks
-from tinygrad_edu.engine import Value, backward_order, no_grad
+from tinygrad_edu.engine import Value, local_derivatives, topological_order
+from tinygrad_edu.grad_mode import no_grad
 
-__all__ = ["gradcheck", "GradcheckError"]
+__all__ = ["backward_steps", "gradcheck", "GradcheckError", "local_derivatives"]
+_TOP = 1.7976931348623157e308  # the largest float
+
+
+def backward_steps(root: Value) -> Iterator[Value]:
+    """Step through ``root.backward()`` one node at a time.
+
+    Yields every node of the graph in the order the chain rule visits them; when a node is
+    yielded its ``grad`` is final (everything that uses it has passed its gradient on). Its
+    own contribution to its inputs happens when you ask for the next node. Running the
+    generator to the end leaves exactly the grads of ``root.backward()`` (the same steps).
+
+    - A walk you stop early leaves the grads it has made so far; ``zero_grad()`` and a new
+      walk, or ``backward()``, start clean.
+    - If the graph's grads are changed while the walk is paused (``backward()`` or another
+      walk), resuming raises ``RuntimeError``: its remaining steps would count twice.
+    - A gradient too large for a float raises ``OverflowError`` and puts every grad back.
+    """
+    return _steps(checks.node(root, "backward_steps"))
+
+
+def _steps(root: Value) -> Iterator[Value]:
+    order = topological_order(root)
+    bad = checks.hand_set(order)
+    if bad is not None:
+        raise bad
+    before = [node.grad for node in order]
+    for node in order:
+        if node.children:
+            node.grad = 0.0
+    root.grad += 1.0
+    expected = {node: node.grad for node in order}  # what this walk has put in each grad
+    for node in order:
+        yield node  # node.grad is final here
+        if node.grad != expected[node] or any(  # (a leaf's grad may grow meanwhile: a
+                child.children and child.grad != expected[child]  # graph sharing only leaves)
+                for child in node.children):
+            raise RuntimeError(
+                "backward_steps: this graph was backpropagated (by backward() or another walk) "
+                "while this walk was paused, so its remaining steps would count twice. Start "
+                "a new walk with backward_steps(root)."
+            )
+        try:
+            node._backward()
+        except Exception as err:
+            checks.put_back(order, before)
+            checks.blame_hand_set(order, err)
+            raise
+        for child in node.children:
+            expected[child] = child.grad
+            if not -_TOP <= child.grad <= _TOP:  # put every grad back, name the op
+                checks.finite_grads(order, before, local_derivatives)
 
 
 class GradcheckError(RuntimeError):
@@ -52,7 +109,7 @@ def gradcheck(
     out = f(*args)
     if not isinstance(out, Value):
         raise TypeError(f"gradcheck: f must return a Value, got {type(out).__name__}")
-    saved = {node: node.grad for node in backward_order(out)}
+    saved = {node: node.grad for node in topological_order(out)}
     try:
         out.backward()
         analytic = [x.grad for x in args]
