@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from tinygrad_edu.engine import Value
-from tinygrad_edu.gradtools import backward_steps
 from tinygrad_edu.explain import _name, _num, _target, _wrap, explain, explain_forward, printable
+from tinygrad_edu.gradtools import backward_steps
 from tinygrad_edu.viz import (
     _HIGHLIGHT_BG,
     _HIGHLIGHT_BORDER,

@@ -46,9 +46,10 @@ except ImportError as _err:  # pragma: no cover - exercised by a test that block
         "brew install graphviz (macOS) or conda install -c conda-forge graphviz."
     ) from _err
 
-from tinygrad_edu.engine import Value, topological_order as backward_order
-from tinygrad_edu.grad_mode import no_grad
+from tinygrad_edu.engine import Value
+from tinygrad_edu.engine import topological_order as backward_order
 from tinygrad_edu.explain import printable
+from tinygrad_edu.grad_mode import no_grad
 
 __all__ = [
     "draw_graph",

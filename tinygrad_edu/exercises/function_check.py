@@ -18,7 +18,6 @@ from typing import Any
 
 from tinygrad_edu import checks
 from tinygrad_edu.engine import Value
-from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.exercises._report import (
     Mismatch,
     Report,
@@ -31,6 +30,7 @@ from tinygrad_edu.exercises._report import (
     new_report,
     todo_detail,
 )
+from tinygrad_edu.grad_mode import no_grad
 
 __all__ = ["check_function"]
 
