@@ -55,10 +55,11 @@ class Value:
     (-5.0, -3.0, 2.0)
     """
 
-    # Slots keep a node small; "__dict__" holds what few nodes have (a label, a micrograd
-    # closure) and attributes of your own (an optimizer's moments, a colour).
-    __slots__ = ("data", "grad", "op", "children", "_rule", "_arg", "__dict__")
+    # Slots keep a node small; "__dict__" holds what few nodes have (a label, a number the op
+    # keeps, a micrograd closure) and attributes of your own (an optimizer's moments, a colour).
+    __slots__ = ("data", "grad", "op", "children", "_rule", "__dict__")
     label: str = ""
+    _arg: Any = None  # (the exponent k of a ** k, a Function's ctx)
     _closure: Callable[[], None] | None = None
 
     def __init__(self, data: float, _children: Iterable[Value] | str = (), _op: str = "",
@@ -73,7 +74,6 @@ class Value:
         self.children: tuple[Value, ...] = checks.children(_children) if _children else ()
         self.op = _op if type(_op) is str else checks.op_name(_op)
         self._rule: Rule | None = RULES.get(_op) if _children else None
-        self._arg: Any = None
 
     def __repr__(self) -> str:  # Value(data=-5, grad=1, label='c')
         return checks.value_repr(self)  # (also shows odd values set by hand: v.grad = None)
