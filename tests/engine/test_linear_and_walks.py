@@ -17,7 +17,7 @@ import random
 
 import pytest
 
-from tinygrad_edu import Value, backward_order, backward_steps, engine, linear
+from tinygrad_edu import Value, backward_order, backward_steps, linear
 from tinygrad_edu.losses import cross_entropy, mse_loss
 from tinygrad_edu.nn import MLP, Layer
 from tinygrad_edu.optim import Adam
