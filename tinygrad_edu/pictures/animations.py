@@ -57,7 +57,7 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 def _learning_rate(lr: Any, who: str) -> float:
     try:
-        rate = args.real(lr, f"{who}: lr")
+        rate = args.number(lr, f"{who}: lr")
     except (TypeError, ValueError):
         rate = -1.0
     if not rate > 0:
@@ -306,7 +306,7 @@ class TrainingRecorder(FrameAnimation):
         self.rows = points_2d(X, "TrainingRecorder")
         self.y = labels_of(y, len(self.rows), "TrainingRecorder")
         self.every = args.whole(every, "TrainingRecorder: every", 1)
-        self.plane = Plane(self.rows, args.whole(resolution, "resolution", 2), padding)
+        self.plane = Plane(self.rows, args.whole(resolution, "resolution", 2, 2000), padding)
         if transform is not None and not callable(transform):
             raise TypeError("TrainingRecorder: transform must be a function, got "
                             f"{short(transform)}")
@@ -314,7 +314,7 @@ class TrainingRecorder(FrameAnimation):
         if class_names is not None:
             args.names(class_names, "class_names")
         self.class_names = class_names
-        self.threshold = None if threshold is None else args.real(threshold, "threshold")
+        self.threshold = None if threshold is None else args.number(threshold, "threshold")
         if output is not None and (not isinstance(output, str) or output not in OUTPUTS):
             raise ValueError("TrainingRecorder: output must be 'probability', 'logit' or "
                              f"'score', got {short(output)}")
@@ -506,9 +506,9 @@ def animate_descent_paths(
     :func:`plot_loss_landscape`. Returns a :class:`FrameAnimation` (shows in Jupyter;
     ``save_gif``, ``save_html``, ``frame(-1)`` for the still of the end).
     """
-    frames = args.whole(frames, "animate_descent_paths: frames", 2)
+    frames = args.whole(frames, "animate_descent_paths: frames", 2, 10_000)
     logscale = args.flag(logscale, "animate_descent_paths: logscale")
-    resolution = args.whole(resolution, "resolution", 2)
-    levels = args.whole(levels, "levels", 1)
+    resolution = args.whole(resolution, "resolution", 2, 2000)
+    levels = args.whole(levels, "levels", 1, 1000)
     return DescentAnimation(loss_fn, paths, w0_range, w1_range, frames, resolution, levels,
                             logscale, axis_labels, fps, dpi, title)

@@ -124,7 +124,7 @@ def _series(values: Any, where: str) -> list[float]:
     for k, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, Real):
             raise TypeError(f"{where}[{k}] is {short(v)} ({type(v).__name__}), not a number")
-        out.append(args.real(v, f"{where}[{k}]", finite=False))  # a gap in the curve: fine
+        out.append(args.number(v, f"{where}[{k}]", finite=False))  # a gap in the curve: fine
     return out
 
 
@@ -299,8 +299,8 @@ def points_2d(X: Any, who: str) -> list[tuple[float, float]]:
         vals = args.sequence(row, f"{who}: X[{i}]")
         if len(vals) != 2:
             raise ValueError(f"{who} draws 2-D inputs; row {i} of X has {len(vals)} features")
-        rows.append((args.real(vals[0], f"{who}: X[{i}][0]"),
-                     args.real(vals[1], f"{who}: X[{i}][1]")))
+        rows.append((args.number(vals[0], f"{who}: X[{i}][0]"),
+                     args.number(vals[1], f"{who}: X[{i}][1]")))
     if not rows:
         raise ValueError(f"{who}: X is empty")
     return rows
@@ -311,7 +311,7 @@ def labels_of(y: Any, n_rows: int, who: str) -> list[float]:
     ys = args.sequence(y, f"{who}: y")
     if len(ys) != n_rows:
         raise ValueError(f"X has {n_rows} rows but y has {len(ys)} labels")
-    return [float(t) if isinstance(t, bool) else args.real(t, f"{who}: y[{i}]")
+    return [float(t) if isinstance(t, bool) else args.number(t, f"{who}: y[{i}]")
             for i, t in enumerate(ys)]
 
 
@@ -319,9 +319,9 @@ def _scores(out: Any) -> list[float]:
     if isinstance(out, Value):
         return [out.data]
     if isinstance(out, Real) and not isinstance(out, bool):
-        return [args.real(out, "the model's output", finite=False)]
+        return [args.number(out, "the model's output", finite=False)]
     if isinstance(out, Sequence) and not isinstance(out, str) and out:
-        return [args.real(o, f"the model's output {k}", finite=False) for k, o in enumerate(out)]
+        return [args.number(o, f"the model's output {k}", finite=False) for k, o in enumerate(out)]
     raise TypeError(
         f"the model must return a Value (binary) or a list of Values (one score per class), "
         f"got {type(out).__name__}"
@@ -378,7 +378,7 @@ class Plane:
         else:
             lo0, hi0 = min(p[0] for p in points), max(p[0] for p in points)
             lo1, hi1 = min(p[1] for p in points), max(p[1] for p in points)
-            padding = args.real(padding, "padding")
+            padding = args.number(padding, "padding")
             if padding < 0:
                 raise ValueError(f"padding must be >= 0, got {padding}")
             pad0 = (hi0 - lo0) * padding or 1.0
@@ -416,7 +416,7 @@ class Classifier:
         if transform is not None:
             args.function(transform, f"{who}: transform")
         if threshold is not None:
-            threshold = args.real(threshold, "threshold")
+            threshold = args.number(threshold, "threshold")
         if output is not None and (not isinstance(output, str) or output not in OUTPUTS):
             raise ValueError(f"{who}: output must be 'probability' (cut at 0.5), 'logit' or "
                              f"'score' (cut at 0), got {short(output)}")
@@ -566,7 +566,7 @@ def plot_decision_boundary(
         if class_names is not None:
             raise TypeError("give class_names or labels (its old name), not both")
         class_names = labels
-    resolution = args.whole(resolution, "resolution", 2)
+    resolution = args.whole(resolution, "resolution", 2, 2000)
     rows = points_2d(X, "plot_decision_boundary")
     ys = labels_of(y, len(rows), "plot_decision_boundary")
     if query is not None:
@@ -604,7 +604,7 @@ def loss_value(loss_fn: Callable[..., Any], w0: Any, w1: Any) -> float:
     out = loss_fn(w0, w1)
     if isinstance(out, Value):
         return out.data
-    value = args.real(out, "loss_fn's result", finite=False)
+    value = args.number(out, "loss_fn's result", finite=False)
     if value != value:
         raise ValueError(f"loss_fn({float(w0):g}, {float(w1):g}) is nan; draw a range where "
                          "the loss is defined")
@@ -693,8 +693,8 @@ def plot_loss_landscape(
     """
     if not isinstance(kind, str) or kind not in ("contour", "surface"):
         raise ValueError(f"kind must be 'contour' or 'surface', got {short(kind)}")
-    resolution = args.whole(resolution, "resolution", 2)
-    levels = args.whole(levels, "levels", 1)
+    resolution = args.whole(resolution, "resolution", 2, 2000)
+    levels = args.whole(levels, "levels", 1, 1000)
     axis_labels = args.names(axis_labels, "axis_labels", 2)  # type: ignore[assignment]
     logscale = args.flag(logscale, "plot_loss_landscape: logscale")
     title = args.title(title)
@@ -815,7 +815,8 @@ def plot_activations(
     names = [names] if isinstance(names, str) else args.names(names, "plot_activations: names")
     if not names:
         raise ValueError("plot_activations: names is empty; e.g. ['relu', 'tanh']")
-    points = args.whole(points, "plot_activations: points", 2)  # 1 point spans no range at all
+    # (1 point spans no range at all)
+    points = args.whole(points, "plot_activations: points", 2, 100_000)
     lo, hi = args.span(x_range, "plot_activations: x_range")
     unknown = [n for n in names if n not in _ACTIVATIONS]
     if unknown:
@@ -913,8 +914,8 @@ def plot_neuron_maps(
             f"needs 2 inputs; this one has {nin}. For other models use "
             "tinygrad_edu.viz.draw_network(model, x=...) to see one input at a time"
         )
-    resolution = args.whole(resolution, "resolution", 2)
-    max_neurons = args.whole(max_neurons, "max_neurons", 1)
+    resolution = args.whole(resolution, "resolution", 2, 2000)
+    max_neurons = args.whole(max_neurons, "max_neurons", 1, 10_000)
     cell = args.positive(cell, "cell")
     axis_labels = args.names(axis_labels, "axis_labels", 2)  # type: ignore[assignment]
     title = args.title(title)
