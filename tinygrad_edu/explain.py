@@ -104,6 +104,9 @@ class Names:
     """
 
     def __init__(self, root: Value) -> None:
+        if not isinstance(root, Value):
+            raise TypeError(f"Names needs a Value (the root of a graph), got "
+                            f"{type(root).__name__}")
         order = topological_order(root)[::-1]  # inputs first
         taken = {printable(n.label) for n in order if n.label}
         letters = (name for name in itertools.chain(_LETTERS, (f"n{i}" for i in itertools.count(2)))
