@@ -26,6 +26,7 @@ from tinygrad_edu.viz import (  # noqa: E402
     draw_graph,
     draw_network,
     graphviz_available,
+    step_through,
 )
 
 needs_dot = pytest.mark.skipif(not graphviz_available(), reason="Graphviz 'dot' not installed")
@@ -653,3 +654,54 @@ def test_bad_options_are_clear_errors():
     with pytest.raises(TypeError, match="params must hold Values only"):
         draw_graph(o, params=[1.0])
     assert draw_graph(o, digits=1, format="PNG").source
+
+
+# ---------------------------------------------------------------------------------------------
+# Graphviz specials outside labels (issue 18 C): op names, Function class names, long labels
+# ---------------------------------------------------------------------------------------------
+def function_named(name: str):
+    """A Function op (2a) whose class is called ``name``: the op's name in the graph."""
+    from tinygrad_edu import Function
+
+    def forward(ctx, a):
+        return 2.0 * a
+
+    def backward(ctx, grad):
+        return 2.0 * grad
+
+    return type(name, (Function,), {"forward": staticmethod(forward),
+                                    "backward": staticmethod(backward)})
+
+
+@needs_dot
+@pytest.mark.parametrize("name", ["<b>x</b>", "\\", "a\\b", "\\N", "\\G", "\\L", "a\nb", "]",
+                                  "&amp;", '"q"', "{x}", "->"])
+def test_function_class_names_are_shown_as_typed(name):
+    from tinygrad_edu.pictures.style import printable
+
+    out = function_named(name).apply(Value(1.0, "a"))
+    out.label = "out"
+    svg = draw_graph(out).pipe(format="svg", encoding="utf-8")  # dot accepts it
+    texts = svg_texts(svg).split("\n")
+    assert printable(name) in texts  # as typed: not markup, not the node's name (\N)
+    assert "v1_op" not in texts and "G" not in texts
+    stepper_svg = step_through(out).frame_svg(0)
+    assert printable(name) in svg_texts(stepper_svg).split("\n")
+
+
+@needs_dot
+def test_labels_beyond_graphviz_limit_are_shortened_visibly():
+    huge = "<" * 5000  # 20,000 characters once escaped: over Graphviz's 16,384
+    a = Value(1.0, huge)
+    root = a * 2
+    root.label = "x" * 20000
+    svg = draw_graph(root).pipe(format="svg", encoding="utf-8")
+    texts = svg_texts(svg).split("\n")
+    assert "<" * 59 + "…" in texts and "x" * 59 + "…" in texts  # cut, and says so
+    net = draw_network(MLP(2, [1], seed=0), input_labels=[huge, "y"])
+    assert "<" * 59 + "…" in svg_texts(net.pipe(format="svg", encoding="utf-8"))
+    stepper = step_through(root)
+    assert "<" * 59 + "…" in svg_texts(stepper.frame_svg(0))
+    assert stepper.png()[:4] == b"\x89PNG"  # the still's caption holds the long names too
+    big = function_named("Op" + "<" * 10000).apply(a)
+    assert "…" in svg_texts(draw_graph(big).pipe(format="svg", encoding="utf-8"))
