@@ -54,6 +54,7 @@ from tinygrad_edu.explain import Names
 from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.pictures.style import (
     AUTO_NAME_FG,
+    CHANGED_BORDER,
     CURRENT_BG,
     CURRENT_BORDER,
     FONT,
@@ -450,21 +451,24 @@ class GraphPicture:
         if node is look.current:
             border, color = _BORDER, CURRENT_BORDER
         elif node in look.changed:
-            border, color = _BORDER, "#e8833a"
+            border, color = _BORDER, CHANGED_BORDER
         elif node is self.root:
             border, color = 2, "black"
         else:
             border, color = 1, "black"
-        size = ""
-        if self.widths is not None:  # a fixed size, the outer border always as wide
-            w = self.widths[node]
-            size = (f' fixedsize="true" width="{w + 2 * _BORDER:.0f}" '
-                    f'height="{len(cells) * _ROW + 2 * _BORDER:.0f}"')
-            if border != _BORDER:
-                border, color = _BORDER, ("black" if node is self.root else fill)
         rows = "".join(f"<tr>{self._td(cell, node)}</tr>" for cell in cells)
-        return (f'<<table border="{border}" cellborder="1" cellspacing="0" cellpadding="3" '
-                f'bgcolor="{fill}" color="{color}"{size}>{rows}</table>>')
+        if self.widths is None:
+            return (f'<<table border="{border}" cellborder="1" cellspacing="0" '
+                    f'cellpadding="3" bgcolor="{fill}" color="{color}">{rows}</table>>')
+        # One size in every frame: the box inside a ring of _BORDER points, in the mark's
+        # colour (or the box's own), so a mark never moves or resizes anything
+        ring = color if border == _BORDER or node is self.root else fill
+        w, h = self.widths[node] + 2, len(cells) * _ROW + 2
+        return (f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="{_BORDER}" '
+                f'bgcolor="{ring}" fixedsize="true" width="{w + 2 * _BORDER:.0f}" '
+                f'height="{h + 2 * _BORDER:.0f}"><tr><td>'
+                f'<table border="1" cellborder="1" cellspacing="0" cellpadding="3" '
+                f'bgcolor="{fill}" color="black">{rows}</table></td></tr></table>>')
 
     def _td(self, cell: _Cell, node: Value) -> str:
         text = label_html(cell.text, limit=len(cell.text) + 1)  # (shortened already)

@@ -275,10 +275,25 @@ def _backward_frames(root: Value, nodes: list[Value], names: Names, fold: bool,
 # SVG as the page shows it
 # ---------------------------------------------------------------------------------------------
 _DROP = re.compile(r"^(<!--.*-->|<title>.*</title>)$")
+_SHAPE = re.compile(r'^<(?:polygon|ellipse) .*?(?:points="([^"]*)"|cx="([^"]*)")')
+_START = re.compile(r'^(<text) text-anchor="start" x="[^"]*"')
 
 
 def _clean_svg(svg: str) -> str:
-    """Graphviz's SVG for inline use: no XML prologue, comments or tooltips (<title>), and
-    made to shrink to the page's width."""
-    lines = [line for line in svg[svg.index("<svg"):].split("\n") if not _DROP.match(line)]
+    """Graphviz's SVG for inline use: no XML prologue, comments or tooltips (<title>); every
+    text centred on the cell or ellipse drawn before it (Graphviz places text of HTML labels
+    by its own font's widths, and a browser's font differs); made to shrink to the page."""
+    lines, centre = [], None
+    for line in svg[svg.index("<svg"):].split("\n"):
+        if _DROP.match(line):
+            continue
+        shape = _SHAPE.match(line)
+        if shape and shape.group(1):
+            xs = [float(p.split(",")[0]) for p in shape.group(1).split()]
+            centre = (min(xs) + max(xs)) / 2
+        elif shape:
+            centre = float(shape.group(2))
+        elif centre is not None and _START.match(line):
+            line = _START.sub(rf'\1 text-anchor="middle" x="{centre:g}"', line, count=1)
+        lines.append(line)
     return fit_svg("\n".join(lines).strip())

@@ -17,7 +17,8 @@ import unicodedata
 __all__ = [
     "number", "factor", "printable", "shorten", "esc", "label_html", "text_width",
     "mix", "grad_color", "value_color", "KIND_FILL", "PENDING_BG", "PENDING_FG",
-    "CURRENT_BG", "CURRENT_BORDER", "RECEIVING_BG", "USED_EDGE", "AUTO_NAME_FG",
+    "CURRENT_BG", "CURRENT_BORDER", "RECEIVING_BG", "CHANGED_BORDER", "USED_EDGE",
+    "AUTO_NAME_FG",
     "PASS", "FAIL", "PASS_BG", "FAIL_BG", "FONT", "FONT_FAMILY", "PX_PER_PT", "LABEL_MAX",
 ]
 
@@ -148,6 +149,7 @@ KIND_FILL = {
 PENDING_BG, PENDING_FG = "#d9d9d9", "#8c8c8c"  # a number not known yet: "grad ?"
 CURRENT_BG, CURRENT_BORDER = "#ffb366", "#d62728"  # the node of the current step
 RECEIVING_BG = "#ffd9a8"  # a grad (or value) that this step has just changed
+CHANGED_BORDER = "#e8833a"  # ... and the box around it
 USED_EDGE = "#d62728"  # the edges the current step uses
 AUTO_NAME_FG = "#555555"  # a name made up for an unlabelled node
 
