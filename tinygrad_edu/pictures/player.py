@@ -317,6 +317,7 @@ class Player:
 
     unit: str = "frame"
     interval_ms: int = 200
+    still_ratio: float = 1.0  # the still's pixels per CSS pixel (drawn sharper: shown smaller)
 
     # ---- what subclasses say --------------------------------------------------------------
     def __len__(self) -> int:
@@ -369,7 +370,7 @@ class Player:
         if isinstance(pic, str):
             return pic if inline else ""
         src = f"data:image/png;base64,{base64.b64encode(pic).decode()}" if inline else ""
-        return (f'<img alt="{esc(self.alt_text())}" width="{round(png_width(pic) / 1.5)}" '
+        return (f'<img alt="{esc(self.alt_text())}" width="{round(png_width(pic))}" '
                 f'style="max-width: 100%; height: auto; display: block" src="{src}">')
 
     # ---- HTML ----------------------------------------------------------------------------
@@ -411,7 +412,7 @@ class Player:
                 png = b""
             if png:
                 picture = (f'<img class="tge-still" alt="{esc(self.alt_text())}" '
-                           f'width="{round(png_width(png) / 1.5)}" '
+                           f'width="{round(png_width(png) / self.still_ratio)}" '
                            f'style="max-width: 100%; height: auto" '
                            f'src="data:image/png;base64,{base64.b64encode(png).decode()}">')
         return (
@@ -470,7 +471,7 @@ class Player:
             pass  # (no Pillow or Graphviz for a still: the HTML player alone)
         else:
             data["image/png"] = base64.b64encode(still).decode("ascii")
-            meta["image/png"] = {"width": round(png_width(still) / 1.5)}
+            meta["image/png"] = {"width": round(png_width(still) / self.still_ratio)}
         if _in_kernel():
             with contextlib.suppress(ImportError):
                 data.update(self.widget()._repr_mimebundle_())

@@ -66,6 +66,7 @@ class Stepper(Player):
     """
 
     unit = "step"
+    still_ratio = _STILL_DPI / 96
 
     def __init__(
         self,
