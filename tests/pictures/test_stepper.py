@@ -214,6 +214,38 @@ def test_every_frame_has_the_same_layout(direction):
     assert len(set(frames)) == len(frames)  # and every frame shows something new
 
 
+def edge_strokes(svg: str) -> dict[str, tuple[str, str]]:
+    """Each edge's colour and path, by its id (Graphviz numbers the edges of a DOT text
+    alike)."""
+    found = re.findall(r'<g id="(edge\d+)" class="edge">\n(?:<title>[^<]*</title>\n)?'
+                       r'<path fill="none" stroke="([^"]*)"[^>]* d="([^"]*)"', svg)
+    return {edge: (stroke, d) for edge, stroke, d in found}
+
+
+@pytest.mark.parametrize("graph", ["lecture", "readme", "fork", "square"])
+def test_frames_are_drawn_where_graphviz_lays_them_out(graph):
+    """Frames are drawn once laid out (every node and edge pinned, pieces reused): the red
+    edges are the ones Graphviz's own layout of that frame draws red."""
+    from tinygrad_edu.pictures.graph import run_graphviz
+
+    x = Value(3.0, "x")
+    root = {"lecture": lambda: tanh_neuron()[0], "readme": readme_neuron,
+            "fork": lambda: fork_graph()[0], "square": lambda: x * x - x / x}[graph]()
+    stepper = step_through(root, direction="both")
+    sources = [stepper._picture.diagram(f.look).source for f in stepper.frames]
+    for i, svg in enumerate(run_graphviz(sources, "svg")):
+        expected = edge_strokes(svg.decode())
+        assert len(expected) == sum(len(n.children) + 1 for n in stepper._picture.nodes
+                                    if n.children)
+        drawn = edge_strokes(stepper.frame_svg(i))
+        assert drawn.keys() == expected.keys()
+        for edge, (stroke, path) in expected.items():  # the same colour, the same curve
+            assert drawn[edge][0] == stroke, (i, edge)
+            numbers = [float(v) for v in re.findall(r"-?[\d.]+", path)]
+            assert drawn[edge][1][0] == "M" and [float(v) for v in re.findall(
+                r"-?[\d.]+", drawn[edge][1])] == pytest.approx(numbers, abs=0.05), (i, edge)
+
+
 def test_the_current_step_and_its_edges_are_marked():
     o, params = tanh_neuron()
     stepper = step_through(o, params=params)

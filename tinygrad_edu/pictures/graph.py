@@ -30,13 +30,15 @@ text into pictures, the Graphviz ``dot`` program.
 from __future__ import annotations
 
 import base64
+import itertools
+import json
 import math
 import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 try:
@@ -237,7 +239,9 @@ def dot_png(source: str, width_pt: float = 0.0, height_pt: float = 0.0,
     return run_graphviz([source], "png", f"-Gdpi={dpi:.1f}")[0]
 
 
-_ENDS = {"svg": b"</svg>\n", "png": b"IEND\xaeB`\x82"}  # where one picture's output ends
+# where one picture's output ends
+_LAYOUTS = itertools.count()
+_ENDS = {"svg": b"</svg>\n", "png": b"IEND\xaeB`\x82", "json": b"\n}\n"}
 
 
 def run_graphviz(sources: Sequence[str], fmt: str, *args: str) -> list[bytes]:
@@ -347,6 +351,7 @@ class GraphPicture:
         self.digits, self.show_grad, self.names = digits, show_grad, names
         self.grad_range = grad_range
         self.widths: dict[Value, float] | None = None  # fixed box widths, once fixed
+        self._lines: dict[tuple[Any, ...], list[str]] = {}  # a node's DOT lines, by state
         self.rankdir = rankdir or fit_rankdir(
             self.nodes, {n: box_width(n, digits, show_grad) for n in self.nodes})
 
@@ -397,12 +402,17 @@ class GraphPicture:
                     widths[node] = max(widths[node], w)
         # 15% spare: Graphviz measures with the installed font, which may be wider
         self.widths = {node: math.ceil(w * 1.15 + 12) for node, w in widths.items()}
+        self._lines.clear()
 
     # ---- the DOT text ---------------------------------------------------------------------
     def diagram(self, look: Look = Look(), caption: Sequence[str] | None = None,
-                caption_size: tuple[float, float] | None = None) -> Diagram:
+                caption_size: tuple[float, float] | None = None,
+                layout: Layout | None = None) -> Diagram:
         """The graph drawn with ``look``; ``caption`` lines below it (for PNG frames), in a
-        box of ``caption_size`` points (one size for every frame: the layout stays)."""
+        box of ``caption_size`` points (one size for every frame: the layout stays). With a
+        ``layout`` (:func:`layout_of` a picture with the same sizes) every node and edge is
+        pinned where that layout put it: draw with :func:`draw_pinned`, nothing is laid out
+        again."""
         dot = Diagram(
             format="svg",
             graph_attr={"rankdir": self.rankdir, "nodesep": "0.25", "ranksep": "0.35",
@@ -412,38 +422,62 @@ class GraphPicture:
         )
         name = printable(self.root.label) or "its output"
         dot._alt = f"computation graph of {name}: {len(self.nodes)} Values"
-        fixed = self.widths is not None
-        current = look.current
         for node in self.nodes:
-            nid = self.ids[node]
-            kind = node_kind(node, self.params)
-            pending = look.grads is not None and self.show_grad and node not in look.grads
-            dot.node(nid, label=self._box(node, look), shape="plaintext", margin="0",
-                     tooltip=f"{kind} node" + (" (pending)" if pending else ""))
-            if not node.children:
-                continue
-            on = node is current
-            op_attrs = {"shape": "ellipse", "margin": "0.04,0.02", "height": "0.3",
-                        "width": "0.4", "fontsize": "10"}
-            if on or fixed:
-                op_attrs.update(style="filled", fillcolor=CURRENT_BG if on else "white",
-                                color=CURRENT_BORDER if on else "black")
-            dot.node(f"{nid}_op", label=f"<{label_html(op_text(node))}>", **op_attrs)
-            for child, text in zip(node.children, edge_labels(node)):
-                attrs = {"label": text} if text else {}
-                if child.children:  # keep chains of results straight (heavier edge)
-                    attrs["weight"] = "3"
-                if on or fixed:
-                    attrs.update(color=USED_EDGE if on else "black",
-                                 penwidth="2.2" if on else "1")
-                dot.edge(self.ids[child], f"{nid}_op", **attrs)
-            attrs = {"weight": "3"}
-            if on or fixed:
-                attrs.update(color=USED_EDGE if on else "black", penwidth="2.2" if on else "1")
-            dot.edge(f"{nid}_op", nid, **attrs)
+            # a node's lines depend on its own state only: the frames of a stepper share them
+            key = (node, self._state(node, look), -1 if layout is None else layout.serial)
+            lines = self._lines.get(key)
+            if lines is None:
+                lines = self._lines[key] = self._statements(node, look, layout)
+            dot.body.extend(lines)
         if caption is not None:
             dot.attr(label=_caption_label(caption, caption_size), labelloc="b", labeljust="l")
+        if layout is not None:
+            dot.attr(**layout.graph)
         return dot
+
+    def _state(self, node: Value, look: Look) -> tuple[Any, ...]:
+        """All of ``look`` that ``node``'s lines depend on."""
+        grad = node.grad if look.grads is None else look.grads.get(node)
+        return (node is look.current, node in look.changed, node in look.so_far,
+                node in look.data_unknown, grad, look.grads is not None)
+
+    def _statements(self, node: Value, look: Look, layout: Layout | None) -> list[str]:
+        """The DOT lines of ``node``: its box, its op node and the edges into and out of it
+        (where ``layout`` put them, if given)."""
+        scratch = graphviz.Digraph()
+        nid = self.ids[node]
+        fixed = self.widths is not None
+        kind = node_kind(node, self.params)
+        pending = look.grads is not None and self.show_grad and node not in look.grads
+        pins = layout.nodes if layout is not None else {}
+        scratch.node(nid, label=self._box(node, look), shape="plaintext", margin="0",
+                     tooltip=f"{kind} node" + (" (pending)" if pending else ""),
+                     **({"pos": pins[nid]} if layout else {}))
+        if not node.children:
+            return scratch.body
+        on = node is look.current
+        op_attrs = {"shape": "ellipse", "margin": "0.04,0.02", "height": "0.3",
+                    "width": "0.4", "fontsize": "10"}
+        if on or fixed:
+            op_attrs.update(style="filled", fillcolor=CURRENT_BG if on else "white",
+                            color=CURRENT_BORDER if on else "black")
+        if layout is not None:
+            op_attrs["pos"] = pins[f"{nid}_op"]
+        scratch.node(f"{nid}_op", label=f"<{label_html(op_text(node))}>", **op_attrs)
+        ends = [(self.ids[c], f"{nid}_op", text, bool(c.children))
+                for c, text in zip(node.children, edge_labels(node))]
+        ends.append((f"{nid}_op", nid, "", True))
+        for k, (tail, head, text, heavy) in enumerate(ends):
+            twin = sum(1 for end in ends[:k] if end[:2] == (tail, head))  # (x * x: two edges)
+            attrs = {"label": text} if text else {}
+            if heavy:  # keep chains of results straight (heavier edge)
+                attrs["weight"] = "3"
+            if on or fixed:
+                attrs.update(color=USED_EDGE if on else "black", penwidth="2.2" if on else "1")
+            if layout is not None:
+                attrs.update(layout.edges[(tail, head, twin)])
+            scratch.edge(tail, head, **attrs)
+        return scratch.body
 
     def _box(self, node: Value, look: Look) -> str:
         cells = self.cells(node, look)
@@ -484,6 +518,38 @@ class GraphPicture:
         elif cell.fg != "black":
             text = f'<font color="{cell.fg}">{text}</font>'
         return f"<td{attrs}>{text}</td>"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where Graphviz put a picture's nodes and edges (``layout_of``), to pin them there."""
+
+    graph: dict[str, str]  # bb (and lp, the caption's place)
+    nodes: dict[str, str]  # node name -> pos
+    # per edge (tail, head, how many such edges came before): pos (its spline), lp (its label)
+    edges: dict[tuple[str, str, int], dict[str, str]]
+    serial: int = field(default_factory=lambda: next(_LAYOUTS))  # tells layouts apart
+
+
+def layout_of(source: str) -> Layout:
+    """Lay DOT ``source`` out once (Graphviz's ``dot``): the positions of everything in it."""
+    done = json.loads(run_graphviz([source], "json")[0])
+    graph = {k: done[k] for k in ("bb", "lp") if k in done}
+    objects = done.get("objects", [])
+    nodes = {o["name"]: o["pos"] for o in objects if "pos" in o}
+    names = {o["_gvid"]: o["name"] for o in objects}
+    edges: dict[tuple[str, str, int], dict[str, str]] = {}
+    for e in sorted(done.get("edges", []), key=lambda e: e["_gvid"]):
+        ends = (names[e["tail"]], names[e["head"]])
+        k = sum(1 for key in edges if key[:2] == ends)
+        edges[(*ends, k)] = {a: e[a] for a in ("pos", "lp") if a in e}
+    return Layout(graph, nodes, edges)
+
+
+def draw_pinned(sources: Sequence[str], fmt: str, *args: str) -> list[bytes]:
+    """Draw DOT sources whose every node and edge is pinned (``diagram(layout=...)``): no
+    layout is computed, so a hundred frames take about the time of one."""
+    return run_graphviz(sources, fmt, "-Kneato", "-n2", *args)
 
 
 def _caption_label(lines: Sequence[str], size: tuple[float, float] | None) -> str:

@@ -185,7 +185,7 @@ def gif_bytes(pngs: Sequence[bytes], durations: Sequence[int]) -> bytes:
             canvas = Image.new("RGB", size, "white")
             canvas.paste(f, (0, 0))
             f = canvas
-        images.append(f.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+        images.append(f.quantize(colors=256, method=Image.Quantize.FASTOCTREE,
                                  dither=Image.Dither.NONE))
     buf = io.BytesIO()
     images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],

@@ -35,7 +35,15 @@ from typing import Any
 from tinygrad_edu.engine import Constant, Value
 from tinygrad_edu.explain import Names, explain, explain_forward
 from tinygrad_edu.gradtools import backward_steps
-from tinygrad_edu.pictures.graph import GraphPicture, Look, caption_box, fit_svg, run_graphviz
+from tinygrad_edu.pictures.graph import (
+    GraphPicture,
+    Look,
+    caption_box,
+    draw_pinned,
+    fit_svg,
+    layout_of,
+    run_graphviz,
+)
 from tinygrad_edu.pictures.player import Player
 from tinygrad_edu.pictures.style import number
 
@@ -136,10 +144,11 @@ class Stepper(Player):
     def frame_svg(self, i: int) -> str:
         """Frame ``i`` as SVG (drawn by Graphviz; every frame has the same layout)."""
         i = self._frame_index(i)
-        if self._svgs is None:  # one run of Graphviz draws them all
-            sources = [self._picture.diagram(f.look).source for f in self.frames]
-            self._svgs = [_clean_svg(svg.decode("utf-8"))
-                          for svg in run_graphviz(sources, "svg")]
+        if self._svgs is None:  # laid out once, then one run of Graphviz draws them all
+            picture = self._picture
+            layout = layout_of(picture.diagram(self.frames[0].look).source)
+            sources = [picture.diagram(f.look, layout=layout).source for f in self.frames]
+            self._svgs = _draw_frames(sources)
         return self._svgs[i]
 
     def picture(self, i: int) -> str:
@@ -162,9 +171,12 @@ class Stepper(Player):
         if ("frame", i) not in self._pngs:
             captions = [self._png_lines(k) for k in range(len(self))]
             box = caption_box(captions)
-            sources = [self._picture.diagram(f.look, captions[k], box).source
+            picture = self._picture
+            layout = layout_of(picture.diagram(self.frames[0].look, captions[0], box).source)
+            sources = [picture.diagram(f.look, captions[k], box, layout).source
                        for k, f in enumerate(self.frames)]
-            for k, png in enumerate(run_graphviz(sources, "png", f"-Gdpi={_GIF_DPI:g}")):
+            dpi = _dpi(layout.graph["bb"], _GIF_DPI)
+            for k, png in enumerate(draw_pinned(sources, "png", f"-Gdpi={dpi:g}")):
                 self._pngs[("frame", k)] = png
         return self._pngs[("frame", i)]
 
@@ -182,13 +194,20 @@ class Stepper(Player):
                                       "stepper)"]
             look = Look(grads=last.look.grads, so_far=last.look.so_far)
             source = self._picture.diagram(look, lines).source
-            self._pngs["still"] = run_graphviz([source], "png", f"-Gdpi={_STILL_DPI:g}")[0]
+            dpi = _dpi(layout_of(source).graph["bb"], _STILL_DPI)
+            self._pngs["still"] = run_graphviz([source], "png", f"-Gdpi={dpi:g}")[0]
         return self._pngs["still"]
 
     def png(self, frame: int | None = None) -> bytes:
         """A PNG of frame ``frame`` with its caption; ``None`` (default): a still that sums
         the walk up (the last frame, every step's arithmetic below it)."""
         return self.still_png() if frame is None else self.frame_png(frame)
+
+
+def _dpi(bb: str, best: float) -> float:
+    """``best``, or less for a picture that would be over 4000 pixels wide or tall."""
+    width, height = (float(v) for v in bb.split(",")[2:])
+    return max(min(best, 4000 / (max(width, height, 1.0) / 72)), 24.0)
 
 
 def step_through(root: Value, direction: str = "backward", **options: Any) -> Stepper:
@@ -273,6 +292,63 @@ def _backward_frames(root: Value, nodes: list[Value], names: Names, fold: bool,
 
 
 # ---------------------------------------------------------------------------------------------
+# SVG frames: each distinct node and edge drawn once, frames put together from them
+# ---------------------------------------------------------------------------------------------
+_STATEMENT = re.compile(r"^\t(\S+)(?: -> (\S+))? \[")
+
+
+def _draw_frames(sources: list[str]) -> list[str]:
+    """The SVG of every frame. Frames differ in a few nodes and edges only, and every node
+    and edge is pinned in place, so Graphviz draws each distinct statement (a node or edge
+    line of the DOT text) once: in "variant" graphs that hold, per statement, its first,
+    second, ... distinct text; a frame is then put together from the drawn pieces. A few
+    runs of Graphviz instead of one per frame."""
+    texts = [src.split("\n") for src in sources]
+    choices = [list(dict.fromkeys(lines)) for lines in zip(*texts)]  # per line: its texts
+    n_variants = max(len(c) for c in choices)
+    variants = ["\n".join(c[min(v, len(c) - 1)] for c in choices) for v in range(n_variants)]
+    drawn = [_pieces(svg.decode("utf-8")) for svg in draw_pinned(variants, "svg")]
+    # (cleaned piece by piece: each distinct piece once, not once per frame)
+    drawn = [(_clean_svg(head), {k: _tidy(piece) for k, piece in pieces.items()}, tail)
+             for head, pieces, tail in drawn]
+    keys: dict[int, tuple[str, int]] = {}  # statement line -> its piece of the SVG
+    seen: dict[str, int] = {}
+    for i, line in enumerate(texts[0]):
+        m = _STATEMENT.match(line)
+        if m:
+            name = m.group(1) if m.group(2) is None else f"{m.group(1)}->{m.group(2)}"
+            name = name.replace("-", "&#45;").replace(">", "&gt;")  # (as Graphviz writes it)
+            keys[i] = (name, seen.get(name, 0))
+            seen[name] = seen.get(name, 0) + 1
+    head, order, tail = drawn[0][0], list(drawn[0][1]), drawn[0][2]
+    line_of = {key: i for i, key in keys.items()}
+    frames = []
+    for lines in texts:
+        parts = [head]
+        for key in order:
+            i = line_of[key]
+            parts.append(drawn[choices[i].index(lines[i])][1][key])
+        frames.append("".join(parts) + tail)
+    return frames
+
+
+def _pieces(svg: str) -> tuple[str, dict[tuple[str, int], str], str]:
+    """Graphviz's SVG cut into its head, one piece per node or edge (keyed by the name in the
+    comment before it, and how many came before under that name) and its tail."""
+    start = svg.index('class="graph"')  # (the comments before it are the file's)
+    chunks = re.split(r"(?m)^(?=<!-- .* -->$)", svg[start:])
+    head, pieces, seen = svg[:start] + chunks[0], {}, {}
+    last = chunks[-1]
+    end = last.rindex("</g>\n</svg>")
+    chunks[-1], tail = last[:end], last[end:]
+    for chunk in chunks[1:]:
+        name = chunk[5:chunk.index(" -->")]
+        pieces[(name, seen.get(name, 0))] = chunk
+        seen[name] = seen.get(name, 0) + 1
+    return head, pieces, tail
+
+
+# ---------------------------------------------------------------------------------------------
 # SVG as the page shows it
 # ---------------------------------------------------------------------------------------------
 _DROP = re.compile(r"^(<!--.*-->|<title>.*</title>)$")
@@ -281,13 +357,21 @@ _START = re.compile(r'^(<text) text-anchor="start" x="[^"]*"')
 
 
 def _clean_svg(svg: str) -> str:
-    """Graphviz's SVG for inline use: no XML prologue, comments or tooltips (<title>); every
-    text centred on the cell or ellipse drawn before it (Graphviz places text of HTML labels
-    by its own font's widths, and a browser's font differs); made to shrink to the page."""
+    """Graphviz's SVG (or its head) for inline use: no XML prologue, comments or tooltips,
+    texts centred (see ``_tidy``), made to shrink to the page's width."""
+    return fit_svg(_tidy(svg[svg.index("<svg"):]))
+
+
+def _tidy(svg: str) -> str:
+    """SVG lines without comments and <title>s (tooltips), every text centred on the cell or
+    ellipse drawn before it (Graphviz places text of HTML labels by its own font's widths,
+    and a browser's font differs)."""
     lines, centre = [], None
-    for line in svg[svg.index("<svg"):].split("\n"):
+    for line in svg.split("\n"):
         if _DROP.match(line):
             continue
+        if 'class="graph"' in line:  # (its id differs between the graphs of one run)
+            line = re.sub(r'^<g id="[^"]*" class="graph"', '<g class="graph"', line)
         shape = _SHAPE.match(line)
         if shape and shape.group(1):
             xs = [float(p.split(",")[0]) for p in shape.group(1).split()]
@@ -297,4 +381,4 @@ def _clean_svg(svg: str) -> str:
         elif centre is not None and _START.match(line):
             line = _START.sub(rf'\1 text-anchor="middle" x="{centre:g}"', line, count=1)
         lines.append(line)
-    return fit_svg("\n".join(lines).strip())
+    return "\n".join(lines)
