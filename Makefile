@@ -19,9 +19,9 @@ help:
 	@echo "make test       unit tests, PyTorch comparisons, notebooks, browser test (installs"
 	@echo "                everything, Graphviz and Chromium included when root on Debian)"
 	@echo "make lab        install JupyterLab and what the notebooks need, open notebooks/ in it"
-	@echo "make lint       ruff, and each notebooks/**/*.ipynb matches its jupytext .py source"
-	@echo "make sync       after editing a notebook's source notebooks/NN_name.py, update its"
-	@echo "                paired .ipynb (jupytext; the .py wins, outputs are kept)"
+	@echo "make lint       ruff, and each notebooks/**/*.ipynb matches its jupytext source"
+	@echo "make sync       after editing a notebook's source notebooks/sources/NN_name.py,"
+	@echo "                update its paired .ipynb (jupytext; the .py wins, outputs are kept)"
 	@echo "make notebooks  sync, then run every notebooks/NN_*.ipynb and save its outputs in it"
 	@echo "                (commit them), plus HTML copies in build/notebooks/"
 	@echo "make bench      benchmarks against micrograd (see BENCHMARKS.md)"
@@ -93,17 +93,22 @@ test: venv-test graphviz chromium lint-only
 
 lint: venv-test lint-only
 
-# Notebook sources are jupytext py:percent files (notebooks/**/NN_name.py) paired with the
-# .ipynb beside them; lint checks each pair with jupytext's compare_notebooks.
+# Notebook sources are jupytext py:percent files in a sources/ folder beside the notebooks
+# (notebooks/sources/NN_name.py pairs with notebooks/NN_name.ipynb, so JupyterLab lists each
+# notebook once); lint checks each pair with jupytext's compare_notebooks.
 lint-only:
 	$(BIN)/ruff check .
 	$(PY) scripts/check_notebooks.py
 
-# The .py always wins: `--update --to ipynb` rewrites the cells of the .ipynb from it and keeps
-# the outputs (`jupytext --sync` would take whichever file of the pair is newer).
-NOTEBOOK_SOURCES = $(wildcard notebooks/*.py notebooks/*/*.py)
+# The .py always wins: `--update --to ipynb` rewrites the cells of the .ipynb (one folder up,
+# hence -o) from it and keeps the outputs (`jupytext --sync` would take the newer file).
+NOTEBOOK_SOURCES = $(wildcard notebooks/sources/*.py notebooks/*/sources/*.py)
 sync: venv-test
-	$(BIN)/jupytext --update --to ipynb $(NOTEBOOK_SOURCES)
+	@for src in $(NOTEBOOK_SOURCES); do \
+	  nb="$$(dirname "$$(dirname "$$src")")/$$(basename "$${src%.py}").ipynb"; \
+	  $(BIN)/jupytext --quiet --update --to ipynb -o "$$nb" "$$src" || exit 1; \
+	  echo "$$src -> $$nb"; \
+	done
 
 # Executed outputs are committed, so pictures show on a code-hosting site and in JupyterLab.
 notebooks: sync graphviz
