@@ -30,14 +30,13 @@ import io
 import json
 import os
 import secrets
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinygrad_edu import dot_backend
 from tinygrad_edu.engine import Value
 from tinygrad_edu.explain import _name, _num, _target, _wrap, explain, explain_forward, printable
 from tinygrad_edu.gradtools import backward_steps
@@ -140,15 +139,11 @@ def _box_width(label: str, rows: Iterable[str]) -> float:
 
 
 def _layout(dot_source: str) -> dict[str, Any]:
-    """Run Graphviz's ``dot`` once and return its JSON layout."""
-    exe = shutil.which("dot")
-    if exe is None:
-        raise GraphvizNotFoundError("dot")
-    done = subprocess.run([exe, "-Tjson"], input=dot_source.encode("utf-8"),
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"Graphviz could not lay out the graph: {done.stderr.decode()[:500]}")
-    return json.loads(done.stdout)
+    """Lay the graph out once (Graphviz's ``dot``, or viz.js in a browser): its JSON layout."""
+    try:
+        return json.loads(dot_backend.render(dot_source, "json"))
+    except dot_backend.RendererNotFoundError as err:
+        raise GraphvizNotFoundError("dot") from err
 
 
 def _quote(text: str) -> str:

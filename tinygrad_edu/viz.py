@@ -29,8 +29,6 @@ import base64
 import html
 import math
 import re
-import shutil
-import subprocess
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,6 +44,7 @@ except ImportError as _err:  # pragma: no cover - exercised by a test that block
         "brew install graphviz (macOS) or conda install -c conda-forge graphviz."
     ) from _err
 
+from tinygrad_edu import dot_backend
 from tinygrad_edu.engine import Value
 from tinygrad_edu.engine import topological_order as backward_order
 from tinygrad_edu.explain import printable
@@ -92,8 +91,9 @@ class GraphTooLargeError(ValueError):
 
 
 def graphviz_available() -> bool:
-    """True when the Graphviz ``dot`` program is on PATH (pictures can be rendered)."""
-    return shutil.which("dot") is not None
+    """True when pictures can be rendered: the ``dot`` program is on PATH, or viz.js draws
+    them (in a browser)."""
+    return dot_backend.backend() is not None
 
 
 class Diagram(graphviz.Digraph):
@@ -107,9 +107,12 @@ class Diagram(graphviz.Digraph):
     graphviz's bare ``ExecutableNotFound``.
     """
 
-    def pipe(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - same as graphviz
+    def pipe(self, format: str | None = None, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
+        if dot_backend.backend() == "viz.js":  # a browser: no program to start, viz.js draws
+            out = dot_backend.render(self.source, format or self.format)
+            return out if kwargs.get("encoding") else out.encode("utf-8")
         with _explain_missing_dot():
-            return super().pipe(*args, **kwargs)
+            return super().pipe(format, *args, **kwargs)
 
     def render(self, *args: Any, **kwargs: Any) -> str:  # noqa: D102 - same as graphviz
         with _explain_missing_dot():
@@ -118,8 +121,8 @@ class Diagram(graphviz.Digraph):
     def _repr_image_svg_xml(self) -> str:
         return fit_svg(self.pipe(format="svg", encoding="utf-8"))
 
-    def _repr_png_(self) -> bytes:
-        return self.png()
+    def _repr_png_(self) -> bytes | None:
+        return self.png() if dot_backend.backend() == "dot" else None  # viz.js draws no PNG
 
     def png(self, max_pixels: int = 4000) -> bytes:
         """The picture as PNG bytes, at twice the SVG's resolution (sharp on high-dpi
@@ -132,7 +135,8 @@ class Diagram(graphviz.Digraph):
     ) -> tuple[dict[str, str], dict[str, Any]]:
         svg = fit_svg(self.pipe(format="svg", encoding="utf-8"))
         width_pt, height_pt = svg_size(svg)
-        png = dot_png(self.source, width_pt, height_pt)
+        # no PNG where only viz.js draws (a browser renders the SVG anyway)
+        png = dot_png(self.source, width_pt, height_pt) if dot_backend.backend() == "dot" else b""
         # JupyterLab and nbconvert draw image/svg+xml as an <img> that they do not shrink to
         # the output's width; an <img> in text/html they do (and keep it where untrusted
         # HTML is sanitized). So the SVG goes in an <img> in text/html, first choice.
@@ -142,6 +146,8 @@ class Diagram(graphviz.Digraph):
             "image/png": base64.b64encode(png).decode("ascii"),
             "text/plain": f"<{type(self).__name__}: {self.alt_text}>",
         }
+        if not png:
+            del data["image/png"]
         if include:
             data = {k: v for k, v in data.items() if k in include}
         if exclude:
@@ -208,15 +214,10 @@ def dot_png(source: str, width_pt: float = 0.0, height_pt: float = 0.0,
     biggest_in = max(width_pt, height_pt) / 72.0
     if biggest_in > 0:
         dpi = max(min(dpi, max_pixels / biggest_in), 24.0)
-    exe = shutil.which(engine)
-    if exe is None:
-        raise GraphvizNotFoundError(engine)
-    done = subprocess.run([exe, "-Tpng", f"-Gdpi={dpi:.1f}"], input=source.encode("utf-8"),
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        raise graphviz.CalledProcessError(done.returncode, [engine, "-Tpng"],
-                                          output=done.stdout, stderr=done.stderr)
-    return done.stdout
+    try:
+        return dot_backend.render(source, "png", dpi=dpi)
+    except dot_backend.RendererNotFoundError as err:
+        raise GraphvizNotFoundError(engine) from err
 
 
 @contextmanager
