@@ -111,7 +111,8 @@ class Skipper:
             for module in _imported_modules(stmt):
                 why = why or self.missing(module)
             if why is None:
-                used = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+                used = {n.id for n in ast.walk(stmt)
+                        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store)}
                 why = next((self.tainted[n] for n in sorted(used) if n in self.tainted), None)
             names = _bound_names(stmt)
             if why is None:

@@ -8,6 +8,7 @@ notebooks. This module is the one place that turns DOT into a picture:
     render(dot_source, "svg")   # the picture as SVG text
     render(dot_source, "json")  # the layout as ``dot -Tjson`` writes it (the stepper reads it)
     render(dot_source, "png", dpi=192)  # PNG bytes; needs the ``dot`` program
+    render_many([source1, source2], "svg")  # several pictures, one ``dot`` process
 
 In the browser viz.js loads in the background from the first call (or ``await load()``), as
 a module's ``import`` cannot wait; the browser course's first cell awaits it, so every picture
@@ -21,9 +22,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["render", "backend", "load", "RendererNotFoundError", "RenderError", "FORMATS"]
+__all__ = ["render", "render_many", "backend", "load", "RendererNotFoundError", "RenderError",
+           "FORMATS"]
 
 FORMATS = ("svg", "json", "png")
 IN_BROWSER = sys.platform == "emscripten"  # Pyodide (JupyterLite)
@@ -57,13 +60,23 @@ def render(dot_source: str, format: str = "svg", *, dpi: float | None = None) ->
     ``"png"`` (bytes, at ``dpi`` dots per inch; only with the ``dot`` program)."""
     if not isinstance(dot_source, str):
         raise TypeError(f"dot_source must be DOT text (a str), got {type(dot_source).__name__}")
+    return render_many([dot_source], format, dpi=dpi)[0]
+
+
+def render_many(dot_sources: Sequence[str], format: str = "svg", *,
+                dpi: float | None = None) -> list[Any]:
+    """:func:`render` of each DOT text, in order; the ``dot`` program runs once for all."""
+    if isinstance(dot_sources, str) or not all(isinstance(s, str) for s in dot_sources):
+        raise TypeError("dot_sources must be a list of DOT texts (str)")
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(map(repr, FORMATS))}, got {format!r}")
     if dpi is not None and format != "png":
         raise ValueError("dpi= applies to format='png' only")
     which = backend()
     if which == "dot":
-        return _render_with_dot(dot_source, format, dpi)
+        if format == "json":  # JSON outputs have no end marker to split them at
+            return [_run_dot([source], format, dpi)[0] for source in dot_sources]
+        return _run_dot(list(dot_sources), format, dpi)
     if which is None:
         raise RendererNotFoundError(
             f"cannot render the picture: Graphviz's 'dot' program is not on PATH. {INSTALL_HINT}")
@@ -71,19 +84,32 @@ def render(dot_source: str, format: str = "svg", *, dpi: float | None = None) ->
         raise RendererNotFoundError(
             "PNG pictures need Graphviz's 'dot' program, which a browser cannot run; in the "
             "browser pictures are SVG (render(..., 'svg')).")
-    return _render_with_viz(dot_source, format)
+    return [_render_with_viz(source, format) for source in dot_sources]
 
 
-def _render_with_dot(dot_source: str, format: str, dpi: float | None) -> Any:
+_ENDS = {"svg": b"</svg>\n", "png": b"IEND\xaeB`\x82"}  # where one picture's output ends
+
+
+def _run_dot(sources: list[str], format: str, dpi: float | None) -> list[Any]:
+    """One run of ``dot`` for all ``sources`` (one process, not one per graph)."""
+    if not sources:
+        return []
     args = [shutil.which("dot") or "dot", f"-T{format}"]
     if dpi is not None:
         args.append(f"-Gdpi={dpi:.1f}")
-    done = subprocess.run(args, input=dot_source.encode("utf-8"), capture_output=True,
+    done = subprocess.run(args, input="\n".join(sources).encode("utf-8"), capture_output=True,
                           check=False)
     if done.returncode != 0:
         raise RenderError(f"Graphviz could not render the graph: "
                           f"{done.stderr.decode('utf-8', 'replace').strip()[:500]}")
-    return done.stdout if format == "png" else done.stdout.decode("utf-8")
+    if len(sources) == 1:
+        parts = [done.stdout]
+    else:
+        end = _ENDS[format]
+        parts = [part + end for part in done.stdout.split(end)[:-1]]
+        if len(parts) != len(sources):
+            raise RenderError(f"Graphviz drew {len(parts)} pictures for {len(sources)} graphs")
+    return parts if format == "png" else [p.decode("utf-8") for p in parts]
 
 
 # ---------------------------------------------------------------------------------------------
