@@ -158,12 +158,12 @@ def test_the_stepper_shows_and_steps(ran):
         return
     widget = steppers.first
     widget.scroll_into_view_if_needed()
-    count = widget.locator(".widget-label").filter(has_text=re.compile(r"step \d+ of \d+"))
-    assert re.fullmatch(r"step 1 of \d+", count.first.inner_text().strip())
+    count = widget.get_by_text(re.compile(r"^step \d+ of \d+$"))
+    assert re.fullmatch(r"step 1 of \d+", count.inner_text().strip())
     assert widget.locator("svg").count() >= 1
     widget.locator("button", has_text="Next").click()
     page.wait_for_function("(el) => /step 2 of/.test(el.innerText)",
-                           arg=count.first.element_handle(), timeout=10_000)
+                           arg=count.element_handle(), timeout=10_000)
     time.sleep(0.3)
     page.screenshot(path=str(ran["shot"].with_name(ran["shot"].stem + "-stepper.png")))
 
