@@ -55,7 +55,7 @@ BROWSER_PACKAGES = ("graphviz==0.21", "ipywidgets==8.1.9", "comm==0.2.3")
 PREFETCH = ("tinygrad_edu", "graphviz", "ipywidgets")
 # Modules that Pyodide fetches from its CDN; a notebook importing one says so in its first cell.
 FROM_CDN = {"numpy", "matplotlib", "sklearn", "scipy", "PIL", "pandas"}
-NEEDS = {"tinygrad_edu.plot": "matplotlib"}  # as tinygrad_edu.browser.NEEDS
+NEEDS = {"tinygrad_edu.plot": "matplotlib", "tinygrad_edu.interop": "torch"}  # as browser.NEEDS
 
 
 def canonical(name: str) -> str:
@@ -117,8 +117,8 @@ def build_wheel(dest: Path) -> Path:
     return wheel
 
 
-def needs_from_cdn(nb: dict) -> list[str]:
-    """The CDN modules that a notebook's code imports (directly or through tinygrad_edu)."""
+def imported(nb: dict) -> set[str]:
+    """The top-level modules a notebook's code imports (tinygrad_edu.plot counts as matplotlib)."""
     found: set[str] = set()
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
@@ -130,11 +130,8 @@ def needs_from_cdn(nb: dict) -> list[str]:
         for node in ast.walk(tree):
             modules = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                        [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
-            for module in modules:
-                module = NEEDS.get(module, module)
-                if module.split(".")[0] in FROM_CDN:
-                    found.add(module.split(".")[0])
-    return sorted(found)
+            found.update(NEEDS.get(m, m).split(".")[0] for m in modules)
+    return found
 
 
 def _cell(cell_type: str, source: str, cell_id: str) -> dict:
@@ -152,7 +149,8 @@ def browser_copy(path: Path) -> dict:
         nb["metadata"].pop(key, None)
     nb["metadata"]["kernelspec"] = {"display_name": "Python (Pyodide)", "language": "python",
                                     "name": "python"}
-    needs = needs_from_cdn(nb)
+    modules = imported(nb)
+    needs = sorted(modules & FROM_CDN)
     note = ("**In your browser.** This notebook runs in this page: Python is Pyodide, and "
             "nothing is installed on your computer. Run the next cell first (Shift+Enter): it "
             "gets the pictures ready")
@@ -161,7 +159,9 @@ def browser_copy(path: Path) -> dict:
         note += (f" and loads {names} from Pyodide's CDN. That needs an internet connection; "
                  f"without one, each cell that needs {names} says what it skipped and runs the "
                  "rest")
-    note += ". PyTorch does not run in a browser: its sections are skipped."
+    note += "."
+    if "torch" in modules:
+        note += " PyTorch does not run in a browser: the sections comparing with it are skipped."
     setup = f"import tinygrad_edu.browser\n\nawait tinygrad_edu.browser.setup(needs={needs!r})"
     nb["cells"][:0] = [_cell("markdown", note, "browser-note"),
                        _cell("code", setup, "browser-setup")]
