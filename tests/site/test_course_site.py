@@ -15,6 +15,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 from site_tools import BUILD, SHOTS, Offline, serve
 
 SITE = BUILD / "site"
@@ -158,12 +159,12 @@ def test_the_stepper_shows_and_steps(ran):
         return
     widget = steppers.first
     widget.scroll_into_view_if_needed()
+    # JupyterLab renders cells lazily as they scroll into view: wait for the text, not once
     count = widget.get_by_text(re.compile(r"^step \d+ of \d+$"))
-    assert re.fullmatch(r"step 1 of \d+", count.inner_text().strip())
+    expect(count).to_have_text(re.compile(r"^step 1 of \d+$"), timeout=10_000)
     assert widget.locator("svg").count() >= 1
     widget.locator("button", has_text="Next").click()
-    page.wait_for_function("(el) => /step 2 of/.test(el.innerText)",
-                           arg=count.element_handle(), timeout=10_000)
+    expect(count).to_have_text(re.compile(r"^step 2 of \d+$"), timeout=10_000)
     time.sleep(0.3)
     page.screenshot(path=str(ran["shot"].with_name(ran["shot"].stem + "-stepper.png")))
 
