@@ -34,8 +34,6 @@ import itertools
 import json
 import math
 import re
-import shutil
-import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +49,7 @@ except ImportError as _err:  # pragma: no cover - exercised by a test that block
         "brew install graphviz (macOS) or conda install -c conda-forge graphviz."
     ) from _err
 
+from tinygrad_edu import dot_backend
 from tinygrad_edu.engine import Value, topological_order
 from tinygrad_edu.explain import Names
 from tinygrad_edu.grad_mode import no_grad
@@ -123,8 +122,9 @@ class GraphTooLargeError(ValueError):
 
 
 def graphviz_available() -> bool:
-    """True when the Graphviz ``dot`` program is on PATH (pictures can be rendered)."""
-    return shutil.which("dot") is not None
+    """True when pictures can be rendered: the ``dot`` program is on PATH, or viz.js draws
+    them (in a browser; see dot_backend)."""
+    return dot_backend.backend() is not None
 
 
 class Diagram(graphviz.Digraph):
@@ -138,9 +138,12 @@ class Diagram(graphviz.Digraph):
     graphviz's bare ``ExecutableNotFound``.
     """
 
-    def pipe(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102 - same as graphviz
+    def pipe(self, format: str | None = None, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
+        if dot_backend.backend() == "viz.js":  # a browser: no program to start, viz.js draws
+            out = dot_backend.render(self.source, format or self.format)
+            return out if kwargs.get("encoding") else out.encode("utf-8")
         with _explain_missing_dot():
-            return super().pipe(*args, **kwargs)
+            return super().pipe(format, *args, **kwargs)
 
     def render(self, *args: Any, **kwargs: Any) -> str:  # noqa: D102 - same as graphviz
         with _explain_missing_dot():
@@ -149,8 +152,8 @@ class Diagram(graphviz.Digraph):
     def _repr_image_svg_xml(self) -> str:
         return fit_svg(self.pipe(format="svg", encoding="utf-8"))
 
-    def _repr_png_(self) -> bytes:
-        return self.png()
+    def _repr_png_(self) -> bytes | None:
+        return self.png() if dot_backend.backend() == "dot" else None  # viz.js draws no PNG
 
     def png(self, max_pixels: int = 4000) -> bytes:
         """The picture as PNG bytes, at twice the SVG's resolution (sharp on high-dpi
@@ -163,7 +166,8 @@ class Diagram(graphviz.Digraph):
     ) -> tuple[dict[str, str], dict[str, Any]]:
         svg = fit_svg(self.pipe(format="svg", encoding="utf-8"))
         width_pt, height_pt = svg_size(svg)
-        png = dot_png(self.source, width_pt, height_pt)
+        # no PNG where only viz.js draws (a browser renders the SVG anyway)
+        png = dot_png(self.source, width_pt, height_pt) if dot_backend.backend() == "dot" else b""
         # JupyterLab and nbconvert draw image/svg+xml as an <img> that they do not shrink to
         # the output's width; an <img> in text/html they do (and keep it where untrusted
         # HTML is sanitized). So the SVG goes in an <img> in text/html, first choice.
@@ -236,30 +240,21 @@ def dot_png(source: str, width_pt: float = 0.0, height_pt: float = 0.0,
     biggest_in = max(width_pt, height_pt) / 72.0
     if biggest_in > 0:
         dpi = max(min(dpi, max_pixels / biggest_in), 24.0)
-    return run_graphviz([source], "png", f"-Gdpi={dpi:.1f}")[0]
+    return run_graphviz([source], "png", dpi=dpi)[0]
 
 
-# where one picture's output ends
 _LAYOUTS = itertools.count()
-_ENDS = {"svg": b"</svg>\n", "png": b"IEND\xaeB`\x82", "json": b"\n}\n"}
 
 
-def run_graphviz(sources: Sequence[str], fmt: str, *args: str) -> list[bytes]:
-    """Draw several DOT graphs with one run of ``dot`` (one process, not one per graph):
-    one ``fmt`` ("svg" or "png") output per source, in order."""
-    exe = shutil.which("dot")
-    if exe is None:
-        raise GraphvizNotFoundError("dot")
-    done = subprocess.run([exe, f"-T{fmt}", *args], input="\n".join(sources).encode("utf-8"),
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        raise graphviz.CalledProcessError(done.returncode, ["dot", f"-T{fmt}"],
-                                          output=done.stdout, stderr=done.stderr)
-    end = _ENDS[fmt]
-    parts = [part + end for part in done.stdout.split(end)[:-1]]
-    if len(parts) != len(sources):
-        raise RuntimeError(f"Graphviz drew {len(parts)} pictures for {len(sources)} graphs")
-    return parts
+def run_graphviz(sources: Sequence[str], fmt: str, *, dpi: float | None = None,
+                 pinned: bool = False) -> list[bytes]:
+    """Draw several DOT graphs with one run of ``dot`` (or viz.js in a browser): one ``fmt``
+    output per source, in order, as bytes (dot_backend is the one place that starts ``dot``)."""
+    try:
+        out = dot_backend.render_many(list(sources), fmt, dpi=dpi, pinned=pinned)
+    except dot_backend.RendererNotFoundError as err:
+        raise GraphvizNotFoundError("dot") from err
+    return [o if isinstance(o, bytes) else o.encode("utf-8") for o in out]
 
 
 @contextmanager
@@ -546,10 +541,10 @@ def layout_of(source: str) -> Layout:
     return Layout(graph, nodes, edges)
 
 
-def draw_pinned(sources: Sequence[str], fmt: str, *args: str) -> list[bytes]:
+def draw_pinned(sources: Sequence[str], fmt: str, dpi: float | None = None) -> list[bytes]:
     """Draw DOT sources whose every node and edge is pinned (``diagram(layout=...)``): no
     layout is computed, so a hundred frames take about the time of one."""
-    return run_graphviz(sources, fmt, "-Kneato", "-n2", *args)
+    return run_graphviz(sources, fmt, dpi=dpi, pinned=True)
 
 
 def _caption_label(lines: Sequence[str], size: tuple[float, float] | None) -> str:

@@ -176,7 +176,7 @@ class Stepper(Player):
             sources = [picture.diagram(f.look, captions[k], box, layout).source
                        for k, f in enumerate(self.frames)]
             dpi = _dpi(layout.graph["bb"], _GIF_DPI)
-            for k, png in enumerate(draw_pinned(sources, "png", f"-Gdpi={dpi:g}")):
+            for k, png in enumerate(draw_pinned(sources, "png", dpi=dpi)):
                 self._pngs[("frame", k)] = png
         return self._pngs[("frame", i)]
 
@@ -195,7 +195,7 @@ class Stepper(Player):
             look = Look(grads=last.look.grads, so_far=last.look.so_far)
             source = self._picture.diagram(look, lines).source
             dpi = _dpi(layout_of(source).graph["bb"], _STILL_DPI)
-            self._pngs["still"] = run_graphviz([source], "png", f"-Gdpi={dpi:g}")[0]
+            self._pngs["still"] = run_graphviz([source], "png", dpi=dpi)[0]
         return self._pngs["still"]
 
     def png(self, frame: int | None = None) -> bytes:

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     formats: ipynb,sources//py:percent
 #     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # E2. Build your own autograd engine
+# # E2. Build your own autograd engine — solution
 #
 # Everything a neural network library does to learn rests on one small class: a number that
 # remembers how it was made, and can send gradients back along the way it came. Here you
@@ -102,37 +102,73 @@ class Value:
     def __add__(self, other):
         """self + other; local derivatives 1 and 1."""
         # YOUR CODE HERE
-        raise NotImplementedError("E2: write Value.__add__")
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
 
     def __mul__(self, other):
         """self * other; local derivatives other.data and self.data."""
         # YOUR CODE HERE
-        raise NotImplementedError("E2: write Value.__mul__")
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
 
     def __pow__(self, k):
         """self ** k for a number k; local derivative k * self.data ** (k - 1)."""
         # YOUR CODE HERE
-        raise NotImplementedError("E2: write Value.__pow__")
+        assert isinstance(k, (int, float)), "the exponent must be a number"
+        out = Value(self.data**k, (self,), f"**{k}")
+
+        def _backward():
+            self.grad += k * self.data ** (k - 1) * out.grad
+
+        out._backward = _backward
+        return out
 
     def tanh(self):
         """tanh(self); local derivative 1 - t**2 with t = out.data."""
         # YOUR CODE HERE
-        raise NotImplementedError("E2: write Value.tanh")
+        t = math.tanh(self.data)
+        out = Value(t, (self,), "tanh")
+
+        def _backward():
+            self.grad += (1 - t**2) * out.grad
+
+        out._backward = _backward
+        return out
 
     def exp(self):
         """e ** self; local derivative e ** self = out.data."""
         # YOUR CODE HERE
-        raise NotImplementedError("E2: write Value.exp")
+        out = Value(math.exp(self.data), (self,), "exp")
+
+        def _backward():
+            self.grad += out.data * out.grad
+
+        out._backward = _backward
+        return out
 
     def __radd__(self, other):
         """other + self, when other is a number (1 + a)."""
         # YOUR CODE HERE
-        raise NotImplementedError("E2: write Value.__radd__")
+        return self + other
 
     def __rmul__(self, other):
         """other * self, when other is a number (2 * a)."""
         # YOUR CODE HERE
-        raise NotImplementedError("E2: write Value.__rmul__")
+        return self * other
 
     # These three are built from the ops above, so they need no _backward of their own.
     def __neg__(self):
@@ -147,7 +183,23 @@ class Value:
     def backward(self):
         """Fill in .grad of every node this one depends on: d(self)/d(node)."""
         # YOUR CODE HERE
-        raise NotImplementedError("E2: write Value.backward")
+        topo = []
+        visited = set()
+
+        def build_topo(v):
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    build_topo(child)
+                topo.append(v)
+
+        build_topo(self)
+        for node in topo:
+            if node._prev:  # inner nodes start from 0; leaves keep adding up
+                node.grad = 0.0
+        self.grad = 1.0
+        for node in reversed(topo):
+            node._backward()
 
 
 # %%

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     formats: ipynb,sources//py:percent
 #     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # E3. Add an op of your own
+# # E3. Add an op of your own — solution
 #
 # `Value` knows `+`, `*`, `exp`, `log`, `tanh` and a few more. To add another, you could
 # build it from those (E2 showed how), or write it as **one** new op with its own forward and
@@ -70,12 +70,14 @@ class Sin(Function):
     @staticmethod
     def forward(ctx, x):
         # YOUR CODE HERE
-        raise NotImplementedError("E3: write Sin.forward")
+        ctx.save_for_backward(x)
+        return math.sin(x)
 
     @staticmethod
     def backward(ctx, grad):
         # YOUR CODE HERE
-        raise NotImplementedError("E3: write Sin.backward")
+        (x,) = ctx.saved_values
+        return grad * math.cos(x)
 
 
 # %%
@@ -118,12 +120,14 @@ class Softplus(Function):
     @staticmethod
     def forward(ctx, x):
         # YOUR CODE HERE
-        raise NotImplementedError("E3: write Softplus.forward")
+        ctx.save_for_backward(x)
+        return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
     @staticmethod
     def backward(ctx, grad):
         # YOUR CODE HERE
-        raise NotImplementedError("E3: write Softplus.backward")
+        (x,) = ctx.saved_values
+        return grad / (1 + math.exp(-x))
 
 
 # %%
@@ -141,7 +145,7 @@ report = check_function(Softplus, points=[-3.0, -0.5, 0.0, 0.7, 2.5, 800.0],
 def softplus(x):
     """log(1 + e^x) built from Value operations."""
     # YOUR CODE HERE
-    raise NotImplementedError("E3: write softplus")
+    return (1 + x.exp()).log()
 
 
 # %%

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: ipynb,py:percent
+#     formats: ipynb,sources//py:percent
 #     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # E5. One training step by hand — solution
+# # E5. One training step by hand
 #
 # `fit` (notebook 4) trains a model by repeating one **step** of gradient descent. Here you
 # write that step yourself, for notebook 4's pass/fail model, and the check compares it with
@@ -49,14 +49,7 @@ from tinygrad_edu.train import accuracy
 def train_step(model, X, y, lr):
     """One step of full-batch gradient descent on the mean binary cross-entropy."""
     # YOUR CODE HERE
-    preds = [model(x) for x in X]
-    loss = binary_cross_entropy(preds, y)
-    for p in model.parameters():
-        p.grad = 0.0
-    loss.backward()
-    for p in model.parameters():
-        p.data -= lr * p.grad
-    return loss
+    raise NotImplementedError("E5: write train_step")
 
 
 # %%
