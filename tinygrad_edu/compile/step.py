@@ -1,0 +1,560 @@
+"""``compile_step(model, loss_fn, X, y)``: one training step as generated code (what ``fit``
+runs by default).
+
+A loss here is a mean over examples of a per-example loss, so a batch's step is each
+example's forward, loss and backward, added up: one example's code, run for every example
+(last first, the order ``backward()`` visits them in the batch's graph, so the floats are
+the eager engine's). Nothing about any loss is written here: the model and the loss are
+recorded like any function.
+
+- The model is recorded on one example (its inputs become Values). Each decision it takes on
+  a Value (``if x[0] > 0``, ``max(layer(x))``) is checked for every example; an example for
+  which one goes the other way gets the model recorded again on it (a second version), up to
+  ``MAX_VARIANTS``; beyond that, that example runs eagerly.
+- The loss is recorded on the model's outputs (as stand-in Values) and one example's target.
+  Python decides things from a target (which class index picks which output, a label's
+  value), so each recording serves the targets it was recorded for: the code picks the loss
+  code by the example's target (type and value). A target that only enters the graph as a
+  number (``p - y``, ``y * s``) is read at run time, and one code serves every such target.
+- The step's code is checked against the eager step on the examples given: a ``loss_fn`` that
+  is not a mean over examples is a ``TraceError``.
+
+Whatever overflows, raises or looks unusual makes the whole step run eagerly: the same
+numbers, and the eager engine's errors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from itertools import chain
+from operator import attrgetter
+from typing import Any
+
+from tinygrad_edu.compile.codegen import Emitter, Namespace
+from tinygrad_edu.compile.names import Names, comment
+from tinygrad_edu.compile.recording import Program, Recorded, TraceError, record
+from tinygrad_edu.compile.state import Snapshot, watched
+from tinygrad_edu.compile.trace import MAX_VARIANTS, name_nodes, nudged
+from tinygrad_edu.engine import Value, topological_order
+from tinygrad_edu.grad_mode import no_grad
+
+__all__ = ["compile_step", "CompiledStep", "target_key"]
+
+_data, _grad = attrgetter("data"), attrgetter("grad")
+MAX_LOSS_VARIANTS = 4096  # loss recordings (one per distinct target, where it must be)
+
+
+def target_key(y: Any) -> Any:
+    """Which loss code serves target ``y``: its type and value (an int 1 is not 1.0)."""
+    if type(y) in (list, tuple):
+        return (type(y), tuple((e.__class__, e) for e in y))
+    return (y.__class__, y)
+
+
+def _fresh(y: Any) -> Any:
+    """``y`` as new float objects (``* 1.0`` keeps -0.0), so the recording can tell where
+    this very target object enters the graph (``p - y``) from any other equal number."""
+    if type(y) is float:
+        return y * 1.0
+    if type(y) in (list, tuple):
+        return type(y)(_fresh(e) for e in y)
+    return y
+
+
+def _target_objects(y: Any) -> dict[int, int]:
+    """id -> position of the float objects in a (fresh) target."""
+    items = list(y) if type(y) in (list, tuple) else [y]
+    return {id(e): j for j, e in enumerate(items) if type(e) is float}
+
+
+class _ModelVariant:
+    """The model recorded on one example: its program and, once compiled, its step code."""
+
+    def __init__(self, program: Program, preds: int) -> None:
+        self.program, self.preds = program, preds
+        self.source = ""
+        self.code: Callable[..., Any] | None = None
+
+
+class _LossVariant:
+    """The loss recorded for some targets (``keys``) on the model's outputs."""
+
+    def __init__(self, program: Program, key: Any, scalar: bool) -> None:
+        self.program, self.keys, self.scalar = program, {key}, scalar
+        self.order: list[int] = []  # the outputs, in the order the loss first reaches them
+
+
+class CompiledStep:
+    """``value = step(X_batch, y_batch)``: the batch's mean loss; d(mean loss)/d(p) is added
+    into ``p.grad`` for every Value the model and loss read (its parameters), as
+    ``loss_fn([model(x) for x in X_batch], y_batch).backward()`` would.
+
+    ``.source`` is the generated code; ``refresh()`` records again if the model changed.
+    ``eager_examples``/``eager_steps`` count what ran on the eager engine instead.
+    """
+
+    def __init__(self, model: Any, loss_fn: Callable[[Any, Any], Value], nin: int) -> None:
+        self.model, self.loss_fn, self.nin = model, loss_fn, nin
+        self.params = list(model.parameters())
+        self._what = f"compile_step({type(model).__name__}, " \
+                     f"{getattr(loss_fn, '__name__', 'loss_fn')})"
+        self._state = Snapshot(self._watched)
+        self.eager_examples = 0
+        self.eager_steps = 0
+        self._reset()
+
+    def _watched(self) -> dict[str, Any]:
+        return {"model": self.model, **watched(self.loss_fn)}
+
+    def _reset(self) -> None:
+        self.captured: dict[Value, int] = {p: i for i, p in enumerate(self.params)}
+        self._models: list[_ModelVariant] = []
+        self._losses: list[_LossVariant] = []
+        self._dirty = True
+
+    def __repr__(self) -> str:
+        return (f"<compiled step of {comment(type(self.model).__name__)}: "
+                f"{len(self._models)} model and {len(self._losses)} loss version(s)>")
+
+    @property
+    def source(self) -> str:
+        """The generated code: one function per way the model's decisions go."""
+        self._compile()
+        return "\n".join(m.source for m in self._models)
+
+    def refresh(self) -> bool:
+        """Record again (lazily) if the model's attributes changed since it was recorded,
+        e.g. a callback set ``model.activation``; True if they did."""
+        if self._state.unchanged():
+            return False
+        self.params = list(self.model.parameters())
+        self._state = Snapshot(self._watched)
+        self._reset()
+        return True
+
+    # ---- running a step --------------------------------------------------------------
+    def __call__(self, X: Any, y: Any) -> float:
+        return self.run(X, y)
+
+    def eager(self, X: Any, y: Any) -> float:
+        """The same step on the eager engine: the batch's graph, then ``backward()``."""
+        J = self.loss_fn([self.model(x) for x in X], y)
+        if not isinstance(J, Value):
+            raise TypeError(f"{self._what}: the loss must return a Value, got "
+                            f"{type(J).__name__}")
+        J.backward()
+        return J.data
+
+    def run(self, X: Any, y: Any, eager: Callable[[], float] | None = None) -> float:
+        """The step; ``eager()`` (default: ``self.eager(X, y)``) runs instead when the code
+        cannot (an overflow, an error to report, unusual data)."""
+        self.refresh()
+        rows = _rows(X, self.nin)
+        ys = list(y) if isinstance(y, (list, tuple)) else None
+        fallback = eager or (lambda: self.eager(X, y))
+        if rows is None or ys is None or len(ys) != len(rows) or not rows or not self._models:
+            self.eager_steps += 1
+            return fallback()
+        cap = list(self.captured)
+        before = list(map(_grad, cap))
+        try:
+            value, grads = self._steps(rows, ys, cap, before)
+        except Exception:  # noqa: BLE001 (the eager engine gives these numbers or the error)
+            for v, g in zip(cap, before):
+                v.grad = g
+            self.eager_steps += 1
+            return fallback()
+        for v, g in zip(self.captured, grads):
+            v.grad = g
+        return value
+
+    def _steps(self, rows: list[Sequence[float]], ys: list[Any], cap: list[Value],
+               grads: list[float]) -> tuple[float, list[float]]:
+        n = len(rows)
+        seed = 1.0 / n if n > 1 else 1.0  # d(mean)/d(term): what backward() passes each term
+        terms = [0.0] * n
+        self._compile()
+        C = list(map(_data, cap))
+        G = list(grads)
+        check = 0.0
+        i = n - 1
+        current = self._models[0]
+        while i >= 0:
+            i, status, c = current.code(rows, ys, C, G, terms, seed, i, -1)  # type: ignore
+            check += c
+            if i >= 0:  # example i needs another version of the code
+                current, C, G, c = self._one(rows, ys, C, G, terms, seed, i, status, current)
+                check += c
+                i -= 1
+        total = terms[0]
+        for t in terms[1:]:  # summed in order, as the loss's mean adds its terms
+            total += t
+        value = total / n if n > 1 else total
+        if type(check) is not float or not -math.inf < check + value + sum(G) < math.inf:
+            raise OverflowError("a number overflowed")  # (the eager engine says where)
+        return value, G
+
+    def _one(self, rows: list[Any], ys: list[Any], C: list[float], G: list[float],
+             terms: list[float], seed: float, i: int, status: int, current: _ModelVariant
+             ) -> tuple[_ModelVariant, list[float], list[float], float]:
+        """Example ``i``, at which ``current`` stopped (status 1: a decision of the model
+        went the other way, 2: no loss code for its target): run by another version of the
+        code, a new recording, or the eager engine. Returns the version to go on with."""
+        tried = {id(current)}
+        for _ in range(MAX_VARIANTS + 4):
+            try:
+                if status == 2 and len(self._losses) < MAX_LOSS_VARIANTS:
+                    if self._record_loss(rows[i], ys[i]):
+                        C, G = self._rewritten(C, G)
+                elif status == 1:
+                    others = [m for m in self._models if id(m) not in tried]
+                    if others:
+                        current = others[0]
+                    elif len(self._models) < MAX_VARIANTS:
+                        current = self._record_model(rows[i])
+                        self._models.append(current)
+                        C, G = self._rewritten(C, G)
+                    else:
+                        break
+                    tried.add(id(current))
+                else:
+                    break
+            except TraceError:  # this example cannot be compiled: it runs eagerly
+                break
+            stop, status, c = current.code(rows, ys, C, G, terms, seed, i, i - 1)  # type: ignore
+            if stop < i:
+                return current, C, G, c
+        self._eager_example(rows[i], ys[i], seed, terms, i, G)
+        return current, C, G, 0.0
+
+    def _rewritten(self, C: list[float], G: list[float]) -> tuple[list[float], list[float]]:
+        """After a new recording: the code again, and C, G grown by newly read Values."""
+        self._dirty = True
+        self._compile()
+        new = list(self.captured)[len(C):]
+        return C + [v.data for v in new], G + [v.grad for v in new]
+
+    def _eager_example(self, row: Any, y: Any, seed: float, terms: list[float], i: int,
+                       G: list[float]) -> None:
+        """One example on the eager engine, its gradient added to ``G`` (in its place)."""
+        cap = list(self.captured)
+        for v, g in zip(cap, G):
+            v.grad = g
+        term = self.loss_fn([self.model(list(row))], [y])
+        term.backward(gradient=seed)
+        G[:] = [v.grad for v in cap]
+        terms[i] = term.data
+        self.eager_examples += 1
+
+    # ---- recording ------------------------------------------------------------------------
+    def _record_model(self, row: Sequence[float]) -> _ModelVariant:
+        """The model recorded on one example, checked on a nudged copy of it."""
+        def once(xs: Sequence[float]) -> tuple[Program, int]:
+            leaves = [Recorded(float(x), f"x{j}") for j, x in enumerate(xs)]
+            before = Snapshot(self._watched)
+            out, rec = record(lambda: self.model(leaves))
+            if not before.unchanged():
+                raise TraceError(
+                    f"{self._what}: calling the model changed "
+                    f"{before.changed() or 'its state'}: a forward that keeps state "
+                    "between calls (a counter, a cache) cannot be compiled; train eagerly "
+                    "(fit(..., compiled=False))."
+                )
+            for v in leaves:
+                v.__class__ = Value
+            preds = [out] if isinstance(out, Value) else out
+            if not isinstance(preds, (list, tuple)) or not preds or not all(
+                    isinstance(p, Value) for p in preds):
+                raise TraceError(f"{self._what}: the model must return a Value or a list of "
+                                 f"Values, got {type(out).__name__}")
+            return Program(rec, list(preds), leaves, self.captured, what=self._what), len(
+                preds) if not isinstance(out, Value) else 0
+        program, preds = once(row)
+        if any(n.kind == "captured" and n.kids for n in program.nodes):
+            raise TraceError(f"{self._what}: the model reads a Value computed before the call "
+                             "(not a parameter): its gradient would be shared by every example "
+                             "of a batch, which per-example code cannot do; train eagerly.")
+        _check_nudged(program, lambda xs: once(xs)[0], [float(x) for x in row])
+        return _ModelVariant(program, preds)
+
+    def _record_loss(self, row: Sequence[float], y: Any) -> bool:
+        """The loss recorded for example ``(row, y)``; True if it needs new code (False if
+        an earlier recording serves this target too)."""
+        with no_grad():
+            out = self.model(list(row))
+        outs = [out] if isinstance(out, Value) else list(out)
+        single = isinstance(out, Value)
+
+        def once(values: Sequence[float]) -> Program:
+            stand_ins = [Recorded(v, "out") for v in values]
+            target = _fresh(y)
+            got, rec = record(lambda: self.loss_fn([stand_ins[0] if single else stand_ins],
+                                                   [target]))
+            for v in stand_ins:
+                v.__class__ = Value
+            if not isinstance(got, Value):
+                raise TraceError(f"{self._what}: the loss must return a Value, got "
+                                 f"{type(got).__name__}")
+            return Program(rec, [got], stand_ins, self.captured, _target_objects(target),
+                           what=self._what)
+        values = [o.data for o in outs]
+        program = once(values)
+        _check_nudged(program, once, values)
+        key = target_key(y)
+        for lv in self._losses:
+            if (lv.program.shape() == program.shape()
+                    and lv.program.outcomes() == program.outcomes()):
+                lv.keys.add(key)
+                return False
+        lv = _LossVariant(program, key, type(y) not in (list, tuple))
+        root = program.nodes[program.roots[0]].value
+        reached = [program.at[v] for v in reversed(topological_order(root))]
+        lv.order = [program.nodes[i].slot for i in reached if program.nodes[i].kind == "input"]
+        self._losses.append(lv)
+        return True
+
+    # ---- code -----------------------------------------------------------------------------
+    def _compile(self) -> None:
+        if not self._dirty:
+            return
+        for k, m in enumerate(self._models):
+            m.source, m.code = self._code(m, f"step_{k}" if k else "step")
+        self._dirty = False
+
+    def _code(self, m: _ModelVariant, fname: str) -> tuple[str, Callable[..., Any]]:
+        names, ns = Names(), Namespace()
+        names.used.add(fname)
+        p = m.program
+        for prog in [p] + [lv.program for lv in self._losses]:
+            for n in prog.nodes:
+                n.name = ""
+        cap = list(self.captured)
+        cap_names = {v: names.value(v.label, fallback="p") for v in cap}
+        for n in p.nodes:
+            if n.kind == "input":
+                n.name = names.value(n.value.label, fallback="x")
+            elif n.kind == "captured":
+                n.name = cap_names[n.value]
+        name_nodes(p, names)
+        model = Emitter(p, names, ns)
+        xs = ["_"] * self.nin
+        for n in p.nodes:
+            if n.kind == "input":
+                xs[n.slot] = n.name
+        out = [model.ref(r) for r in p.roots]
+        fixed = [j for j, r in enumerate(out) if not r.isidentifier()]  # a constant output
+        for j in fixed:
+            out[j] = names.value(f"out{j}")
+        lines = [f"def {fname}(_X, _Y, _C, _G, _T, _seed, _i, _stop):",
+                 '    """One training step, one example at a time (the last first, as '
+                 "backward() visits a batch's graph): its forward, loss and backward, the "
+                 'gradients added into _G."""']
+        if cap:
+            lines += [f"    {_tuple([cap_names[v] for v in cap])} = _C  # parameters",
+                      f"    {_tuple([names.grad(cap_names[v]) for v in cap])} = _G"]
+        lines += ["    _chk = 0.0  # stays finite unless a number overflowed",
+                  "    _st = 0  # 1: a decision of the model went the other way, 2: of the loss",
+                  "    while _i > _stop:",
+                  f"        {_tuple(xs)} = _X[_i]",
+                  "        _y = _Y[_i]",
+                  "        # the model's forward"]
+        lines += ["        " + line for line in model.forward(["_st = 1", "break"])]
+        lines += [f"        {out[j]} = {model.ref(p.roots[j])}" for j in fixed]
+        reach = self._losses[0].order if self._losses else list(range(len(p.roots)))
+        order, in_graph = model.graph([p.roots[j] for j in dict.fromkeys(
+            [*reach, *range(len(p.roots))])])
+        leaves = [n for i, n in enumerate(p.nodes) if i in in_graph and n.grad_flows
+                  and n.kind in ("input", "leaf", "detached")]
+        starts = list(dict.fromkeys([names.grad(n.name) for n in leaves] + [
+            names.grad(p.nodes[r].name) for r in p.roots if p.nodes[r].kind == "op"] + [
+            names.grad(out[j]) for j in fixed]))
+        if starts:
+            lines.append(f"        {' = '.join(starts)} = 0.0  # gradients start at 0")
+        lines += self._loss_code(out, names, ns, cap_names)
+        lines.append("        # backward through the model, in backward()'s order")
+        values, ends = model.finite(in_graph)
+        assigned = {i for i, n in enumerate(p.nodes) if n.kind != "op"} | set(p.roots)
+        body, zero = model.backward(order, assigned, ends)
+        if zero:
+            lines.append(f"        {' = '.join(zero)} = 0.0")
+        lines += ["        " + line for line in body]
+        checked = values + [names.grad(p.nodes[i].name) for i in ends] + [
+            names.grad(n.name) for n in leaves if n.kind == "input"]
+        if checked:
+            lines.append(f"        _chk += {' + '.join(dict.fromkeys(checked))}")
+        lines += ["        _i -= 1"]
+        if cap:
+            lines.append(f"    _G[:] = {_tuple([names.grad(cap_names[v]) for v in cap])}")
+        lines.append("    return _i, _st, _chk")
+        source = "\n".join(lines) + "\n"
+        exec(compile(source, f"<{fname} of {type(self.model).__name__}>", "exec"),  # noqa: S102
+             ns.values)
+        return source, ns.values[fname]
+
+    def _loss_code(self, out: list[str], names: Names, ns: Namespace,
+                   cap_names: dict[Value, str]) -> list[str]:
+        """The loss for the example's target: the recorded code whose targets it is."""
+        pad = "        "
+        scalar = all(lv.scalar for lv in self._losses)
+        lines = [f"{pad}# the loss, as recorded for this target",
+                 f"{pad}_key = {'(_y.__class__, _y)' if scalar else '_target_key(_y)'}",
+                 f"{pad}_done = False"]
+        ns.values["_target_key"] = target_key
+        ns.values["_once"] = (0,)
+        for k, lv in enumerate(self._losses):
+            p = lv.program
+            for n in p.nodes:
+                if n.kind == "input":
+                    n.name = out[n.slot]
+                elif n.kind == "captured":
+                    n.name = cap_names[n.value]
+            name_nodes(p, names)
+            emit = Emitter(p, names, ns)
+            emit.targets = ["_y"] if lv.scalar else [f"_y[{j}]" for j in range(
+                max((n.slot for n in p.nodes if n.kind == "target"), default=-1) + 1)]
+            keys = ns.ref(lv.keys)
+            guarded = bool(p.guards)
+            inner = pad + ("        " if guarded else "    ")
+            lines.append(f"{pad}{'if' if k == 0 else 'if not _done and'} _key in {keys}:")
+            if guarded:  # a block to leave when a decision of this recording goes otherwise
+                lines.append(f"{pad}    for _ in _once:")
+            lines += [inner + line for line in emit.forward(["break"])]
+            root = p.nodes[p.roots[0]]
+            order, in_graph = emit.graph(p.roots)
+            values, ends = emit.finite(in_graph)
+            assigned = {i for i, n in enumerate(p.nodes) if n.kind != "op"}
+            seed = root.grad_flows
+            body, zero = emit.backward(order, assigned | ({p.roots[0]} if seed else set()),
+                                       ends)
+            if zero:
+                lines.append(f"{inner}{' = '.join(zero)} = 0.0")
+            if seed:
+                g = names.grad(root.name)
+                lines.append(f"{inner}{g} {'=' if root.kind == 'op' else '+='} _seed")
+            lines += [inner + line for line in body]
+            checked = values + [names.grad(p.nodes[i].name) for i in ends]
+            lines.append(f"{inner}_T[_i] = {emit.ref(p.roots[0])}")
+            if checked:
+                lines.append(f"{inner}_chk += {' + '.join(dict.fromkeys(checked))}")
+            lines.append(f"{inner}_done = True")
+        lines += [f"{pad}if not _done:  # a target (or a decision) no recording had",
+                  f"{pad}    _st = 2", f"{pad}    break"]
+        return lines
+
+
+def _check_nudged(program: Program, again: Callable[[list[float]], Program],
+                  values: list[float]) -> None:
+    """Record once more with nudged inputs: where every decision comes out the same, the
+    program must be the same (else it depends on something no decision showed)."""
+    for sign in (1.0, -1.0):
+        try:
+            other = again([x + sign * (nudged(x) - x) for x in values])
+        except Exception:  # noqa: BLE001 (it refuses the nudged inputs: nothing to compare)
+            continue
+        if other.outcomes() == program.outcomes():
+            program.same_as(other)
+            return
+
+
+def _rows(X: Any, nin: int) -> list[Sequence[float]] | None:
+    """The batch as rows of ``nin`` floats, or None when it is unusual (eager decides)."""
+    if not isinstance(X, (list, tuple)):
+        return None
+    try:
+        if (set(map(type, X)) <= {list, tuple} and set(map(len, X)) == {nin}
+                and set(map(type, chain.from_iterable(X))) == {float}):  # (C-speed checks)
+            return list(X)
+        rows = []
+        for r in X:
+            r = r.tolist() if hasattr(r, "tolist") else r
+            r = list(r) if isinstance(r, (list, tuple)) else [r]
+            if len(r) != nin or not all(type(v) in (float, int) and not isinstance(v, bool)
+                                        for v in r):
+                return None
+            rows.append([float(v) for v in r])
+        return rows
+    except (TypeError, OverflowError):
+        return None
+
+
+def _tuple(names: Sequence[str]) -> str:
+    return ", ".join(names) + ("," if len(names) == 1 else "")
+
+
+def _examples(example_x: Any, example_y: Any) -> tuple[list[list[Any]], list[Any]]:
+    """The examples as rows and targets (one row and target, or a batch of them)."""
+    if hasattr(example_x, "tolist") and not isinstance(example_x, (list, tuple)):
+        example_x = example_x.tolist()
+    if hasattr(example_y, "tolist") and not isinstance(example_y, (list, tuple)):
+        example_y = example_y.tolist()
+    if isinstance(example_x, (int, float)) and not isinstance(example_x, bool):
+        return [[example_x]], [example_y]
+    if not isinstance(example_x, (list, tuple)) or not example_x:
+        raise TypeError("compile_step: example_x must be rows of numbers like fit's X (a list "
+                        f"of rows), got {type(example_x).__name__}")
+    first = example_x[0]
+    if not (isinstance(first, (list, tuple)) or hasattr(first, "tolist")):
+        return [list(example_x)], [example_y]
+    if not isinstance(example_y, (list, tuple)) or len(example_y) != len(example_x):
+        raise ValueError(f"compile_step: {len(example_x)} example rows need as many targets in "
+                         f"example_y, got {example_y!r:.80}")
+    rows = [r.tolist() if hasattr(r, "tolist") else r for r in example_x]
+    return [list(r) if isinstance(r, (list, tuple)) else [r] for r in rows], list(example_y)
+
+
+def compile_step(model: Any, loss_fn: Callable[[Any, Any], Value], example_x: Any,
+                 example_y: Any) -> CompiledStep:
+    """Compile one training step of ``model`` with ``loss_fn``.
+
+    ``step = compile_step(model, loss_fn, X[:8], y[:8])``; then ``step(X_batch, y_batch)``
+    returns the batch's mean loss (a float) and adds d(mean loss)/d(p) into ``p.grad``: what
+    ``loss_fn([model(x) for x in X_batch], y_batch).backward()`` computes, by generated code
+    (``step.source``) instead of a graph.
+
+    ``example_x``/``example_y``: a few rows of the training data and their targets (like
+    fit's ``X`` and ``y``), or one row and its target. ``TraceError`` says what cannot be
+    compiled: an op whose derivative is a micrograd closure, a forward that keeps state
+    between calls, a ``loss_fn`` that is not a mean over examples.
+    """
+    if not callable(model) or not callable(getattr(model, "parameters", None)):
+        raise TypeError("compile_step: model must be a Module (callable, with parameters())")
+    if not callable(loss_fn):
+        raise TypeError(f"compile_step: loss_fn must be a function, got {loss_fn!r:.80}")
+    rows, ys = _examples(example_x, example_y)
+    rows, ys = rows[:8], ys[:8]
+    step = CompiledStep(model, loss_fn, len(rows[0]))
+    floats = _rows(rows, step.nin)
+    if floats is None:
+        raise TypeError(f"{step._what}: the example rows must be lists of {step.nin} numbers")
+    step._models.append(step._record_model(floats[0]))
+    step._record_loss(floats[0], ys[0])
+    _check_mean(step, floats, ys)
+    return step
+
+
+def _check_mean(step: CompiledStep, rows: list[Sequence[float]], ys: list[Any]) -> None:
+    """The compiled step must give the eager step's numbers on the examples."""
+    cap = list(step.params)
+    saved = [v.grad for v in cap]
+    try:
+        for v in cap:
+            v.grad = 0.0
+        want = step.eager(rows, ys)
+        want_g = [v.grad for v in cap]
+        for v in cap:
+            v.grad = 0.0
+        got = step.run(rows, ys)
+        got_g = [v.grad for v in cap]
+    finally:
+        for v, g in zip(cap, saved):
+            v.grad = g
+    scale = max([abs(want), 1e-300] + [abs(g) for g in want_g])
+    worst = max([abs(got - want)] + [abs(a - b) for a, b in zip(got_g, want_g)])
+    if not worst <= 1e-12 * scale:
+        raise TraceError(
+            f"{step._what}: the compiled step gives {got!r} where the eager step gives "
+            f"{want!r} (largest difference {worst:.3g}): the loss is not a mean over examples "
+            "of one loss per example (as every loss in tinygrad_edu.losses is), so it cannot "
+            "be computed one example at a time. Train eagerly (fit(..., compiled=False))."
+        )
