@@ -160,6 +160,9 @@ class Emitter:
             elif n.kind == "leaf":
                 lines.append(f"{n.name} = {self.ns.literal(n.value.data)}"
                              f"{self._label(n)}  # a Value made inside")
+            elif n.kind == "handmade":
+                lines.append(f"{n.name} = {self.ns.literal(n.value.data)}{self._label(n)}  # "
+                             f"{comment(n.op)} made by hand: its number while its inputs stay")
         for _, d in guards[g:]:
             lines += self.guard(d, bail)
         return lines
@@ -222,7 +225,7 @@ class Emitter:
         values = [n.name for i, n in enumerate(nodes) if n.kind in ("op", "detached")
                   and not users.get(i, {""}) <= _CARRIES_INF]
         ends = [i for i in in_graph if nodes[i].kind in ("leaf", "detached") or (
-            nodes[i].kind == "op" and not any(nodes[k].grad_flows for k in nodes[i].kids))]
+            nodes[i].inner and not any(nodes[k].grad_flows for k in nodes[i].kids))]
         return values, sorted(ends)
 
     # ---- backward -----------------------------------------------------------------------

@@ -242,7 +242,9 @@ class Node:
     ``captured`` (existed before the call; ``slot`` in the captured list), ``const`` (a number
     written into the expression), ``target`` (a target passed in, ``slot``: which), ``leaf``
     (a Value made with a fixed number inside the call), ``op`` (an op of the engine) or
-    ``detached`` (an op made under ``no_grad``: computed, but no gradient flows through)."""
+    ``detached`` (an op made under ``no_grad``: computed, but no gradient flows through) or
+    ``handmade`` (``Value(y, (a,), "cube")``: its number is the one recorded, valid while its
+    inputs are exactly as recorded; its rule gives its gradient)."""
 
     __slots__ = ("value", "kind", "slot", "kids", "op", "rule", "arg", "name")
 
@@ -255,6 +257,10 @@ class Node:
     @property
     def grad_flows(self) -> bool:  # backward() computes a gradient for it
         return self.kind not in ("const", "target")
+
+    @property
+    def inner(self) -> bool:  # made by the call from inputs: backward() starts its grad at 0
+        return self.kind in ("op", "handmade")
 
 
 class Program:
@@ -276,10 +282,22 @@ class Program:
             wanted += [x for x in (d.value, d.other) if isinstance(x, Value)]
         self._collect(wanted)
         self.roots = [self.at[v] for v in roots]
+        for n in self.nodes:  # a hand-made node's number holds while its inputs stay the same
+            if n.kind == "handmade":
+                rec.decisions += [Decision("exact", self.nodes[k].value, None,
+                                           self.nodes[k].value.data, f"the {n.op!r} made by hand",
+                                           rec.order[id(n.value)])
+                                  for k in n.kids if self.nodes[k].grad_flows]
         # a decision is checked before any node the call made after it: where it happened
         made = [rec.order.get(id(n.value), -1) for n in self.nodes]
-        self.guards = [(bisect.bisect_left(made, d.at, lo=sum(m < 0 for m in made)), d)
-                       for d in rec.decisions]
+        seen: set[tuple[Any, ...]] = set()  # (the same decision again adds no check)
+        self.guards = []
+        for d in rec.decisions:
+            key = (d.kind, id(d.value), id(d.other) if isinstance(d.other, Value) else d.other,
+                   d.outcome)
+            if key not in seen:
+                seen.add(key)
+                self.guards.append((bisect.bisect_left(made, d.at, lo=made.count(-1)), d))
 
     def _inputs_of(self, v: Value) -> tuple[Value, ...]:
         made = self.rec.ops.get(id(v))
@@ -328,12 +346,11 @@ class Program:
             op, kids, rule, arg = made
             return Node(v, "op" if v.children else "detached", -1, self._kids(kids), op,
                         rule, arg)
-        if v.children:
-            raise TraceError(
-                f"{self.what}: a {v.op!r} node was made by hand (Value(data, children, op)): "
-                "its number was computed outside the engine, so compiled code cannot compute "
-                "it again. Run it eagerly, or write the op as a Function."
-            )
+        if v.children:  # made by hand, Value(y, (a, b), "cube"): its rule, but our number
+            if v._rule is None:
+                raise TraceError(f"{self.what}: the node {v.op!r} was made by hand and has no "
+                                 "rule (engine.RULES) nor _backward: backward() cannot run it")
+            return Node(v, "handmade", -1, self._kids(v.children), v.op, v._rule, v._arg)
         if id(v.data) in self.targets:  # the very target object passed in: data, not a number
             return Node(v, "target", self.targets[id(v.data)])
         return Node(v, "const" if isinstance(v, Constant) else "leaf")
@@ -344,6 +361,15 @@ class Program:
     # ---- a second recording on nudged inputs must give the same program ------------------
     def _arg_key(self, arg: Any) -> Any:
         return arg if type(arg) in (int, float) else getattr(arg, "function", type(arg))
+
+    def pinned(self) -> Decision | None:
+        """A decision that holds for the recorded numbers only (``float(v)``, ``v.data`` used
+        in arithmetic, a node made by hand) on a Value computed from the inputs, if any."""
+        for _, d in self.guards:
+            if d.kind in ("exact", "format") and self.nodes[self.at[d.value]].kind not in (
+                    "captured", "const", "leaf"):
+                return d
+        return None
 
     def outcomes(self) -> tuple[Any, ...]:
         """What the decisions came to (another outcome: another program, not a fault)."""

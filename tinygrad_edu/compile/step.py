@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import reduce
 from itertools import chain
-from operator import attrgetter
+from operator import add, attrgetter
 from typing import Any
 
 from tinygrad_edu.compile.codegen import Emitter, Namespace
@@ -111,7 +112,7 @@ class CompiledStep:
         self.captured: dict[Value, int] = {p: i for i, p in enumerate(self.params)}
         self._models: list[_ModelVariant] = []
         self._losses: list[_LossVariant] = []
-        self._dirty = True
+        self._compiled_for = (0, 0)  # (losses, captured) the model code was written for
 
     def __repr__(self) -> str:
         return (f"<compiled step of {comment(type(self.model).__name__)}: "
@@ -187,9 +188,7 @@ class CompiledStep:
                 current, C, G, c = self._one(rows, ys, C, G, terms, seed, i, status, current)
                 check += c
                 i -= 1
-        total = terms[0]
-        for t in terms[1:]:  # summed in order, as the loss's mean adds its terms
-            total += t
+        total = reduce(add, terms)  # summed in order, as the loss's mean adds its terms
         value = total / n if n > 1 else total
         if type(check) is not float or not -math.inf < check + value + sum(G) < math.inf:
             raise OverflowError("a number overflowed")  # (the eager engine says where)
@@ -230,7 +229,6 @@ class CompiledStep:
 
     def _rewritten(self, C: list[float], G: list[float]) -> tuple[list[float], list[float]]:
         """After a new recording: the code again, and C, G grown by newly read Values."""
-        self._dirty = True
         self._compile()
         new = list(self.captured)[len(C):]
         return C + [v.data for v in new], G + [v.grad for v in new]
@@ -271,6 +269,7 @@ class CompiledStep:
             return Program(rec, list(preds), leaves, self.captured, what=self._what), len(
                 preds) if not isinstance(out, Value) else 0
         program, preds = once(row)
+        _per_example(program, self._what, "model")
         if any(n.kind == "captured" and n.kids for n in program.nodes):
             raise TraceError(f"{self._what}: the model reads a Value computed before the call "
                              "(not a parameter): its gradient would be shared by every example "
@@ -300,6 +299,7 @@ class CompiledStep:
                            what=self._what)
         values = [o.data for o in outs]
         program = once(values)
+        _per_example(program, self._what, "loss")
         _check_nudged(program, once, values)
         key = target_key(y)
         for lv in self._losses:
@@ -316,11 +316,11 @@ class CompiledStep:
 
     # ---- code -----------------------------------------------------------------------------
     def _compile(self) -> None:
-        if not self._dirty:
-            return
-        for k, m in enumerate(self._models):
-            m.source, m.code = self._code(m, f"step_{k}" if k else "step")
-        self._dirty = False
+        now = (len(self._losses), len(self.captured))
+        for k, m in enumerate(self._models):  # (new losses or Values: every version again)
+            if m.code is None or now != self._compiled_for:
+                m.source, m.code = self._code(m, f"step_{k}" if k else "step")
+        self._compiled_for = now
 
     def _code(self, m: _ModelVariant, fname: str) -> tuple[str, Callable[..., Any]]:
         names, ns = Names(), Namespace()
@@ -355,27 +355,45 @@ class CompiledStep:
                       f"    {_tuple([names.grad(cap_names[v]) for v in cap])} = _G"]
         lines += ["    _chk = 0.0  # stays finite unless a number overflowed",
                   "    _st = 0  # 1: a decision of the model went the other way, 2: of the loss",
-                  "    while _i > _stop:",
+                  "    for _i in range(_i, _stop, -1):",
                   f"        {_tuple(xs)} = _X[_i]",
                   "        _y = _Y[_i]",
                   "        # the model's forward"]
         lines += ["        " + line for line in model.forward(["_st = 1", "break"])]
         lines += [f"        {out[j]} = {model.ref(p.roots[j])}" for j in fixed]
-        reach = self._losses[0].order if self._losses else list(range(len(p.roots)))
-        order, in_graph = model.graph([p.roots[j] for j in dict.fromkeys(
-            [*reach, *range(len(p.roots))])])
+        # backward() walks each example's graph from the loss: it reaches the model's outputs
+        # in an order that may depend on the target (cross_entropy's z_j - z_k starts at z_0
+        # or z_1). Where the loss codes' orders differ, each runs its own first steps.
+        orders = [model.graph([p.roots[j] for j in dict.fromkeys(
+            [*lv.order, *range(len(p.roots))])])[0] for lv in self._losses]
+        common = orders[0] if orders else model.graph(p.roots)[0]
+        for o in orders[1:]:
+            k = next((k for k, (a, b) in enumerate(zip(reversed(common), reversed(o)))
+                      if a != b), min(len(common), len(o)))
+            common = common[len(common) - k:]
+        firsts = [o[:len(o) - len(common)] for o in orders]
+        in_graph = model.graph(p.roots)[1]
         leaves = [n for i, n in enumerate(p.nodes) if i in in_graph and n.grad_flows
                   and n.kind in ("input", "leaf", "detached")]
         starts = list(dict.fromkeys([names.grad(n.name) for n in leaves] + [
-            names.grad(p.nodes[r].name) for r in p.roots if p.nodes[r].kind == "op"] + [
+            names.grad(p.nodes[r].name) for r in p.roots if p.nodes[r].inner] + [
             names.grad(out[j]) for j in fixed]))
         if starts:
             lines.append(f"        {' = '.join(starts)} = 0.0  # gradients start at 0")
-        lines += self._loss_code(out, names, ns, cap_names)
-        lines.append("        # backward through the model, in backward()'s order")
         values, ends = model.finite(in_graph)
-        assigned = {i for i, n in enumerate(p.nodes) if n.kind != "op"} | set(p.roots)
-        body, zero = model.backward(order, assigned, ends)
+        assigned = {i for i, n in enumerate(p.nodes) if not n.inner} | set(p.roots)
+        handed = {k for f in firsts for i in f for k in p.nodes[i].kids if p.nodes[k].grad_flows}
+
+        def first_steps(v: int) -> list[str]:
+            """The model's first chain-rule steps in the order loss code ``v`` reaches it."""
+            body, zero = model.backward(firsts[v], assigned, [*handed, *ends])
+            done = {k for i in firsts[v] for k in p.nodes[i].kids}
+            zero += [names.grad(p.nodes[k].name) for k in sorted(handed - done)]
+            return ([f"{' = '.join(zero)} = 0.0"] if zero else []) + body
+
+        lines += self._loss_code(out, names, ns, cap_names, first_steps)
+        lines.append("        # backward through the model, in backward()'s order")
+        body, zero = model.backward(common, assigned | handed, ends)
         if zero:
             lines.append(f"        {' = '.join(zero)} = 0.0")
         lines += ["        " + line for line in body]
@@ -383,7 +401,7 @@ class CompiledStep:
             names.grad(n.name) for n in leaves if n.kind == "input"]
         if checked:
             lines.append(f"        _chk += {' + '.join(dict.fromkeys(checked))}")
-        lines += ["        _i -= 1"]
+        lines += ["    else:", "        _i = _stop  # every example done"]
         if cap:
             lines.append(f"    _G[:] = {_tuple([names.grad(cap_names[v]) for v in cap])}")
         lines.append("    return _i, _st, _chk")
@@ -393,13 +411,16 @@ class CompiledStep:
         return source, ns.values[fname]
 
     def _loss_code(self, out: list[str], names: Names, ns: Namespace,
-                   cap_names: dict[Value, str]) -> list[str]:
+                   cap_names: dict[Value, str], first_steps: Callable[[int], list[str]]
+                   ) -> list[str]:
         """The loss for the example's target: the recorded code whose targets it is."""
         pad = "        "
         scalar = all(lv.scalar for lv in self._losses)
+        flags = any(lv.program.guards for lv in self._losses)  # (if/elif when none decides)
         lines = [f"{pad}# the loss, as recorded for this target",
-                 f"{pad}_key = {'(_y.__class__, _y)' if scalar else '_target_key(_y)'}",
-                 f"{pad}_done = False"]
+                 f"{pad}_key = {'(_y.__class__, _y)' if scalar else '_target_key(_y)'}"]
+        if flags:
+            lines.append(f"{pad}_done = False")
         ns.values["_target_key"] = target_key
         ns.values["_once"] = (0,)
         for k, lv in enumerate(self._losses):
@@ -416,14 +437,15 @@ class CompiledStep:
             keys = ns.ref(lv.keys)
             guarded = bool(p.guards)
             inner = pad + ("        " if guarded else "    ")
-            lines.append(f"{pad}{'if' if k == 0 else 'if not _done and'} _key in {keys}:")
+            test = "if" if k == 0 else ("if not _done and" if flags else "elif")
+            lines.append(f"{pad}{test} _key in {keys}:")
             if guarded:  # a block to leave when a decision of this recording goes otherwise
                 lines.append(f"{pad}    for _ in _once:")
             lines += [inner + line for line in emit.forward(["break"])]
             root = p.nodes[p.roots[0]]
             order, in_graph = emit.graph(p.roots)
             values, ends = emit.finite(in_graph)
-            assigned = {i for i, n in enumerate(p.nodes) if n.kind != "op"}
+            assigned = {i for i, n in enumerate(p.nodes) if not n.inner}
             seed = root.grad_flows
             body, zero = emit.backward(order, assigned | ({p.roots[0]} if seed else set()),
                                        ends)
@@ -431,16 +453,37 @@ class CompiledStep:
                 lines.append(f"{inner}{' = '.join(zero)} = 0.0")
             if seed:
                 g = names.grad(root.name)
-                lines.append(f"{inner}{g} {'=' if root.kind == 'op' else '+='} _seed")
+                lines.append(f"{inner}{g} {'=' if root.inner else '+='} _seed")
             lines += [inner + line for line in body]
-            checked = values + [names.grad(p.nodes[i].name) for i in ends]
+            checked = [v for v in values if v != root.name]  # (the driver checks the mean)
+            checked += [names.grad(p.nodes[i].name) for i in ends]
             lines.append(f"{inner}_T[_i] = {emit.ref(p.roots[0])}")
             if checked:
                 lines.append(f"{inner}_chk += {' + '.join(dict.fromkeys(checked))}")
-            lines.append(f"{inner}_done = True")
-        lines += [f"{pad}if not _done:  # a target (or a decision) no recording had",
-                  f"{pad}    _st = 2", f"{pad}    break"]
+            steps = first_steps(k)
+            if steps:
+                lines.append(f"{inner}# the model's first steps, in the order this loss "
+                             "reaches its outputs")
+                lines += [inner + line for line in steps]
+            if flags:
+                lines.append(f"{inner}_done = True")
+        lines += [f"{pad}if not _done:" if flags else f"{pad}else:",
+                  f"{pad}    _st = 2  # a target (or a decision) no recording had",
+                  f"{pad}    break"]
         return lines
+
+
+def _per_example(program: Program, what: str, part: str) -> None:
+    """Refuse code that would hold for the recorded numbers only: it would be recorded again
+    for nearly every example (slower than the eager engine)."""
+    d = program.pinned()
+    if d is not None:
+        raise TraceError(
+            f"{what}: the {part} uses {d.describe()}, so its code would hold for this one "
+            "example only (compiled code cannot redo what Python does with the number). Use "
+            "Value ops and comparisons instead (v.relu(), v > 0), or train eagerly "
+            "(fit(..., compiled=False))."
+        )
 
 
 def _check_nudged(program: Program, again: Callable[[list[float]], Program],

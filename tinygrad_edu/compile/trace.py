@@ -267,13 +267,13 @@ class Traced:
             lines.append(f"    {' = '.join(names.grad(n.name) for n in leaves)} = 0.0"
                          "  # the inputs' gradients start at 0, then add up")
         values, ends = emit.finite(in_graph)
-        assigned = {i for i, n in enumerate(p.nodes) if n.kind != "op"}
+        assigned = {i for i, n in enumerate(p.nodes) if not n.inner}
         seed = names.grad(root.name) if root.grad_flows else ""
         body, zero = emit.backward(order, assigned | ({p.roots[0]} if seed else set()), ends)
         if zero:
             lines.append(f"    {' = '.join(zero)} = 0.0")
         if seed:
-            lines.append(f"    {seed} {'+=' if root.kind != 'op' else '='} 1.0  # d out / d out")
+            lines.append(f"    {seed} {'=' if root.inner else '+='} 1.0  # d out / d out")
         lines += ["    " + line for line in body]
         checked = values + [names.grad(p.nodes[i].name) for i in ends]
         lines.append(f"    _ok = {' + '.join(checked) or '0.0'}  # finite unless a number "
