@@ -13,6 +13,8 @@ that set ``model.activation = "tanh"`` makes them record again).
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Callable
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
@@ -75,6 +77,26 @@ class Snapshot:
         except Exception:  # noqa: BLE001 (arrays among the attributes: the careful way)
             return not self.changed()
 
+    def restore(self) -> None:
+        """Put every attribute, list and dict back as it was (after a call that changed them:
+        trying to compile must not change the model the eager engine then trains)."""
+        now = self._roots()
+        for name, put in getattr(now, "put", {}).items():
+            if name in self.top and not _same(now[name], self.top[name]):
+                put(self.top[name])  # a global or closure variable the call rebound
+        for obj, copy, _ in self.objects:
+            if not _same(vars(obj), copy):
+                vars(obj).clear()
+                vars(obj).update(copy)
+        for obj, copy, _ in self.containers:
+            if copy is None or _same(obj, copy):
+                continue
+            if isinstance(obj, list):
+                obj[:] = copy
+            else:
+                obj.clear()
+                obj.update(copy)
+
     def changed(self) -> str:
         """The first attribute that differs, in words (``model.calls (from 3 to 4)``), or ""."""
         now = self._roots()
@@ -97,10 +119,18 @@ class Snapshot:
         return ""
 
 
-def watched(fn: Any) -> dict[str, Any]:
+class Roots(dict):  # type: ignore[type-arg]
+    """Name -> object, and for a global or a closure variable how to put its value back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.put: dict[str, Callable[[Any], None]] = {}
+
+
+def watched(fn: Any) -> Roots:
     """What a function reads besides its arguments: its bound object, closure cells, default
     values and the globals its code names."""
-    roots: dict[str, Any] = {}
+    roots = Roots()
     if isinstance(fn, MethodType):
         roots["self"] = fn.__self__
         fn = fn.__func__
@@ -113,8 +143,12 @@ def watched(fn: Any) -> dict[str, Any]:
     for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
         with contextlib.suppress(ValueError):  # (a cell not filled yet)
             roots[name] = cell.cell_contents
+            roots.put[name] = functools.partial(setattr, cell, "cell_contents")
     env = fn.__globals__
-    roots.update((name, env[name]) for name in code.co_names if name in env)
+    for name in code.co_names:
+        if name in env:
+            roots[name] = env[name]
+            roots.put[name] = functools.partial(env.__setitem__, name)
     if fn.__defaults__:
         roots["defaults"] = fn.__defaults__
     return roots

@@ -106,7 +106,16 @@ class CompiledStep:
         self._reset()
 
     def _watched(self) -> dict[str, Any]:
-        return {"model": self.model, **watched(self.loss_fn)}
+        """The model, and what its forward and the loss read besides their arguments."""
+        roots = watched(self.loss_fn)
+        forward = getattr(self.model, "forward", None)
+        if forward is not None:
+            model = watched(forward)
+            model.pop("self", None)  # (the model itself, below by its name)
+            roots.update(model)
+            roots.put.update(model.put)
+        roots["model"] = self.model
+        return roots
 
     def _reset(self) -> None:
         self.captured: dict[Value, int] = {p: i for i, p in enumerate(self.params)}
@@ -253,9 +262,10 @@ class CompiledStep:
             before = Snapshot(self._watched)
             out, rec = record(lambda: self.model(leaves))
             if not before.unchanged():
+                what = before.changed() or "its state"
+                before.restore()  # (as if never called: the eager engine trains it next)
                 raise TraceError(
-                    f"{self._what}: calling the model changed "
-                    f"{before.changed() or 'its state'}: a forward that keeps state "
+                    f"{self._what}: calling the model changed {what}: a forward that keeps state "
                     "between calls (a counter, a cache) cannot be compiled; train eagerly "
                     "(fit(..., compiled=False))."
                 )
