@@ -108,6 +108,8 @@ class Snapshot:
         for new, copy, path, keyed in parts:
             if copy is None or _same(new, copy):
                 continue
+            if isinstance(copy, list) and len(copy) == len(new):
+                copy, new, keyed = dict(enumerate(copy)), dict(enumerate(new)), True
             if isinstance(copy, dict):
                 for k in list(copy) + [k for k in new if k not in copy]:
                     a, b = copy.get(k), new.get(k)

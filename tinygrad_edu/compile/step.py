@@ -121,6 +121,7 @@ class CompiledStep:
         self.captured: dict[Value, int] = {p: i for i, p in enumerate(self.params)}
         self._models: list[_ModelVariant] = []
         self._losses: list[_LossVariant] = []
+        self.refused = ""  # why the model could not be recorded again (its steps run eagerly)
         self._compiled_for = (0, 0)  # (losses, captured) the model code was written for
 
     def __repr__(self) -> str:
@@ -163,6 +164,11 @@ class CompiledStep:
         rows = _rows(X, self.nin)
         ys = list(y) if isinstance(y, (list, tuple)) else None
         fallback = eager or (lambda: self.eager(X, y))
+        if not self._models and not self.refused and rows:  # recorded again after a change
+            try:
+                self._models.append(self._record_model(rows[-1]))
+            except TraceError as err:
+                self.refused = str(err)
         if rows is None or ys is None or len(ys) != len(rows) or not rows or not self._models:
             self.eager_steps += 1
             return fallback()
@@ -477,6 +483,8 @@ class CompiledStep:
                 lines += [inner + line for line in steps]
             if flags:
                 lines.append(f"{inner}_done = True")
+        if not self._losses:
+            return [f"{pad}_st = 2  # no loss recorded yet", f"{pad}break"]
         lines += [f"{pad}if not _done:" if flags else f"{pad}else:",
                   f"{pad}    _st = 2  # a target (or a decision) no recording had",
                   f"{pad}    break"]

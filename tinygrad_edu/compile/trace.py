@@ -202,8 +202,10 @@ class Traced:
         before = Snapshot(lambda: watched(self.fn))
         out, rec = record(lambda: self.fn(*args))
         if not before.unchanged():
+            what = before.changed() or "its state"
+            before.restore()  # (as if never called)
             raise TraceError(
-                f"{self._what}: calling fn changed {before.changed() or 'its state'}: state "
+                f"{self._what}: calling fn changed {what}: state "
                 "that changes on every call cannot be compiled (the code would not change "
                 "it); run it eagerly."
             )
