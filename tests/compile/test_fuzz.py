@@ -165,7 +165,7 @@ def test_random_training_runs_compiled_and_eager_agree(chunk):
         kind, want, want_w = run_once(case, False)
         kinds.add(kind)
         if kind == "Counter" and compiled is True:
-            with pytest.raises(TraceError, match="keeps state"):
+            with pytest.raises(TraceError, match="keeps state"):  # (and is left as it was)
                 run_once(case, True)
             compiled = "auto"
         got_kind, got, got_w = run_once(case, compiled)

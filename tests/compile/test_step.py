@@ -190,7 +190,7 @@ class Counter(Module):
 
 def test_a_forward_that_keeps_state_is_refused_and_left_as_it_was():
     m = Counter()
-    with pytest.raises(TraceError, match=r"changed model.calls \(from 0 to 1\)"):
+    with pytest.raises(TraceError, match=r"model changed model.calls \(from 0 to 1\)"):
         compile_step(m, losses.mse_loss, X[:2], Y_01[:2])
     assert m.calls == 0
 
@@ -322,3 +322,15 @@ def test_fit_notices_a_callback_that_changes_the_model():
                    progress=False, callbacks=[switch], compiled=compiled).history
 
     assert run(True) == run(False)
+
+
+def test_a_loss_with_a_side_effect_is_refused_and_undone():
+    seen = []
+
+    def recording_loss(preds, targets):
+        seen.extend(targets)  # compiled code would never run this line again
+        return losses.mse_loss(preds, targets)
+
+    with pytest.raises(TraceError, match=r"loss changed seen"):
+        compile_step(MLP(2, [2, 1], seed=3), recording_loss, X[:3], Y_01[:3])
+    assert seen == []

@@ -34,7 +34,7 @@ from typing import Any
 
 from tinygrad_edu.compile.codegen import Emitter, Namespace
 from tinygrad_edu.compile.names import Names, comment
-from tinygrad_edu.compile.recording import Program, Recorded, TraceError, record
+from tinygrad_edu.compile.recording import Program, Recorded, Recording, TraceError, record
 from tinygrad_edu.compile.state import Snapshot, watched
 from tinygrad_edu.compile.trace import MAX_VARIANTS, name_nodes, nudged
 from tinygrad_edu.engine import Value, topological_order
@@ -261,20 +261,25 @@ class CompiledStep:
         self.eager_examples += 1
 
     # ---- recording ------------------------------------------------------------------------
+    def _record(self, call: Callable[[], Any], what: str) -> tuple[Any, Recording]:
+        """``record(call)``; a call that changes state is undone and refused."""
+        before = Snapshot(self._watched)
+        out, rec = record(call)
+        if not before.unchanged():
+            changed = before.changed() or "its state"
+            before.restore()  # (as if never called: the eager engine trains it next)
+            raise TraceError(
+                f"{self._what}: calling {what} changed {changed}: code that keeps state "
+                "between calls (a counter, a cache, a list it appends to) cannot be compiled, "
+                "as compiled code does not run it; train eagerly (fit(..., compiled=False))."
+            )
+        return out, rec
+
     def _record_model(self, row: Sequence[float]) -> _ModelVariant:
         """The model recorded on one example, checked on a nudged copy of it."""
         def once(xs: Sequence[float]) -> tuple[Program, int]:
             leaves = [Recorded(float(x), f"x{j}") for j, x in enumerate(xs)]
-            before = Snapshot(self._watched)
-            out, rec = record(lambda: self.model(leaves))
-            if not before.unchanged():
-                what = before.changed() or "its state"
-                before.restore()  # (as if never called: the eager engine trains it next)
-                raise TraceError(
-                    f"{self._what}: calling the model changed {what}: a forward that keeps state "
-                    "between calls (a counter, a cache) cannot be compiled; train eagerly "
-                    "(fit(..., compiled=False))."
-                )
+            out, rec = self._record(lambda: self.model(leaves), "the model")
             for v in leaves:
                 v.__class__ = Value
             preds = [out] if isinstance(out, Value) else out
@@ -304,8 +309,8 @@ class CompiledStep:
         def once(values: Sequence[float]) -> Program:
             stand_ins = [Recorded(v, "out") for v in values]
             target = _fresh(y)
-            got, rec = record(lambda: self.loss_fn([stand_ins[0] if single else stand_ins],
-                                                   [target]))
+            got, rec = self._record(lambda: self.loss_fn(
+                [stand_ins[0] if single else stand_ins], [target]), "the loss")
             for v in stand_ins:
                 v.__class__ = Value
             if not isinstance(got, Value):

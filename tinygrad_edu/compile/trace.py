@@ -310,10 +310,17 @@ def trace(fn: Callable[..., Value], *example_inputs: Any) -> Traced:
     if not example_inputs:
         raise TypeError("trace: give example inputs, e.g. trace(f, 2.0, -1.0)")
     try:
-        arg_names = [p.name for p in inspect.signature(fn).parameters.values()
-                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # (a builtin without one: its call will say)
         arg_names = []
+    else:
+        try:
+            signature.bind(*example_inputs)
+        except TypeError as err:
+            raise TypeError(f"trace: fn cannot be called with {len(example_inputs)} example "
+                            f"input(s): {err}") from None
+        arg_names = [p.name for p in signature.parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     inputs = _Inputs(example_inputs, arg_names)
     traced = Traced(fn, inputs)
     traced._add(inputs.examples)
