@@ -219,7 +219,13 @@ class CompiledStep:
         for _ in range(MAX_VARIANTS + 4):
             try:
                 if status == 2 and len(self._losses) < MAX_LOSS_VARIANTS:
-                    if self._record_loss(rows[i], ys[i]):
+                    new = self._record_loss(rows[i], ys[i])
+                    for y in self._unseen(ys[:i]):  # (the batch's other new targets too:
+                        try:  # the code is written once for all of them)
+                            new = self._record_loss(rows[i], y) or new
+                        except TraceError:
+                            pass  # (its own example will say)
+                    if new:
                         C, G = self._rewritten(C, G)
                 elif status == 1:
                     others = [m for m in self._models if id(m) not in tried]
@@ -297,6 +303,19 @@ class CompiledStep:
                              "of a batch, which per-example code cannot do; train eagerly.")
         _check_nudged(program, lambda xs: once(xs)[0], [float(x) for x in row])
         return _ModelVariant(program, preds)
+
+    def _unseen(self, ys: Sequence[Any]) -> list[Any]:
+        """One target for each key no loss code has yet (at most a few dozen)."""
+        known = set().union(*(lv.keys for lv in self._losses))
+        out: dict[Any, Any] = {}
+        for y in ys:
+            try:
+                key = target_key(y)
+                if key not in known and key not in out and len(out) < 64:
+                    out[key] = y
+            except TypeError:  # (an unhashable target: the eager engine will judge it)
+                pass
+        return list(out.values())
 
     def _record_loss(self, row: Sequence[float], y: Any) -> bool:
         """The loss recorded for example ``(row, y)``; True if it needs new code (False if
