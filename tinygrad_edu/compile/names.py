@@ -25,14 +25,18 @@ class Names:
 
     def __init__(self) -> None:
         self.used: set[str] = set()
+        self._next: dict[str, int] = {}  # base -> the suffix to try next
 
     def value(self, *hints: object, fallback: str = "v") -> str:
         """A new name from the first hint that gives one (else ``fallback``), e.g. a label."""
         base = next((b for b in map(_ascii_word, hints) if b), fallback)
-        name, k = base, 1
+        name, k = base, self._next.get(base, 1)
+        if k > 1:
+            name = f"{base}_{k}"
         while name in self.used:
             k += 1
             name = f"{base}_{k}"
+        self._next[base] = k + 1
         self.used.add(name)
         self.used.add("g_" + name)
         return name

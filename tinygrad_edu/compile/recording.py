@@ -64,6 +64,7 @@ class Decision:
 
 _state = threading.local()  # .recording: the Recording this thread is making, if any
 _ENGINE_FILES = {os.path.normcase(m.__file__ or "") for m in (engine, checks, function)}
+_ENGINE_CODE: dict[Any, bool] = {}  # code object -> it belongs to the engine
 
 
 def _where(frame: Any) -> str:
@@ -143,12 +144,23 @@ def record(call: Callable[[], Any]) -> tuple[Any, Recording]:
     try:
         result = call()
     finally:
-        sys.setprofile(outer)
+        _put_back_profiler(outer)
         _state.recording = None
         for v in rec.made:
             if type(v) is Recorded:
                 v.__class__ = Value
     return result, rec
+
+
+def _put_back_profiler(outer: Any) -> None:
+    """The profiler that ran before recording (cProfile's is an object that re-enables)."""
+    try:
+        sys.setprofile(outer)
+    except TypeError:
+        sys.setprofile(None)
+        enable = getattr(outer, "enable", None)
+        if callable(enable):
+            enable()
 
 
 _DATA = Value.data  # the slot that holds a Value's number
@@ -166,10 +178,11 @@ class Recorded(Value):
         rec = getattr(_state, "recording", None)
         if rec is None:
             return x
-        caller = sys._getframe(1).f_code.co_filename
-        if os.path.normcase(caller) in _ENGINE_FILES:
-            return x
-        return Number(x, self, rec)
+        code = sys._getframe(1).f_code
+        engine = _ENGINE_CODE.get(code)
+        if engine is None:  # (decided once per piece of code)
+            _ENGINE_CODE[code] = engine = os.path.normcase(code.co_filename) in _ENGINE_FILES
+        return x if engine else Number(x, self, rec)
 
     @data.setter
     def data(self, x: float) -> None:

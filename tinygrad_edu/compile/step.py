@@ -25,6 +25,7 @@ numbers, and the eager engine's errors.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from functools import reduce
@@ -220,11 +221,9 @@ class CompiledStep:
             try:
                 if status == 2 and len(self._losses) < MAX_LOSS_VARIANTS:
                     new = self._record_loss(rows[i], ys[i])
-                    for y in self._unseen(ys[:i]):  # (the batch's other new targets too:
-                        try:  # the code is written once for all of them)
-                            new = self._record_loss(rows[i], y) or new
-                        except TraceError:
-                            pass  # (its own example will say)
+                    for y in self._unseen(ys[:i]):  # the batch's other new targets too, so
+                        with contextlib.suppress(TraceError):  # the code is written once
+                            new = self._record_loss(rows[i], y) or new  # (else: its example)
                     if new:
                         C, G = self._rewritten(C, G)
                 elif status == 1:
