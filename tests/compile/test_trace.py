@@ -235,3 +235,25 @@ def test_an_input_fn_returns_or_ignores():
     assert traced(5.0, 1.0) == (5.0, [1.0, 0.0])
     constant = trace(lambda a: Value(2.0) * 3.0, 1.0)
     assert constant(7.0) == eager(lambda a: Value(2.0) * 3.0, 7.0)
+
+
+def test_a_profiler_running_before_runs_after():
+    import cProfile
+    import sys
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        traced = trace(lambda a: a * a, 2.0)
+        assert sys.getprofile() is not None  # cProfile's hook is back
+    finally:
+        profiler.disable()
+    assert traced(3.0) == (9.0, [6.0])
+    seen = []
+    sys.setprofile(lambda frame, event, arg: seen.append(event))
+    try:
+        trace(lambda a: a + 1.0, 2.0)
+        hook = sys.getprofile()
+    finally:
+        sys.setprofile(None)
+    assert hook is not None and hook.__name__ == "<lambda>"

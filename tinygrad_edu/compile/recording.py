@@ -138,14 +138,14 @@ def record(call: Callable[[], Any]) -> tuple[Any, Recording]:
     """``call()``'s result and its recording. Values the engine made during the call are
     ``Recorded`` while it runs (reading their ``.data`` is seen), plain ``Value`` after."""
     rec = Recording()
-    outer = sys.getprofile()
+    outer, enclosing = sys.getprofile(), getattr(_state, "recording", None)
     _state.recording = rec
     sys.setprofile(rec._hook)
     try:
         result = call()
     finally:
         _put_back_profiler(outer)
-        _state.recording = None
+        _state.recording = enclosing  # (a trace inside a traced function)
         for v in rec.made:
             if type(v) is Recorded:
                 v.__class__ = Value

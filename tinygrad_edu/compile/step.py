@@ -174,11 +174,11 @@ class CompiledStep:
             self.eager_steps += 1
             return fallback()
         cap = list(self.captured)
-        before = list(map(_grad, cap))
+        self._undo: list[tuple[Value, float]] = []  # grads an eager example has written
         try:
-            value, grads = self._steps(rows, ys, cap, before)
+            value, grads = self._steps(rows, ys, cap, list(map(_grad, cap)))
         except Exception:  # noqa: BLE001 (the eager engine gives these numbers or the error)
-            for v, g in zip(cap, before):
+            for v, g in self._undo:
                 v.grad = g
             self.eager_steps += 1
             return fallback()
@@ -193,7 +193,7 @@ class CompiledStep:
         terms = [0.0] * n
         self._compile()
         C = list(map(_data, cap))
-        G = list(grads)
+        G = grads
         check = 0.0
         i = n - 1
         current = self._models[0]
@@ -257,6 +257,8 @@ class CompiledStep:
                        G: list[float]) -> None:
         """One example on the eager engine, its gradient added to ``G`` (in its place)."""
         cap = list(self.captured)
+        if not self._undo:
+            self._undo = [(v, v.grad) for v in cap]
         for v, g in zip(cap, G):
             v.grad = g
         term = self.loss_fn([self.model(list(row))], [y])
@@ -546,9 +548,8 @@ def _rows(X: Any, nin: int) -> list[Sequence[float]] | None:
     if not isinstance(X, (list, tuple)):
         return None
     try:
-        if (set(map(type, X)) <= {list, tuple} and set(map(len, X)) == {nin}
-                and set(map(type, chain.from_iterable(X))) == {float}):  # (C-speed checks)
-            return list(X)
+        if set(map(type, chain.from_iterable(X))) == {float}:  # (the code checks the lengths)
+            return X if type(X) is list else list(X)
         rows = []
         for r in X:
             r = r.tolist() if hasattr(r, "tolist") else r
