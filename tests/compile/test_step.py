@@ -334,3 +334,35 @@ def test_a_loss_with_a_side_effect_is_refused_and_undone():
     with pytest.raises(TraceError, match=r"loss changed seen"):
         compile_step(MLP(2, [2, 1], seed=3), recording_loss, X[:3], Y_01[:3])
     assert seen == []
+
+
+def test_a_node_made_by_hand_in_the_model_is_refused():
+    from tinygrad_edu.engine import RULES, Math
+
+    class Cubed(Module):
+        def __init__(self):
+            self.net = MLP(2, [2, 1], seed=5)
+
+        def forward(self, x):
+            z = self.net(x)
+            return Value(z.data ** 3, (z,), "cube")  # its number: Python's, not the engine's
+
+    RULES["cube"] = lambda out, m=Math: (3.0 * out.children[0].data ** 2,)
+    try:
+        with pytest.raises(TraceError, match="this one example only"):
+            compile_step(Cubed(), losses.mse_loss, X[:2], Y_01[:2])
+    finally:
+        del RULES["cube"]
+
+
+def test_a_value_computed_before_the_call_is_refused_in_a_step():
+    class Tied(Module):
+        def __init__(self):
+            self.w = Value(0.5, "w")
+            self.w2 = self.w * 2.0  # computed once: shared by every example's graph
+
+        def forward(self, x):
+            return self.w2 * x[0] + self.w * x[1]
+
+    with pytest.raises(TraceError, match="computed before the call"):
+        compile_step(Tied(), losses.mse_loss, X[:2], Y_01[:2])

@@ -257,3 +257,18 @@ def test_a_profiler_running_before_runs_after():
     finally:
         sys.setprofile(None)
     assert hook is not None and hook.__name__ == "<lambda>"
+
+
+def test_no_grad_inside_fn_is_computed_but_passes_no_gradient():
+    from tinygrad_edu import no_grad
+
+    def fn(a, b):
+        with no_grad():
+            shift = a * b  # a number computed from the inputs, detached from the graph
+        return (a - shift) * b
+
+    traced = trace(fn, 1.5, 2.0)
+    assert "no_grad" in traced.source
+    for a, b in [(1.5, 2.0), (-3.0, 0.5)]:
+        assert traced(a, b) == eager(fn, a, b)
+    assert traced.eager_calls == 0
