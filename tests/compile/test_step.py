@@ -366,3 +366,18 @@ def test_a_value_computed_before_the_call_is_refused_in_a_step():
 
     with pytest.raises(TraceError, match="computed before the call"):
         compile_step(Tied(), losses.mse_loss, X[:2], Y_01[:2])
+
+
+def test_wide_layers_as_loops_over_lists_give_the_same_floats(monkeypatch):
+    from tinygrad_edu.compile.codegen import Emitter
+
+    wide = Emitter.vectorize
+    monkeypatch.setattr(Emitter, "vectorize", lambda self: wide(self, 3, 0))  # (every layer)
+    for case in ("hinge, relu MLP", "cross-entropy", "bce of probabilities"):
+        make, loss_fn, y = CASES[case]
+        eager, compiled = both(make(), loss_fn, X, y)
+        assert compiled == eager
+    model = MLP(2, [8, 8, 1], seed=1)
+    src = compile_step(model, losses.hinge_loss, X[:2], Y_PM1[:2]).source
+    assert "for _w, _x in zip(W, X): linear_9 += _w * _x" in src
+    assert "g_W = [_a + g_linear_9 * _b for _a, _b in zip(g_W, X)]" in src

@@ -16,6 +16,7 @@ own ``forward`` on the numbers. Each decision of the recording is checked where 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -124,8 +125,29 @@ class CodeMath(SymMath):
 _MATH = CodeMath()
 
 
-def _plain(local: Sym) -> str | None:
-    return local.text if local.text in ("1.0", "-1.0") else None
+@functools.lru_cache(maxsize=64)
+def _reads_as_linear(rule: Any, half: int) -> bool:
+    """Whether ``rule`` gives (1, x_0 .. x_n-1, w_0 .. w_n-1) for inputs (b, w..., x...)."""
+    names = ["b", *(f"w{j}" for j in range(half)), *(f"x{j}" for j in range(half))]
+    local = formula(_Shape(rule), "z", names, _MATH)
+    return local is not None and [str(t) for t in local] == ["1.0", *names[1 + half:],
+                                                             *names[1:1 + half]]
+
+
+class _Shape:
+    """A node as ``formula`` reads it: only its rule (and no argument)."""
+
+    def __init__(self, rule: Any) -> None:
+        self._rule, self._arg = rule, None
+
+
+def _container(grad: str) -> str:
+    """The variable a gradient lives in: ``g_X`` for ``g_X[3]``."""
+    return grad.split("[", 1)[0]
+
+
+def _tuple(names: Sequence[str]) -> str:
+    return ", ".join(names) + ("," if len(names) == 1 else "")
 
 
 class Emitter:
@@ -135,6 +157,81 @@ class Emitter:
         self.p, self.names, self.ns = program, names, ns
         self.targets: list[str] = []  # the variable holding target j, when targets are used
         self.ctx: dict[int, str] = {}  # a Function node -> its ctx variable
+        self.vec: dict[int, tuple[str, str]] = {}  # a wide linear node -> (weights, inputs)
+        self.rows: dict[str, tuple[int, ...]] = {}  # a list of inputs -> its nodes
+        self.slices: dict[str, tuple[int, int]] = {}  # a list of weights -> its slots in _C
+        self.grads: dict[int, str] = {}  # a node whose gradient lives in a list -> g_X[i]
+
+    def grad_name(self, i: int) -> str:
+        """Where node ``i``'s gradient is kept in the code."""
+        return self.grads.get(i) or self.names.grad(self.p.nodes[i].name)
+
+    def vectorize(self, min_inputs: int = 32, min_edges: int = 8192) -> None:
+        """Write wide neurons as loops over lists (``for _w, _x in zip(W, X): z += _w * _x``)
+        when the graph has ``min_edges`` or more: Python compiles each statement, and a
+        128-wide layer written out would take seconds; smaller graphs stay line by line,
+        which runs fastest. A neuron qualifies when its weights are parameters next to each
+        other in ``_C`` and its rule gives ``x_i`` as the local derivative of ``w_i`` and
+        ``w_i`` as that of ``x_i`` (the linear rule read as a formula: no second copy)."""
+        nodes = self.p.nodes
+        wide = [i for i, n in enumerate(nodes) if n.kind == "op" and n.op == "linear"]
+        if sum(len(nodes[i].kids) for i in wide) < min_edges:
+            return
+        owner: dict[int, str] = {}  # an input node -> the list that holds its gradient
+        used: set[int] = set()  # parameter slots in a list
+        rows: dict[tuple[int, ...], str] = {}
+        for i in wide:
+            n = nodes[i]
+            half = (len(n.kids) - 1) // 2
+            ws, xs = n.kids[1:1 + half], n.kids[1 + half:]
+            if half < min_inputs or len(set(n.kids)) != len(n.kids):
+                continue
+            slots = [nodes[w].slot for w in ws]
+            if (any(nodes[w].kind != "captured" or nodes[w].kids for w in ws)
+                    or slots != list(range(slots[0], slots[0] + half)) or used & set(slots)
+                    or any(nodes[x].kind in ("const", "target", "captured") for x in xs)
+                    or any(owner.get(x, rows.get(xs)) != rows.get(xs) for x in xs)):
+                continue
+            if not _reads_as_linear(n.rule, half):
+                continue
+            if xs not in rows:
+                rows[xs] = name = self.names.value("X")
+                self.rows[name] = xs
+                for j, x in enumerate(xs):
+                    owner[x] = name
+                    self.grads[x] = f"g_{name}[{j}]"
+            wname = self.names.value("W")
+            self.slices[wname] = (slots[0], slots[0] + half)
+            for j, w in enumerate(ws):
+                nodes[w].name = f"{wname}[{j}]"  # its gradient: g_W[j]
+            used |= set(slots)
+            self.vec[i] = (wname, rows[xs])
+
+    def captured_lines(self, names: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Lines that load ``_C`` and ``_G`` into ``names`` (the captured Values' names, by
+        slot) and that store the gradients back: runs of names, and whole weight lists."""
+        starts = {a: (w, b) for w, (a, b) in self.slices.items()}
+        load, store = [], []
+        j = 0
+        while j < len(names):
+            if j in starts:
+                w, end = starts[j]
+                load += [f"{w} = _C[{j}:{end}]", f"g_{w} = _G[{j}:{end}]"]
+                store.append(f"_G[{j}:{end}] = g_{w}")
+            else:
+                end = j
+                while end < len(names) and end not in starts:
+                    end += 1
+                run = names[j:end]
+                grads = [self.names.grad(n) for n in run]
+                load += [f"{_tuple(run)} = _C[{j}:{end}]", f"{_tuple(grads)} = _G[{j}:{end}]"]
+                store.append(f"_G[{j}:{end}] = {_tuple(grads)}")
+            j = end
+        if not self.slices:  # (no lists: all in one go)
+            load = [f"{_tuple(list(names))} = _C",
+                    f"{_tuple([self.names.grad(n) for n in names])} = _G"]
+            store = [f"_G[:] = {_tuple([self.names.grad(n) for n in names])}"]
+        return load, store
 
     def ref(self, i: int) -> str:
         n = self.p.nodes[i]
@@ -151,11 +248,19 @@ class Emitter:
         lines: list[str] = []
         guards = sorted(self.p.guards, key=lambda g: g[0])
         g = 0
+        built: set[str] = set()
         for i, n in enumerate(self.p.nodes):
             while g < len(guards) and guards[g][0] <= i:
                 lines += self.guard(guards[g][1], bail)
                 g += 1
-            if n.kind in ("op", "detached"):
+            if i in self.vec:  # a wide neuron: b, then its products added in order
+                wname, xname = self.vec[i]
+                if xname not in built:
+                    built.add(xname)
+                    lines.append(f"{xname} = [{', '.join(self.ref(x) for x in self.rows[xname])}]")
+                lines += [f"{n.name} = {self.ref(n.kids[0])}",
+                          f"for _w, _x in zip({wname}, {xname}): {n.name} += _w * _x"]
+            elif n.kind in ("op", "detached"):
                 lines.append(self._compute(i, n))
             elif n.kind == "leaf":
                 lines.append(f"{n.name} = {self.ns.literal(n.value.data)}"
@@ -259,8 +364,8 @@ class Emitter:
                                                          for u in users.get(i, ()))):
                 blocks.pop()
             path = tuple(b for b, _ in blocks)
-            g = self.names.grad(n.name)
-            readers.setdefault(g, []).append(path)
+            g = self.grad_name(i)
+            readers.setdefault(_container(g), []).append(path)
             locals_ = self._locals(n)
             if locals_ is None or sum(nodes[k].grad_flows for k in n.kids) >= skip_min:
                 items.append((len(blocks), f"if {g}:  # a gradient of 0 passes nothing on"))
@@ -270,24 +375,34 @@ class Emitter:
             if locals_ is None:  # the rule runs at run time: its numbers, then the same sums
                 items.append((len(blocks), f"_l = {self._rule_call(i, n)}"))
                 locals_ = [Sym(f"_l[{j}]") for j in range(len(n.kids))]
+            if i in self.vec:  # w_i.grad += g * x_i and x_i.grad += g * w_i, as lists
+                wname, xname = self.vec[i]
+                locals_ = locals_[:1]
+                for target, other in ((wname, xname), (xname, wname)):
+                    gl = f"g_{target}"
+                    stmt = [len(blocks), path, gl, "list",
+                            f"[_a + {g} * _b for _a, _b in zip({gl}, {other})]", target == wname]
+                    items.append(stmt)
+                    stmts.setdefault(gl, []).append(stmt)
             for k, local in zip(n.kids, locals_):
                 if nodes[k].grad_flows:
-                    gk = self.names.grad(nodes[k].name)
+                    gk = self.grad_name(k)
                     sign, term = ("-", g) if local.text == "-1.0" else (
                         "+", g if local.text == "1.0" else str(Sym(g) * local))
                     stmt = [len(blocks), path, gk, sign, term, k in assigned]
                     items.append(stmt)
-                    stmts.setdefault(gk, []).append(stmt)
+                    stmts.setdefault(_container(gk), []).append(stmt)
             for _, members in blocks:
                 members.add(i)
         zero: dict[tuple[int, ...], list[str]] = {}  # block path -> gradients set to 0.0 there
-        after = {self.names.grad(nodes[i].name) for i in read_after}
+        after = {_container(self.grad_name(i)) for i in read_after}
+        lists = {f"g_{x}": len(xs) for x, xs in self.rows.items()}
         for gk, ss in stmts.items():
-            if ss[0][5]:
-                continue
+            if ss[0][5] and gk not in lists:
+                continue  # (a gradient that already holds a number: a seed, a leaf, _G's)
             first = ss[0][1]
             later = [s[1] for s in ss[1:]] + readers.get(gk, []) + ([()] if gk in after else [])
-            if all(p[:len(first)] == first for p in later):
+            if gk not in lists and all(p[:len(first)] == first for p in later):
                 ss[0][5] = None  # the first line assigns
                 continue
             common = first  # else it starts at 0.0 in the innermost block holding every use
@@ -296,18 +411,27 @@ class Emitter:
                                       min(len(common), len(p)))]
             zero.setdefault(common, []).append(gk)
             for st in ss:
-                st[5] = True
+                if st[3] != "list":
+                    st[5] = True
+        def zeros(grads: list[str]) -> list[str]:
+            plain = [g for g in grads if g not in lists]
+            return ([f"{' = '.join(plain)} = 0.0"] if plain else []) + [
+                f"{g} = [0.0] * {lists[g]}" for g in grads if g in lists]
+
         for path in sorted((p for p in zero if p), key=lambda p: -opened[p[-1]]):
-            items.insert(opened[path[-1]], (len(path), f"{' = '.join(zero[path])} = 0.0"))
+            for line in reversed(zeros(zero[path])):
+                items.insert(opened[path[-1]], (len(path), line))
         lines = []
         for it in items:
             if isinstance(it, tuple):
                 lines.append("    " * it[0] + it[1])
+            elif it[3] == "list":
+                lines.append("    " * it[0] + f"{it[2]} = {it[4]}")
             elif it[5] is None:
                 lines.append("    " * it[0] + f"{it[2]} = {'-' if it[3] == '-' else ''}{it[4]}")
             else:
                 lines.append("    " * it[0] + f"{it[2]} {it[3]}= {it[4]}")
-        return lines, zero.get((), [])
+        return lines, zeros(zero.get((), []))
 
     def _locals(self, n: Node) -> list[Sym] | None:
         names = [self.ref(k) for k in n.kids]

@@ -319,23 +319,24 @@ class Program:
     def _collect(self, wanted: Iterable[Value]) -> None:
         """Every Value the roots and decisions depend on, classified: the inputs, then what
         existed before the call (each after its inputs), then what the call made, in order."""
-        order: list[Value] = []
-        seen: set[Value] = set()
-        for root in wanted:
-            stack = [(root, False)]
-            while stack:
-                v, done = stack.pop()
-                if done:
-                    order.append(v)
-                elif v not in seen:
-                    seen.add(v)
-                    stack.append((v, True))
-                    if v not in self.inputs:
-                        stack.extend((k, False) for k in reversed(self._inputs_of(v)))
+        before: list[Value] = []  # what existed before the call, each after its inputs
+        seen: set[Value] = set(self.inputs)
         made = self.rec.order
-        order.sort(key=lambda v: (0, self.inputs[v]) if v in self.inputs else (
-            (1, 0) if id(v) not in made else (2, made[id(v)])))  # (stable: keeps the rest)
-        for v in order:
+        now: dict[int, Value] = {}  # what the call made, by when
+        stack = [(v, False) for v in reversed(list(wanted))]
+        while stack:
+            v, done = stack.pop()
+            if done:
+                before.append(v)
+            elif v not in seen:
+                seen.add(v)
+                if id(v) in made:
+                    now[made[id(v)]] = v
+                    stack.extend((k, False) for k in reversed(self._inputs_of(v)))
+                else:
+                    stack.append((v, True))
+                    stack.extend((k, False) for k in reversed(v.children))
+        for v in [*self.inputs, *before, *(now[k] for k in sorted(now))]:
             self.at[v] = len(self.nodes)
             self.nodes.append(self._node(v))
 

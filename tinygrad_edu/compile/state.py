@@ -39,6 +39,17 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
+def _walked(obj: Any) -> bool:
+    """Whether the snapshot looks inside: modules, lists, dicts, other objects (not numbers,
+    strings, Values, functions, classes)."""
+    return type(obj) not in _ATOMS and not isinstance(obj, _OPAQUE)
+
+
+def _inside(path: str, items: Any, key: str) -> list[tuple[str, Any]]:
+    """What to walk next below ``path``, the first on top of the stack."""
+    return [(path + key.format(k), v) for k, v in reversed(list(items)) if _walked(v)]
+
+
 class Snapshot:
     """The attributes reachable from ``roots()`` (a function giving name -> object, called
     again on each check: a global may be rebound) at the moment it was taken."""
@@ -49,11 +60,11 @@ class Snapshot:
         self.objects: list[tuple[Any, dict[str, Any], str]] = []  # (object, vars copy, path)
         self.containers: list[tuple[Any, Any, str]] = []  # (list or dict, its copy, path)
         seen: set[int] = set()
-        stack = [(path, obj) for path, obj in reversed(list(self.top.items()))]
+        stack = _inside("", self.top.items(), "{}")
         while stack and len(self.objects) + len(self.containers) < _MOST:
             path, obj = stack.pop()
             kind = type(obj)
-            if kind in _ATOMS or isinstance(obj, _OPAQUE) or id(obj) in seen:
+            if id(obj) in seen:
                 continue
             seen.add(id(obj))
             if kind is list or kind is tuple:
@@ -61,13 +72,13 @@ class Snapshot:
                     self.containers.append((obj, list(obj) if len(obj) <= _LONG else None,
                                             path))
                 if len(obj) <= _LONG:
-                    stack += reversed([(f"{path}[{i}]", v) for i, v in enumerate(obj)])
+                    stack += _inside(path, enumerate(obj), "[{}]")
             elif kind is dict:
                 self.containers.append((obj, dict(obj), path))
-                stack += reversed([(f"{path}[{k!r}]", v) for k, v in obj.items()])
+                stack += _inside(path, obj.items(), "[{!r}]")
             elif hasattr(obj, "__dict__"):
                 self.objects.append((obj, dict(vars(obj)), path))
-                stack += reversed([(f"{path}.{k}", v) for k, v in vars(obj).items()])
+                stack += _inside(path, vars(obj).items(), ".{}")
 
     def unchanged(self) -> bool:
         try:

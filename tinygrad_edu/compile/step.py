@@ -370,15 +370,18 @@ class CompiledStep:
         for prog in [p] + [lv.program for lv in self._losses]:
             for n in prog.nodes:
                 n.name = ""
+        model = Emitter(p, names, ns)
+        model.vectorize()  # (names the weights it puts in lists: W[j])
         cap = list(self.captured)
-        cap_names = {v: names.value(v.label, fallback="p") for v in cap}
+        cap_names = {n.value: n.name for n in p.nodes if n.kind == "captured" and n.name}
+        cap_names.update((v, names.value(v.label, fallback="p")) for v in cap
+                         if v not in cap_names)
         for n in p.nodes:
             if n.kind == "input":
                 n.name = names.value(n.value.label, fallback="x")
             elif n.kind == "captured":
                 n.name = cap_names[n.value]
         name_nodes(p, names)
-        model = Emitter(p, names, ns)
         xs = ["_"] * self.nin
         for n in p.nodes:
             if n.kind == "input":
@@ -391,9 +394,10 @@ class CompiledStep:
                  '    """One training step, one example at a time (the last first, as '
                  "backward() visits a batch's graph): its forward, loss and backward, the "
                  'gradients added into _G."""']
+        load, store = model.captured_lines([cap_names[v] for v in cap])
         if cap:
-            lines += [f"    {_tuple([cap_names[v] for v in cap])} = _C  # parameters",
-                      f"    {_tuple([names.grad(cap_names[v]) for v in cap])} = _G"]
+            lines += ["    # the parameters' numbers, and their .grad (this step adds to it)"]
+            lines += ["    " + line for line in load]
         lines += ["    _chk = 0.0  # stays finite unless a number overflowed",
                   "    _st = 0  # 1: a decision of the model went the other way, 2: of the loss",
                   "    for _i in range(_i, _stop, -1):",
@@ -414,37 +418,36 @@ class CompiledStep:
             common = common[len(common) - k:]
         firsts = [o[:len(o) - len(common)] for o in orders]
         in_graph = model.graph(p.roots)[1]
-        leaves = [n for i, n in enumerate(p.nodes) if i in in_graph and n.grad_flows
+        leaves = [i for i, n in enumerate(p.nodes) if i in in_graph and n.grad_flows
                   and n.kind in ("input", "leaf", "detached")]
-        starts = list(dict.fromkeys([names.grad(n.name) for n in leaves] + [
-            names.grad(p.nodes[r].name) for r in p.roots if p.nodes[r].inner] + [
-            names.grad(out[j]) for j in fixed]))
+        starts = list(dict.fromkeys([model.grad_name(i) for i in leaves if i not in model.grads]
+                                    + [model.grad_name(r) for r in p.roots if p.nodes[r].inner]
+                                    + [names.grad(out[j]) for j in fixed]))
         if starts:
             lines.append(f"        {' = '.join(starts)} = 0.0  # gradients start at 0")
         values, ends = model.finite(in_graph)
         assigned = {i for i, n in enumerate(p.nodes) if not n.inner} | set(p.roots)
         handed = {k for f in firsts for i in f for k in p.nodes[i].kids if p.nodes[k].grad_flows}
 
+        inputs = [i for i in leaves if p.nodes[i].kind == "input"]
+
         def first_steps(v: int) -> list[str]:
             """The model's first chain-rule steps in the order loss code ``v`` reaches it."""
-            body, zero = model.backward(firsts[v], assigned, [*handed, *ends])
+            body, zero = model.backward(firsts[v], assigned, [*handed, *ends, *inputs])
             done = {k for i in firsts[v] for k in p.nodes[i].kids}
-            zero += [names.grad(p.nodes[k].name) for k in sorted(handed - done)]
-            return ([f"{' = '.join(zero)} = 0.0"] if zero else []) + body
+            rest = [model.grad_name(k) for k in sorted(handed - done) if k not in model.grads]
+            return ([f"{' = '.join(rest)} = 0.0"] if rest else []) + zero + body
 
         lines += self._loss_code(out, names, ns, cap_names, first_steps)
         lines.append("        # backward through the model, in backward()'s order")
-        body, zero = model.backward(common, assigned | handed, ends)
-        if zero:
-            lines.append(f"        {' = '.join(zero)} = 0.0")
-        lines += ["        " + line for line in body]
-        checked = values + [names.grad(p.nodes[i].name) for i in ends] + [
-            names.grad(n.name) for n in leaves if n.kind == "input"]
+        body, zero = model.backward(common, assigned | handed, [*ends, *inputs])
+        lines += ["        " + line for line in zero + body]
+        checked = values + [model.grad_name(i) for i in [*ends, *inputs]]
         if checked:
             lines.append(f"        _chk += {' + '.join(dict.fromkeys(checked))}")
         lines += ["    else:", "        _i = _stop  # every example done"]
         if cap:
-            lines.append(f"    _G[:] = {_tuple([names.grad(cap_names[v]) for v in cap])}")
+            lines += ["    " + line for line in store]
         lines.append("    return _i, _st, _chk")
         source = "\n".join(lines) + "\n"
         exec(compile(source, f"<{fname} of {type(self.model).__name__}>", "exec"),  # noqa: S102
@@ -490,14 +493,13 @@ class CompiledStep:
             seed = root.grad_flows
             body, zero = emit.backward(order, assigned | ({p.roots[0]} if seed else set()),
                                        ends)
-            if zero:
-                lines.append(f"{inner}{' = '.join(zero)} = 0.0")
+            lines += [inner + line for line in zero]
             if seed:
-                g = names.grad(root.name)
+                g = emit.grad_name(p.roots[0])
                 lines.append(f"{inner}{g} {'=' if root.inner else '+='} _seed")
             lines += [inner + line for line in body]
             checked = [v for v in values if v != root.name]  # (the driver checks the mean)
-            checked += [names.grad(p.nodes[i].name) for i in ends]
+            checked += [emit.grad_name(i) for i in ends]
             lines.append(f"{inner}_T[_i] = {emit.ref(p.roots[0])}")
             if checked:
                 lines.append(f"{inner}_chk += {' + '.join(dict.fromkeys(checked))}")

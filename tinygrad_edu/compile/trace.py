@@ -242,6 +242,7 @@ class Traced:
                 n.name = names.value(*self._inputs.hints[n.slot], fallback="x")
         name_nodes(p, names)
         emit = Emitter(p, names, ns)
+        emit.vectorize()
         root = p.nodes[p.roots[0]]
         captured = sorted((n for n in p.nodes if n.kind == "captured"), key=lambda n: n.slot)
         inner = [n for n in captured if n.kids]
@@ -252,37 +253,38 @@ class Traced:
             if n.kind == "input":
                 used[n.slot] = n.name
                 if i in in_graph:
-                    grads[n.slot] = names.grad(n.name)
+                    grads[n.slot] = emit.grad_name(i)
         lines = [f"def {fname}(_X, _C, _G):",
                  f'    """{fname} and its gradients: forward, then backward() unrolled."""',
                  f"    {_tuple(used)} = _X  # the inputs"]
+        load, store = emit.captured_lines([n.name for n in captured])
         if captured:
-            lines += ["    # Values fn reads from outside (parameters): their numbers, their .grad",
-                      f"    {_tuple([n.name for n in captured])} = _C",
-                      f"    {_tuple([names.grad(n.name) for n in captured])} = _G"]
+            lines.append("    # Values fn reads from outside (parameters): numbers, and .grad")
+            lines += ["    " + line for line in load]
         lines.append("    # forward: each node's number from its inputs'")
         lines += ["    " + line for line in emit.forward(["return None"])]
         lines.append("    # backward: d(output)/d(node) for every node, in backward()'s order")
-        leaves = [n for i, n in enumerate(p.nodes) if i in in_graph and n.grad_flows and (
-            n.kind in ("input", "leaf", "detached") or n in inner)]
+        leaves = [i for i, n in enumerate(p.nodes) if i in in_graph and n.grad_flows and (
+            n.kind in ("input", "leaf", "detached") or n in inner) and i not in emit.grads]
         if leaves:
-            lines.append(f"    {' = '.join(names.grad(n.name) for n in leaves)} = 0.0"
+            lines.append(f"    {' = '.join(emit.grad_name(i) for i in leaves)} = 0.0"
                          "  # the inputs' gradients start at 0, then add up")
         values, ends = emit.finite(in_graph)
         assigned = {i for i, n in enumerate(p.nodes) if not n.inner}
-        seed = names.grad(root.name) if root.grad_flows else ""
-        body, zero = emit.backward(order, assigned | ({p.roots[0]} if seed else set()), ends)
-        if zero:
-            lines.append(f"    {' = '.join(zero)} = 0.0")
+        seed = emit.grad_name(p.roots[0]) if root.grad_flows else ""
+        inputs = [i for i in in_graph if p.nodes[i].kind == "input"]
+        body, zero = emit.backward(order, assigned | ({p.roots[0]} if seed else set()),
+                                   [*ends, *inputs])
+        lines += ["    " + line for line in zero]
         if seed:
             lines.append(f"    {seed} {'=' if root.inner else '+='} 1.0  # d out / d out")
         lines += ["    " + line for line in body]
-        checked = values + [names.grad(p.nodes[i].name) for i in ends]
+        checked = values + [emit.grad_name(i) for i in ends]
         lines.append(f"    _ok = {' + '.join(checked) or '0.0'}  # finite unless a number "
                      "overflowed")
-        g_cap = _tuple([names.grad(n.name) for n in captured]) if captured else ""
-        lines.append(f"    return {emit.ref(p.roots[0])}, _ok, [{', '.join(grads)}], "
-                     f"({g_cap})")
+        if captured:
+            lines += ["    " + line for line in store]
+        lines.append(f"    return {emit.ref(p.roots[0])}, _ok, [{', '.join(grads)}], _G")
         source = "\n".join(lines) + "\n"
         exec(compile(source, f"<trace {fname}>", "exec"), ns.values)  # noqa: S102
         return _Variant(source, ns.values[fname], [n.value for n in captured])
