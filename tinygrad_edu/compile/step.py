@@ -15,7 +15,8 @@ recorded like any function.
   Python decides things from a target (which class index picks which output, a label's
   value), so each recording serves the targets it was recorded for: the code picks the loss
   code by the example's target (type and value). A target that only enters the graph as a
-  number (``p - y``, ``y * s``) is read at run time, and one code serves every such target.
+  number (``p - y``, ``y * s``) is read at run time: targets whose recordings give the same
+  code share it (a new target is recorded once, then joins; mse's targets, hinge's ±1).
 - The step's code is checked against the eager step on the examples given: a ``loss_fn`` that
   is not a mean over examples is a ``TraceError``.
 
@@ -73,8 +74,8 @@ def _target_objects(y: Any) -> dict[int, int]:
 class _ModelVariant:
     """The model recorded on one example: its program and, once compiled, its step code."""
 
-    def __init__(self, program: Program, preds: int) -> None:
-        self.program, self.preds = program, preds
+    def __init__(self, program: Program) -> None:
+        self.program = program
         self.source = ""
         self.code: Callable[..., Any] | None = None
 
@@ -284,7 +285,7 @@ class CompiledStep:
 
     def _record_model(self, row: Sequence[float]) -> _ModelVariant:
         """The model recorded on one example, checked on a nudged copy of it."""
-        def once(xs: Sequence[float]) -> tuple[Program, int]:
+        def once(xs: Sequence[float]) -> Program:
             leaves = [Recorded(float(x), f"x{j}") for j, x in enumerate(xs)]
             out, rec = self._record(lambda: self.model(leaves), "the model")
             for v in leaves:
@@ -294,16 +295,15 @@ class CompiledStep:
                     isinstance(p, Value) for p in preds):
                 raise TraceError(f"{self._what}: the model must return a Value or a list of "
                                  f"Values, got {type(out).__name__}")
-            return Program(rec, list(preds), leaves, self.captured, what=self._what), len(
-                preds) if not isinstance(out, Value) else 0
-        program, preds = once(row)
+            return Program(rec, list(preds), leaves, self.captured, what=self._what)
+        program = once(row)
         _per_example(program, self._what, "model")
         if any(n.kind == "captured" and n.kids for n in program.nodes):
             raise TraceError(f"{self._what}: the model reads a Value computed before the call "
                              "(not a parameter): its gradient would be shared by every example "
                              "of a batch, which per-example code cannot do; train eagerly.")
-        _check_nudged(program, lambda xs: once(xs)[0], [float(x) for x in row])
-        return _ModelVariant(program, preds)
+        _check_nudged(program, once, [float(x) for x in row])
+        return _ModelVariant(program)
 
     def _unseen(self, ys: Sequence[Any]) -> list[Any]:
         """One target for each key no loss code has yet (at most a few dozen)."""
