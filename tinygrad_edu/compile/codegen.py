@@ -106,7 +106,7 @@ class Namespace:
 
     def literal(self, x: Any) -> str:
         """A number as Python source (exact: repr of a float reads back the same float)."""
-        if type(x) in (float, int) and math.isfinite(x):
+        if type(x) is int or (type(x) is float and math.isfinite(x)):
             return repr(x)
         return self.ref(x)
 
@@ -304,7 +304,7 @@ class Emitter:
             holds = True
         else:
             b = d.other
-            other = (self.ref(self.p.at[b]) if b in self.p.at else self.ns.literal(b))
+            other = self.ref(self.p.at[b]) if isinstance(b, Value) else self.ns.literal(b)
             test, holds = f"{a} {d.kind} {other}", d.outcome
         fails = f"not ({test})" if holds else test
         return [f"if {fails}:  # decided at {comment(d.where, 60)}", *("    " + b for b in bail)]
@@ -413,6 +413,7 @@ class Emitter:
             for st in ss:
                 if st[3] != "list":
                     st[5] = True
+
         def zeros(grads: list[str]) -> list[str]:
             plain = [g for g in grads if g not in lists]
             return ([f"{' = '.join(plain)} = 0.0"] if plain else []) + [
