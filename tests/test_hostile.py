@@ -407,9 +407,9 @@ ENGINE += [
     Case("Function.apply", function_call, forward_gives=(st.none(), scalar),
          backward_gives=(st.none(), st.one_of(scalar, st.tuples(scalar, scalar))),
          x=(fresh(lambda: Value(1.5)), st.one_of(scalar, fresh(lambda: Value(1e200))))),
-    Case("explain / explain_forward / printable", explain_call,
-         kind=(st.sampled_from(["explain", "explain_forward"]),
-               st.sampled_from(["explain", "explain_forward", "printable"])),
+    Case("explain / explain_forward / printable / Names", explain_call,
+         kind=(st.sampled_from(["explain", "explain_forward", "Names"]),
+               st.sampled_from(["explain", "explain_forward", "printable", "Names"])),
          node=(fresh(a_graph), st.one_of(hostile, labels))),
 ]
 
@@ -955,7 +955,7 @@ def test_the_suite_covers_every_public_function():
                "plot_loss_landscape", "descent_path", "plot_activations", "Operand",
                "reference_backward", "Optimizer", "SGD", "Adam", "AdamW", "plot_neuron_maps",
                "TrainingRecorder", "animate_descent_paths", "batch_descent_path", "Function",
-               "explain", "explain_forward", "printable", "step_through", "trace",
+               "explain", "explain_forward", "printable", "Names", "step_through", "trace",
                "compile_step", "check_nudging", "check_engine", "check_function",
                "check_softmax_nll", "check_training_step", "to_torch", "from_torch"}
     # types and records the functions above make or raise, and constants

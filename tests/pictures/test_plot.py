@@ -5,9 +5,7 @@ from __future__ import annotations
 import importlib
 import io
 import math
-import os
 import random
-import shutil
 import sys
 import warnings
 
@@ -152,13 +150,18 @@ FAIL_BG = (0xF6, 0xCA, 0xCA)
 
 
 def test_decision_boundary_colours_the_two_half_planes():
-    # output x0 - x1, no sigmoid: threshold 0, so "pass" exactly where x0 > x1
+    # a score x0 - x1 (a plain function says what it returns): cut at 0, so "pass" exactly
+    # where x0 > x1
     def model(x):
         return Value(x[0]) - Value(x[1])
 
     X = [[0.0, 0.0], [10.0, 10.0], [10.0, 0.0], [0.0, 10.0]]
     y = [0, 1, 1, 0]
-    fig = plot_decision_boundary(model, X, y, resolution=40)
+    with pytest.raises(TypeError, match="cannot tell what this function returns.*output="):
+        plot_decision_boundary(model, X, y, resolution=4)
+    with pytest.raises(ValueError, match="output must be 'probability'"):
+        plot_decision_boundary(model, X, y, output="probabilities")
+    fig = plot_decision_boundary(model, X, y, resolution=40, output="score")
     ax = fig.axes[0]
     assert pixel(fig, ax, 8.0, 2.0) == PASS_BG  # x0 > x1
     assert pixel(fig, ax, 2.0, 8.0) == FAIL_BG  # x0 < x1
@@ -294,7 +297,9 @@ def test_activations_and_derivatives():
 # ---------------------------------------------------------------------------------------------
 def test_missing_matplotlib_names_the_plot_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
-    monkeypatch.delitem(sys.modules, "tinygrad_edu.plot")
+    for name in ("tinygrad_edu.plot", "tinygrad_edu.pictures.plots",
+                 "tinygrad_edu.pictures.animations"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
     with pytest.raises(ImportError) as info:
         importlib.import_module("tinygrad_edu.plot")
     assert "pip install 'tinygrad_edu[plot]'" in str(info.value)
@@ -356,9 +361,11 @@ def test_history_numpy_series_and_empty_history():
 def test_activations_need_two_points_or_more():
     fig = plot_activations(["tanh"], points=2)
     assert list(fig.axes[0].lines[0].get_xdata()) == [-4.0, 4.0]
-    for points in (1, 0, -3, 2.5):
-        with pytest.raises(ValueError, match="points must be a whole number >= 2"):
+    for points in (1, 0, -3, 10**29):
+        with pytest.raises(ValueError, match="points must be a whole number (>= 2|from 2 to)"):
             plot_activations(points=points)
+    with pytest.raises(TypeError, match="points must be a whole number >= 2, got float"):
+        plot_activations(points=2.5)
     with pytest.raises(ValueError, match="low < high"):
         plot_activations(x_range=(1.0, 1.0))
     assert len(plot_activations(["relu"], points=np.int64(5)).axes[0].lines[0].get_xdata()) == 5
@@ -433,7 +440,7 @@ def test_batch_descent_paths_gd_sgd_minibatch():
     r = 0.0 * a + 0.0 * b - t
     assert sgd[1] == pytest.approx((-0.1 * 2 * r * a, -0.1 * 2 * r * b), abs=1e-15)
     assert batch_descent_path(batch_loss, n, (0, 0), 0.1, 5, batch_size=1, seed=3) == sgd
-    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1"):
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
         batch_descent_path(batch_loss, n, (0, 0), 0.1, 5, batch_size=0)
 
 
@@ -595,15 +602,21 @@ def test_recorder_records_the_regions_of_each_recorded_epoch():
 
 def test_recorder_player_gif_and_html(tmp_path):
     recorder, *_ = recorded_run()
-    page = recorder._repr_html_()
-    assert page.count("data:image/png;base64,") == 5  # 4 frames + the still shown first
-    assert ">Previous</button>" in page and ">Next</button>" in page and "epoch 12" in page
+    bundle, _ = recorder._repr_mimebundle_()
+    page = bundle["text/html"]
+    # 4 frames + the still (the last frame) shown where scripts do not run, once each
+    assert page.count("data:image/png;base64,") == 5
+    assert page.index('class="tge-still"') < page.index("<script")  # removed by the script
+    assert "Previous<\\/button>" in page and "Play<\\/button>" in page  # built by the script
+    assert "epoch 12" in page and "frame 1 of 4" in page  # it starts at the first frame
     recorder.save_gif(tmp_path / "run.gif")
     assert gif_frames(tmp_path / "run.gif") == 4
     recorder.save_html(tmp_path / "run.html", title="pass/fail")
     text = (tmp_path / "run.html").read_text()
     assert text.startswith("<!DOCTYPE html>") and "<title>pass/fail</title>" in text
     assert "http://" not in text and "https://" not in text  # self-contained: no network
+    for name in ("Previous", "Next", "Play"):
+        assert f'">{name}</button>' in text
     # frames are PNGs of one size: nothing jumps between frames
     from PIL import Image
 
@@ -616,7 +629,7 @@ def test_recorder_errors(tmp_path):
     empty = TrainingRecorder(X, y)
     with pytest.raises(ValueError, match=r"no frames yet; pass it to fit"):
         empty.save_gif(tmp_path / "x.gif")
-    with pytest.raises(ValueError, match="every must be a whole number >= 1"):
+    with pytest.raises(ValueError, match="every must be a positive int"):
         TrainingRecorder(X, y, every=0)
     with pytest.raises(ValueError, match="8 rows but y has 3"):
         TrainingRecorder(X, y[:3])
@@ -659,42 +672,6 @@ def test_history_of_a_diverged_run_on_a_log_axis():
     lo, hi = ax.get_ylim()
     assert lo <= loss[0] and loss[-1] <= hi <= sys.float_info.max
     assert list(ax.yaxis.get_major_locator().locs) == [10.0**k for k in range(50, 301, 50)]
-
-
-def test_recorder_html_plays_offline_in_a_real_browser(tmp_path):
-    """The saved player in Chromium: no network, no console error, Next/Previous/arrow keys."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(chromium):
-        pytest.skip("needs Debian's chromium (apt-get install chromium)")
-    recorder, *_ = recorded_run()
-    recorder.save_html(tmp_path / "run.html")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 700})
-            problems = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("request", lambda r: None if r.url.startswith(("file:", "data:"))
-                    else problems.append(r.url))
-            page.goto((tmp_path / "run.html").as_uri())
-            label = page.locator(".tinygrad-edu-animation span")
-            page.get_by_role("button", name="Previous").click()  # also stops the playing
-            assert page.get_by_role("button", name="Play").count() == 1
-            shown = label.text_content()
-            epochs = [f"epoch {e}" for e, _ in recorder.frames]
-            k = epochs.index(shown)
-            page.get_by_role("button", name="Next").click()
-            assert label.text_content() == epochs[min(k + 1, len(epochs) - 1)]
-            page.locator(".tinygrad-edu-animation").focus()
-            page.keyboard.press("ArrowLeft")
-            assert label.text_content() == epochs[k]
-            src = page.locator(".tinygrad-edu-animation img").get_attribute("src")
-            assert src.startswith("data:image/png;base64,")
-            assert page.evaluate("document.documentElement.scrollWidth") <= 1000
-            assert problems == []
-        finally:
-            browser.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -748,3 +725,100 @@ def test_recorder_html_plays_offline_in_a_real_browser(tmp_path):
 def test_hostile_input_gets_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ---------------------------------------------------------------------------------------------
+# The pass/fail boundary of trained models, by pixels (issue 17.1): both classes' regions
+# ---------------------------------------------------------------------------------------------
+def region_counts(fig: Figure, ax, colours) -> list[int]:
+    """How many pixels inside ``ax`` have each of ``colours`` (RGB 0-255, within 3)."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    img = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+    (x0, y0), (x1, y1) = ax.get_window_extent().get_points()
+    height = img.shape[0]
+    inside = img[int(height - y1) + 2:int(height - y0) - 2, int(x0) + 2:int(x1) - 2]
+    return [int((np.abs(inside - np.array(c)).max(axis=-1) <= 3).sum()) for c in colours]
+
+
+def trained_binary(fused: bool, output_activation: str):
+    from tinygrad_edu.data import make_pass_fail, standardize
+    from tinygrad_edu.losses import hinge_loss
+
+    X, y = make_pass_fail(40, seed=1)
+    Xs, scaler = standardize(X)
+    model = MLP(2, [3, 1], "tanh", output_activation, seed=0, fused=fused)
+    if output_activation == "sigmoid":
+        loss, ys = binary_cross_entropy, y
+    else:  # a ±1 score, micrograd's hinge loss
+        loss, ys = hinge_loss, [2 * t - 1 for t in y]
+    fit(model, Xs, ys, loss, SGD(model.parameters(), lr=0.5), epochs=25, progress=False)
+    return model, X, y, scaler
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("output_activation", ["sigmoid", "tanh"])
+def test_a_trained_binary_model_draws_both_regions(fused, output_activation):
+    """A probability is cut at 0.5, a ±1 score at 0: either way the plane has a pass region
+    and a fail region, and every part of the plane has the colour of the model's answer
+    there (cut at the wrong place, a sigmoid model would pass everywhere)."""
+    model, X, y, scaler = trained_binary(fused, output_activation)
+    assert model(scaler.transform_one(X[0])).op == output_activation
+    cut = 0.5 if output_activation == "sigmoid" else 0.0
+    said = "probability" if output_activation == "sigmoid" else "score"
+    for fig in (
+        plot_decision_boundary(model, X, y, transform=scaler.transform_one, resolution=30),
+        plot_decision_boundary(lambda x: model(scaler.transform_one(x)), X, y, resolution=30,
+                               output=said),
+    ):
+        ax = fig.axes[0]
+        fail, passed = region_counts(fig, ax, [FAIL_BG, PASS_BG])
+        assert fail > 0.1 * (fail + passed) and passed > 0.1 * (fail + passed), (fail, passed)
+        (lo0, hi0), (lo1, hi1) = ax.get_xlim(), ax.get_ylim()
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        img, height = np.asarray(canvas.buffer_rgba()), fig.bbox.height
+        checked = 0
+        for i in range(1, 12):
+            for j in range(1, 12):
+                a, b = lo0 + (hi0 - lo0) * i / 12, lo1 + (hi1 - lo1) * j / 12
+                out = model(scaler.transform_one([a, b])).data
+                px, py = ax.transData.transform((a, b))
+                colour = tuple(int(c) for c in img[int(round(height - py)), int(round(px))][:3])
+                if abs(out - cut) < 0.1 or colour not in (FAIL_BG, PASS_BG):
+                    continue  # near the boundary line, or under a marker
+                assert colour == (PASS_BG if out > cut else FAIL_BG), (a, b, out)
+                checked += 1
+        assert checked > 60
+        png_pixels(fig)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_trained_multiclass_model_draws_every_region(fused):
+    from tinygrad_edu.data import make_blobs
+    from tinygrad_edu.losses import cross_entropy
+
+    X, y = make_blobs(45, centers=3, seed=2)
+    model = MLP(2, [4, 3], "tanh", seed=0, fused=fused)  # 3 logits: argmax
+    fit(model, X, y, cross_entropy, SGD(model.parameters(), lr=0.3), epochs=15, progress=False)
+    fig = plot_decision_boundary(model, X, y, resolution=30)
+    ax = fig.axes[0]
+    cmap = matplotlib.colormaps["tab10"]
+    # contourf at alpha 0.25 over white: each class's colour, lightened
+    light = [tuple(round(255 * (0.25 * c + 0.75)) for c in cmap(k)[:3]) for k in range(3)]
+    counts = region_counts(fig, ax, light)
+    assert all(c > 0.1 * sum(counts) for c in counts), counts
+    png_pixels(fig)
+
+
+def test_the_recorder_of_a_trained_model_draws_both_regions(tmp_path):
+    model, X, y, scaler = trained_binary(True, "sigmoid")
+    recorder = TrainingRecorder(X, y, every=5, resolution=20, transform=scaler.transform_one)
+    Xs = [scaler.transform_one(row) for row in X]
+    fit(model, Xs, y, binary_cross_entropy, SGD(model.parameters(), lr=0.5), epochs=5,
+        progress=False, callbacks=[recorder])
+    fig = recorder.frame(-1)
+    fail, passed = region_counts(fig, fig.axes[0], [FAIL_BG, PASS_BG])
+    assert fail > 0.1 * (fail + passed) and passed > 0.1 * (fail + passed)
+    with pytest.raises(ValueError, match="output must be"):
+        TrainingRecorder(X, y, output="odds")

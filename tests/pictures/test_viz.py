@@ -12,10 +12,13 @@ import pytest
 
 graphviz = pytest.importorskip("graphviz")
 
+from picture_helpers import chain, lecture_neuron  # noqa: E402
+
 from tinygrad_edu import Value, backward_order, backward_steps, linear  # noqa: E402
 from tinygrad_edu.nn import MLP, Layer, Neuron, Sequential  # noqa: E402
+from tinygrad_edu.pictures.graph import FIT_WIDTH_PT, svg_size  # noqa: E402
+from tinygrad_edu.pictures.style import number  # noqa: E402
 from tinygrad_edu.viz import (  # noqa: E402
-    FIT_WIDTH_PT,
     Diagram,
     GraphTooLargeError,
     GraphvizNotFoundError,
@@ -23,29 +26,10 @@ from tinygrad_edu.viz import (  # noqa: E402
     draw_graph,
     draw_network,
     graphviz_available,
-    svg_size,
+    step_through,
 )
 
 needs_dot = pytest.mark.skipif(not graphviz_available(), reason="Graphviz 'dot' not installed")
-
-
-def lecture_neuron():
-    """micrograd's lecture neuron: o = tanh(x1*w1 + x2*w2 + b), with every node labelled."""
-    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
-    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
-    b = Value(6.8813735870195432, "b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
-    s = x1w1 + x2w2
-    s.label = "s"
-    n = s + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o, {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b, "x1*w1": x1w1,
-               "x2*w2": x2w2, "s": s, "n": n, "o": o}
 
 
 def node_lines(source: str) -> dict[str, str]:
@@ -65,9 +49,9 @@ def html_unescape(s: str) -> str:
 
 
 def op_nodes(source: str) -> list[str]:
-    """The text of every operation node, in order."""
-    found = re.findall(r'^\s*v\d+_op \[label=("[^"]*"|\S+)', source, re.M)
-    return [text.strip('"') for text in found]
+    """The text of every operation node, in order (an HTML label: shown as typed)."""
+    return [html_unescape(text) for text in re.findall(r"^\s*v\d+_op \[label=<([^>]*)>",
+                                                       source, re.M)]
 
 
 def edges(source: str) -> list[tuple[str, str, str]]:
@@ -103,17 +87,18 @@ def test_lecture_neuron_boxes_show_label_data_grad():
     assert set(lines) == set(v)
     # Hand-computed: n = 0.8813735870, o = tanh(n) = 0.7071067812 = 1/sqrt(2),
     # do/dn = 1 - o^2 = 0.5; dn/dw1 = x1 = 2 -> w1.grad = 1.0; x1.grad = w1 * 0.5 = -1.5.
+    # numbers as everywhere in the pictures: 4 significant digits, no trailing zeros
     expected = {
-        "o": ("0.7071", "1.0000"),
-        "n": ("0.8814", "0.5000"),
-        "b": ("6.8814", "0.5000"),
-        "s": ("-6.0000", "0.5000"),
-        "x1*w1": ("-6.0000", "0.5000"),
-        "x2*w2": ("0.0000", "0.5000"),
-        "x1": ("2.0000", "-1.5000"),
-        "w1": ("-3.0000", "1.0000"),
-        "x2": ("0.0000", "0.5000"),
-        "w2": ("1.0000", "0.0000"),
+        "o": ("0.7071", "1"),
+        "n": ("0.8814", "0.5"),
+        "b": ("6.881", "0.5"),
+        "s": ("-6", "0.5"),
+        "x1*w1": ("-6", "0.5"),
+        "x2*w2": ("0", "0.5"),
+        "x1": ("2", "-1.5"),
+        "w1": ("-3", "1"),
+        "x2": ("0", "0.5"),
+        "w2": ("1", "0"),
     }
     for label, (data, grad) in expected.items():
         assert f"<td>data {data}</td>" in lines[label], label
@@ -145,9 +130,7 @@ def test_op_labels_pow_rpow_linear_sub_div():
     r = q / a
     r.label = "r"
     src = draw_graph(r).source
-    assert 'label="**2"' in src
-    assert 'label="2**x"' in src
-    assert 'label="a − b"' in src and 'label="a / b"' in src
+    assert sorted(op_nodes(src)) == ["**2", "2**x", "a / b", "a − b"]
     lines = node_lines(src)
     ids = {label: re.match(r"\s*(\S+) ", line).group(1) for label, line in lines.items()}
     # the edges into '-' and '/' say which input is a and which is b
@@ -167,10 +150,9 @@ def test_fused_linear_is_one_op_node_with_labelled_inputs():
     out.backward()
     src = draw_graph(out).source
     assert op_nodes(src) == ["b + Σ w·x"]
-    assert 'label="b + Σ w·x"' in src
     lines = node_lines(src)
-    assert "data -5.2500" in lines["z"]  # 0.25 + 0.5*1 - 2*3
-    assert "grad 3.0000" in lines["w1"] and "grad -2.0000" in lines["x1"]
+    assert "data -5.25<" in lines["z"]  # 0.25 + 0.5*1 - 2*3
+    assert "grad 3<" in lines["w1"] and "grad -2<" in lines["x1"]
     ids = {label: re.match(r"\s*(\S+) ", line).group(1) for label, line in lines.items()}
     op = f"{ids['z']}_op"
     es = labelled_edges(src)
@@ -211,9 +193,9 @@ def test_color_by_grad_marks_vanishing_and_exploding():
     assert fill("big") == (235, 110, 100)  # |grad| >= 1e3: the red end (exploding)
     assert fill("tiny") == fill("zero") == (120, 160, 230)  # <= 1e-3: blue (vanishing)
     assert fill("root") == (255, 255, 255)  # 1 is the middle of 1e-3..1e3 on a log scale
-    assert "grad 6.000e+06" in lines["big"]  # huge and tiny numbers in scientific notation
-    assert "grad 1.000e-07" in lines["tiny"]
-    assert "grad 0.0000" in lines["zero"]
+    assert "grad 6e+06" in lines["big"]  # huge and tiny numbers in scientific notation
+    assert "grad 1e-07" in lines["tiny"]
+    assert "grad 0<" in lines["zero"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,7 +214,7 @@ def test_highlight_follows_backward_steps():
         for other in order:
             line = lines[names[other]]
             if other in seen:  # final: the real grad is shown
-                assert f"<td>grad {other.grad:.4f}</td>" in line, (step, names[other])
+                assert f"<td>grad {number(other.grad)}</td>" in line, (step, names[other])
                 assert "grad ?" not in line
             else:  # pending: blank grey cell, no number
                 assert "grad ?" in line and "#d9d9d9" in line, (step, names[other])
@@ -305,7 +287,7 @@ def test_one_unfused_neuron_fits():
     out = neuron([1.0, -1.0])
     src = draw_graph(out, params=neuron.parameters()).source
     assert src.count('tooltip="param node"') == 3
-    assert 'label="*"' in src and 'label=tanh' in src
+    assert "*" in op_nodes(src) and "tanh" in op_nodes(src)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,7 +300,7 @@ def test_svg_and_png_rendering(tmp_path):
     dot = draw_graph(o)
     svg = dot.pipe(format="svg").decode()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-    for text in ("x1", "w2", "data 0.7071", "grad 0.5000", "tanh"):
+    for text in ("x1", "w2", "data 0.7071", "grad 0.5", "tanh"):
         assert text in svg
     png = dot.pipe(format="png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
@@ -377,7 +359,9 @@ def test_missing_dot_gives_install_instructions(monkeypatch, tmp_path):
 
 def test_missing_graphviz_package_names_the_viz_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", None)  # `import graphviz` now fails
-    monkeypatch.delitem(sys.modules, "tinygrad_edu.viz")
+    for name in ("tinygrad_edu.viz", "tinygrad_edu.pictures.graph",
+                 "tinygrad_edu.pictures.stepper"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
     with pytest.raises(ImportError) as info:
         importlib.import_module("tinygrad_edu.viz")
     msg = str(info.value)
@@ -395,7 +379,9 @@ def test_missing_graphviz_package_via_import_hook(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", blocked)
-    monkeypatch.delitem(sys.modules, "tinygrad_edu.viz")
+    for name in ("tinygrad_edu.viz", "tinygrad_edu.pictures.graph",
+                 "tinygrad_edu.pictures.stepper"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
     with pytest.raises(ImportError, match=r"'viz' extra"):
         importlib.import_module("tinygrad_edu.viz")
 
@@ -440,11 +426,11 @@ def test_network_weights_and_grads_on_edges():
     w = model.layers[0].neurons[1].w[0]
     # both numbers in the one label of that edge (an HTML label on a white box)
     line = next(line for line in src.splitlines() if "in_0 -> L1_1" in line)
-    assert f"{w.data:.2f}<br/>∂ {w.grad:.2f}" in line
+    assert f"{number(w.data, 2)}<br/>∂ {number(w.grad, 2)}" in line
     expected = "#1f5fbf" if w.data >= 0 else "#d62728"
     assert f"color=\"{expected}\"" in line
     b = model.layers[1].neurons[0].b
-    assert f"b={b.data:.2f}" in src
+    assert f"b={number(b.data, 2)}" in src
     plain = draw_network(model).source
     assert "∂" not in plain and "b=" not in plain
 
@@ -494,7 +480,7 @@ def svg_texts(svg: str) -> str:
 @needs_dot
 @pytest.mark.parametrize("label", HOSTILE_LABELS)
 def test_any_label_renders_as_itself(label):
-    from tinygrad_edu.explain import printable
+    from tinygrad_edu.pictures.style import printable
 
     a = Value(1.0, label)
     root = a * 2
@@ -540,11 +526,11 @@ def test_network_with_an_input_shows_every_value_and_who_fires():
     src = draw_network(model, x=x, input_labels=["lectures", "marks"]).source
     hidden = [n([Value(v) for v in x]) for n in model.layers[0].neurons]
     out = model(x)
-    assert "<b>5.00</b>" in unit_line(src, "in_0") and "<b>4.00</b>" in unit_line(src, "in_1")
+    assert "<b>5</b>" in unit_line(src, "in_0") and "<b>4</b>" in unit_line(src, "in_1")
     fired = 0
     for j, h in enumerate(hidden):
         line = unit_line(src, f"L1_{j}")
-        assert f"<b>{h.data:.2f}</b>" in line
+        assert f"<b>{number(h.data, 2)}</b>" in line
         r, g, b = fill_rgb(line)
         if h.data > 0:  # a ReLU that fires: orange, stronger for the larger value
             fired += 1
@@ -554,7 +540,7 @@ def test_network_with_an_input_shows_every_value_and_who_fires():
     assert 0 < fired < 3  # seed 0 at this input: some neurons fire, some do not
     top = max(range(3), key=lambda j: hidden[j].data)
     assert fill_rgb(unit_line(src, f"L1_{top}")) == (245, 140, 40)  # the largest: full colour
-    assert f"<b>{out.data:.2f}</b>" in unit_line(src, "L2_0")
+    assert f"<b>{number(out.data, 2)}</b>" in unit_line(src, "L2_0")
     # negative values are blue
     tanh = MLP(2, [2], activation="tanh", output_activation="tanh", seed=3)
     values = [v.data for v in tanh([1.0, -2.0])]
@@ -586,7 +572,7 @@ def test_network_softmax_and_contributions():
     assert "output layer (softmax)" in src
     for j, (name, p) in enumerate(zip(["cat", "dog", "owl"], probs)):
         line = unit_line(src, f"L2_{j}")
-        assert name in line and f"<b>{p:.2f}</b>" in line
+        assert name in line and f"<b>{number(p, 2)}</b>" in line
     best = max(range(3), key=probs.__getitem__)
     assert "penwidth=3" in unit_line(src, f"L2_{best}")  # the predicted class stands out
     # edge widths follow |w·x|: the largest contribution into layer 1 is the widest edge
@@ -622,13 +608,6 @@ def test_digits_sized_network_stays_readable():
 # ---------------------------------------------------------------------------------------------
 # Fitting the page
 # ---------------------------------------------------------------------------------------------
-def chain(n: int) -> Value:
-    y = Value(0.5, "x")
-    for _ in range(n):
-        y = y * 1.1
-    return y
-
-
 @needs_dot
 def test_wide_graphs_turn_top_to_bottom_and_stay_readable():
     o, _ = lecture_neuron()
@@ -659,10 +638,10 @@ def test_diagram_shows_as_an_img_that_shrinks_to_the_output():
 def test_bad_options_are_clear_errors():
     o, _ = lecture_neuron()
     model = MLP(2, [1], seed=0)
-    for digits in (None, 0.5, -1, 13, True):
-        with pytest.raises(ValueError, match="digits must be an int from 0 to 12"):
+    for digits in (None, 0.5, 0, -1, 13, True):
+        with pytest.raises(ValueError, match="digits must be an int from 1 to 12"):
             draw_graph(o, digits=digits)
-        with pytest.raises(ValueError, match="digits must be an int from 0 to 12"):
+        with pytest.raises(ValueError, match="digits must be an int from 1 to 12"):
             draw_network(model, digits=digits)
     for fmt in ([], "jpeg2", None):
         with pytest.raises(ValueError, match="Graphviz output format"):
@@ -674,4 +653,55 @@ def test_bad_options_are_clear_errors():
         draw_graph(o, params=3)
     with pytest.raises(TypeError, match="params must hold Values only"):
         draw_graph(o, params=[1.0])
-    assert draw_graph(o, digits=0, format="PNG").source
+    assert draw_graph(o, digits=1, format="PNG").source
+
+
+# ---------------------------------------------------------------------------------------------
+# Graphviz specials outside labels (issue 18 C): op names, Function class names, long labels
+# ---------------------------------------------------------------------------------------------
+def function_named(name: str):
+    """A Function op (2a) whose class is called ``name``: the op's name in the graph."""
+    from tinygrad_edu import Function
+
+    def forward(ctx, a):
+        return 2.0 * a
+
+    def backward(ctx, grad):
+        return 2.0 * grad
+
+    return type(name, (Function,), {"forward": staticmethod(forward),
+                                    "backward": staticmethod(backward)})
+
+
+@needs_dot
+@pytest.mark.parametrize("name", ["<b>x</b>", "\\", "a\\b", "\\N", "\\G", "\\L", "a\nb", "]",
+                                  "&amp;", '"q"', "{x}", "->"])
+def test_function_class_names_are_shown_as_typed(name):
+    from tinygrad_edu.pictures.style import printable
+
+    out = function_named(name).apply(Value(1.0, "a"))
+    out.label = "out"
+    svg = draw_graph(out).pipe(format="svg", encoding="utf-8")  # dot accepts it
+    texts = svg_texts(svg).split("\n")
+    assert printable(name) in texts  # as typed: not markup, not the node's name (\N)
+    assert "v1_op" not in texts and "G" not in texts
+    stepper_svg = step_through(out).frame_svg(0)
+    assert printable(name) in svg_texts(stepper_svg).split("\n")
+
+
+@needs_dot
+def test_labels_beyond_graphviz_limit_are_shortened_visibly():
+    huge = "<" * 5000  # 20,000 characters once escaped: over Graphviz's 16,384
+    a = Value(1.0, huge)
+    root = a * 2
+    root.label = "x" * 20000
+    svg = draw_graph(root).pipe(format="svg", encoding="utf-8")
+    texts = svg_texts(svg).split("\n")
+    assert "<" * 59 + "…" in texts and "x" * 59 + "…" in texts  # cut, and says so
+    net = draw_network(MLP(2, [1], seed=0), input_labels=[huge, "y"])
+    assert "<" * 59 + "…" in svg_texts(net.pipe(format="svg", encoding="utf-8"))
+    stepper = step_through(root)
+    assert "<" * 59 + "…" in svg_texts(stepper.frame_svg(0))
+    assert stepper.png()[:4] == b"\x89PNG"  # the still's caption holds the long names too
+    big = function_named("Op" + "<" * 10000).apply(a)
+    assert "…" in svg_texts(draw_graph(big).pipe(format="svg", encoding="utf-8"))
