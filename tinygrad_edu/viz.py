@@ -56,6 +56,7 @@ __all__ = [
     "draw_dot",
     "draw_network",
     "step_through",
+    "animate_network",
     "Diagram",
     "GraphTooLargeError",
     "GraphvizNotFoundError",
@@ -1020,3 +1021,12 @@ def step_through(root: Value, direction: str = "backward", **options: Any) -> An
     from tinygrad_edu.stepper import Stepper
 
     return Stepper(root, direction=direction, **options)
+
+
+def animate_network(model: Any, x: Any, target: Any, loss: Any = None, lr: float = 0.1,
+                    **options: Any) -> Any:
+    """One training step on the network diagram, frame by frame: forward, the loss, backward
+    and the update. See :func:`tinygrad_edu.pictures.network_anim.animate_network`."""
+    from tinygrad_edu.pictures.network_anim import NetworkAnimation
+
+    return NetworkAnimation(model, x, target, loss, lr, **options)

@@ -1,0 +1,1 @@
+"""Pictures: network animation (``network_frames`` computes, ``network_anim`` draws)."""
