@@ -38,7 +38,7 @@ from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
 from tinygrad_edu.plot import plot_history
 from tinygrad_edu.train import accuracy, fit, predict
-from tinygrad_edu.viz import draw_network
+from tinygrad_edu.viz import animate_network, draw_network
 
 # %% [markdown]
 # ## The data
@@ -270,6 +270,22 @@ picture = widgets.HTML(digit_picture(chooser.value))
 chooser.observe(lambda change: setattr(picture, "value", digit_picture(change["new"])),
                 names="value")
 widgets.VBox([chooser, picture])
+
+# %% [markdown]
+# ### One training step on this digit
+#
+# How does training change the network for one image? `animate_network` plays one step of
+# SGD on it: the 64 pixels go forward (hidden ReLU units fire or stay grey), the ten outputs
+# are scores for the ten digits, and cross-entropy turns the score of the right digit into the
+# loss. Backward, each unit gets its $\partial L/\partial z$: at the output it is
+# $\text{softmax} - 1$ for the right digit and $\text{softmax}$ for the others, and it flows
+# back only through the hidden units that fired. The update then nudges every weight. Press
+# **Play**, or step with **Next**.
+
+# %%
+i = firsts[3]
+animate_network(model, X_test[i], y_test[i], lr=0.05, max_neurons=7,
+                output_labels=[str(d) for d in range(10)])
 
 # %% [markdown]
 # ## What PyTorch would do next

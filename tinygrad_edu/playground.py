@@ -480,7 +480,8 @@ class Playground:
                           **kwargs: Any) -> dict[str, Any]:
         data: dict[str, Any] = {"text/plain": repr(self), "text/html": self._repr_html_()}
         if anywidget is not None and _in_jupyter():
-            data.update(self.widget()._repr_mimebundle_())
+            bundle = self.widget()._repr_mimebundle_()
+            data.update(bundle[0] if isinstance(bundle, tuple) else bundle)  # anywidget: a pair
         return data
 
 
