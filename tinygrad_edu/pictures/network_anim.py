@@ -100,7 +100,8 @@ def _wrap(text: str, size: float, width: float) -> list[str]:
     lines, line = [], ""
     for word in text.split(" "):
         trial = f"{line} {word}" if line else word
-        if line and text_width(trial, size) * 1.08 > width:
+        # 18% spare: the browser may fall back to a font wider than Helvetica (DejaVu Sans)
+        if line and text_width(trial, size) * 1.18 > width:
             lines.append(line)
             line = word
         else:
@@ -147,6 +148,14 @@ def _layout(model: Any, x: Any, labelled: bool, max_neurons: int, input_labels: 
         dot.edge(f"L{n_layers}_{j}", "loss", style="dashed", color="#bbbbbb")
     layout = _run_dot(dot.source)
     x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
+    # Columns closer than draw_network's when the picture is wider than _MIN_WIDTH (it
+    # shrinks to the page, and its text with it): one more layout with the gaps narrowed.
+    ranksep = float(dot.graph_attr["ranksep"])
+    narrower = ranksep - (x1 - x0 - _MIN_WIDTH) / 72 / (n_layers + 1)
+    if narrower < ranksep:
+        dot.graph_attr["ranksep"] = f"{max(narrower, 0.9 if labelled else 0.5):.2f}"
+        layout = _run_dot(dot.source)
+        x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
     top = 4.0
 
     def pt(p: Sequence[float]) -> tuple[float, float]:  # Graphviz's y points up
