@@ -275,7 +275,9 @@ widgets.VBox([chooser, picture])
 # ### One training step on this digit
 #
 # How does training change the network for one image? `animate_network` plays one step of
-# SGD on it: the 64 pixels go forward (hidden ReLU units fire or stay grey), the ten outputs
+# SGD on it. We take the first test image the network gets wrong (on the ones it gets right
+# the loss is close to 0 and so are all the gradients). All ten outputs are drawn, of the
+# hidden units and pixels the first and last few. The 64 pixels go forward (hidden ReLU units fire or stay grey), the ten outputs
 # are scores for the ten digits, and cross-entropy turns the score of the right digit into the
 # loss. Backward, each unit gets its $\partial L/\partial z$: at the output it is
 # $\text{softmax} - 1$ for the right digit and $\text{softmax}$ for the others, and it flows
@@ -283,8 +285,9 @@ widgets.VBox([chooser, picture])
 # **Play**, or step with **Next**.
 
 # %%
-i = firsts[3]
-animate_network(model, X_test[i], y_test[i], lr=0.05, max_neurons=7,
+i = next(k for k in range(len(X_test)) if y_pred[k] != y_test[k])
+print(f"test image {i}: a {y_test[i]}, predicted {y_pred[i]}")
+animate_network(model, X_test[i], y_test[i], lr=0.05, max_neurons=11,
                 output_labels=[str(d) for d in range(10)])
 
 # %% [markdown]

@@ -148,6 +148,12 @@ def test_wide_layers_show_the_more_summary_of_draw_network():
     # the picture is narrow enough for a notebook: at most 1000 px before scaling
     assert anim.width * 4 / 3 <= 1000
     p = math.exp(-anim.numbers.loss)
+    # the captions' examples are units the picture shows, not ones behind "⋮ N more"
+    text = " ".join(line for f in anim.frames for line in f.caption)
+    hidden_units = {int(m) - 1 for m in re.findall(r"unit (\d+) of hidden layer 1", text)}
+    inputs = {int(m) - 1 for m in re.findall(r"\bx(\d+)\b", text)}
+    assert hidden_units and hidden_units <= {0, 1, 2, 3, 13, 14, 15}
+    assert inputs <= {0, 1, 2, 3, 61, 62, 63}
     loss_frame = next(f for f in anim.frames if f.phase == "loss")
     assert f"probability {p:.4g}" in " ".join(loss_frame.caption)
 

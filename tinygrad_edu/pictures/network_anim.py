@@ -382,8 +382,10 @@ class NetworkAnimation:
         self.numbers = step_numbers(model, x, target, loss, lr)
         names = list(input_labels) if input_labels is not None else None
         outs = list(output_labels) if output_labels is not None else None
-        self.frames: list[NetworkFrame] = network_frames(self.numbers, names, digits, outs)
         sizes = [len(self.numbers.x)] + [len(row) for row in self.numbers.out]
+        visible = [_shown(m, max_neurons)[0] for m in sizes]  # as draw_network draws them
+        self.frames: list[NetworkFrame] = network_frames(self.numbers, names, digits, outs,
+                                                         visible)
         if edge_labels is None:  # numbers on the edges only where they can be read
             edge_labels = max(a * b for a, b in zip(sizes, sizes[1:])) <= 12
         self.interval_ms = interval_ms
@@ -547,6 +549,7 @@ class NetworkAnimation:
         if _in_kernel():
             with contextlib.suppress(ImportError):
                 data.update(self.widget()._repr_mimebundle_())
+        data["text/plain"] = repr(self)  # not the widget's
         if include:
             data = {k: v for k, v in data.items() if k in include}
         if exclude:

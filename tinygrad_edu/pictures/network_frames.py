@@ -198,10 +198,13 @@ def _flat(rows: Sequence[Sequence[float]]) -> list[float]:
 
 
 def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
-                   digits: int = 2, output_names: Sequence[str] | None = None
-                   ) -> list[NetworkFrame]:
-    """The frames of :func:`step_numbers`'s step; see the module docstring."""
+                   digits: int = 2, output_names: Sequence[str] | None = None,
+                   visible: Sequence[Sequence[int]] | None = None) -> list[NetworkFrame]:
+    """The frames of :func:`step_numbers`'s step; see the module docstring. ``visible``: per
+    column, the units the picture shows (the captions' examples are taken from those)."""
     L = len(n.out)
+    sizes = [len(n.x)] + [len(row) for row in n.out]
+    shown = [list(v) for v in visible] if visible else [list(range(m)) for m in sizes]
     names = list(input_names) if input_names else [f"x{i + 1}" for i in range(len(n.x))]
     outs_named = list(output_names) if output_names else None
 
@@ -248,7 +251,9 @@ def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
                 for layer in n.w]
 
     frames: list[NetworkFrame] = []
-    shown_x = ", ".join(f"{names[i]} = {_num(v)}" for i, v in enumerate(n.x))
+    shown_x = ", ".join(f"{names[i]} = {_num(n.x[i])}" for i in shown[0])
+    if len(shown[0]) < len(n.x):
+        shown_x = f"{len(n.x)} numbers ({shown_x}; the others behind “⋮”)"
     frames.append(NetworkFrame(
         "forward", "Forward pass: the input enters the network",
         [f"The input: {shown_x}.",
@@ -264,7 +269,7 @@ def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
                         for row in contrib]
         acts = n.activations[k - 1]
         outs = n.out[k - 1]
-        j = max(range(len(outs)), key=lambda u: abs(n.z[k - 1][u]))
+        j = max(shown[k], key=lambda u: abs(n.z[k - 1][u]))
         caption = [_unit_sum(n, k, j, unit_name, names if k == 1 else None)]
         if set(acts) == {"relu"}:
             firing = sum(1 for v in outs if v > 0)
@@ -290,7 +295,7 @@ def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
         prediction = ", ".join(_num(v) for v in n.out[-1])
         said = (f"The network says {prediction}; the target is {_target_text(n.target)}. "
                 f"{n.loss_name} measures how far off that is: L = {_num(n.loss)}.")
-    loss_unit = Unit(fx(n.loss), 1.0, "loss", current=True)
+    loss_unit = Unit(_num(n.loss), 1.0, "loss", current=True)
     frames.append(NetworkFrame(
         "loss", f"The loss: {n.loss_name} = {_num(n.loss)}",
         [said,
@@ -309,15 +314,15 @@ def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
                             for row in n.dw[m - 1]]
         frames.append(NetworkFrame(
             "backward", f"Backward pass: {layer_name(k)}, ∂L/∂z and ∂L/∂w",
-            _backward_caption(n, k, unit_name, names), units, edges,
-            Unit(fx(n.loss), 1.0, "loss", faded=True)))
+            _backward_caption(n, k, unit_name, shown), units, edges,
+            Unit(_num(n.loss), 1.0, "loss", faded=True)))
 
     units = [inputs] + [[Unit(fx(-n.lr * g), _tint(-n.lr * g, db_scale), "Δb", True)
                          for g in row] for row in n.db]
     edges = [[[Edge(fx(-n.lr * g), _tint(-n.lr * g, step_scale), current=True) for g in row]
               for row in layer] for layer in n.dw]
-    k, j, i = max(((k, j, i) for k, layer in enumerate(n.dw) for j, row in enumerate(layer)
-                   for i in range(len(row))), key=lambda t: abs(n.dw[t[0]][t[1]][t[2]]))
+    k, j, i = max(((k, j, i) for k in range(L) for j in shown[k + 1] for i in shown[k]),
+                  key=lambda t: abs(n.dw[t[0]][t[1]][t[2]]))
     g = n.dw[k][j][i]
     frames.append(NetworkFrame(
         "update", f"Update: every weight moves by −lr · ∂L/∂w (lr = {_num(n.lr)})",
@@ -325,7 +330,7 @@ def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
          f"{unit_name(k + 1, j)}: −{_num(n.lr)} × {_factor(g)} = {_num(-n.lr * g)}. "
          "Biases move by −lr · ∂L/∂b (Δb in the circles).",
          f"On this example the loss goes from {_num(n.loss)} to {_num(n.loss_after)}."],
-        units, edges, Unit(fx(n.loss_after), 1.0, "new loss", current=True)))
+        units, edges, Unit(_num(n.loss_after), 1.0, "new loss", current=True)))
     return frames
 
 
@@ -351,9 +356,9 @@ def _unit_sum(n: StepNumbers, k: int, j: int, unit_name: Callable[[int, int], st
 
 
 def _backward_caption(n: StepNumbers, k: int, unit_name: Callable[[int, int], str],
-                      names: list[str]) -> list[str]:
+                      shown: list[list[int]]) -> list[str]:
     L = len(n.out)
-    j = max(range(len(n.dz[k - 1])), key=lambda u: abs(n.dz[k - 1][u]))
+    j = max(shown[k], key=lambda u: abs(n.dz[k - 1][u]))
     act = n.activations[k - 1][j]
     if k == L:
         where = "∂L/∂out comes from the loss"
@@ -364,7 +369,7 @@ def _backward_caption(n: StepNumbers, k: int, unit_name: Callable[[int, int], st
              f"{unit_name(k, j).capitalize()}: ∂L/∂z = {_factor(n.dout[k - 1][j])} × "
              f"{_factor(n.act_slope[k - 1][j])} = {_num(n.dz[k - 1][j])}.")
     row = n.dw[k - 1][j]
-    i = max(range(len(row)), key=lambda t: abs(row[t]))
+    i = max(shown[k - 1], key=lambda t: abs(row[t]))
     src = ([n.x] + n.out[:-1])[k - 1]
     second = (f"Each weight: ∂L/∂w = ∂L/∂z of the unit it feeds × its input; from "
               f"{unit_name(k - 1, i)}: {_factor(n.dz[k - 1][j])} × {_factor(src[i])} = "
