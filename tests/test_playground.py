@@ -172,6 +172,21 @@ def test_pictures_use_the_pass_fail_colours_and_are_real_pngs():
                     assert red > green
 
 
+def test_png_still_shows_the_boundary_points_and_maps():
+    Image = pytest.importorskip("PIL.Image")
+    pg = Playground(hidden=[3, 2], compiled=False)
+    pg.step(50)
+    with Image.open(io.BytesIO(pg.png(size=200))) as im:
+        assert im.size == (2 * (48 + 8) + 200, 200)
+        rgb = im.convert("RGB")
+        # the first data point is drawn in its class's colour where it lies
+        (a, b), t = pg.X[0], pg.y[0]
+        x0, x1, y0, y1 = pg.bounds
+        at = (2 * 56 + int((a - x0) / (x1 - x0) * 200), int((y1 - b) / (y1 - y0) * 200))
+        assert rgb.getpixel(at) == ((44, 160, 44) if t == 1 else (214, 39, 40))
+    assert "image/png" in pg._repr_mimebundle_()
+
+
 def test_static_picture_fits_and_names_the_classes():
     pg = Playground(compiled=False)
     html = pg._repr_html_()

@@ -451,6 +451,39 @@ class Playground:
             f'<div class="tgp-status">{self.status()}</div></div></div>'
         )
 
+    def png(self, size: int = 256) -> bytes:
+        """A still of the playground as PNG bytes (pure Python): the neuron maps, layer by
+        layer, then the decision boundary with the points (for viewers without HTML)."""
+        g = self.grid()
+        maps = g["units"]
+        cell, gap = 48, 8
+        tallest = max((len(layer) for layer in maps), default=0)
+        left = len(maps) * (cell + gap)
+        width, height = left + size, max(size, tallest * (cell + gap) - gap)
+        canvas = [[_WHITE] * width for _ in range(height)]
+
+        def blit(colours: list[list[tuple[int, int, int]]], x0: int, y0: int, n: int) -> None:
+            r = len(colours)
+            for y in range(n):
+                row, src = canvas[y0 + y], colours[y * r // n]
+                for x in range(n):
+                    row[x0 + x] = src[x * r // n]
+
+        for k, layer in enumerate(maps):
+            act = self.model.layers[k].activation
+            for j, grid in enumerate(layer):
+                blit(_unit_pixels(grid, act), k * (cell + gap), j * (cell + gap), cell)
+        blit([[_shade(2 * p - 1, 0.6) for p in row] for row in g["output"]], left, 0, size)
+        x0, x1, y0, y1 = self.bounds
+        for (a, b), t in zip(self.X, self.y):
+            cx, cy = left + (a - x0) / (x1 - x0) * size, (y1 - b) / (y1 - y0) * size
+            for y in range(int(cy) - 4, int(cy) + 5):
+                for x in range(int(cx) - 4, int(cx) + 5):
+                    d = (x - cx) ** 2 + (y - cy) ** 2
+                    if left <= x < width and 0 <= y < size and d <= 16:
+                        canvas[y][x] = (_PASS if t == 1 else _FAIL) if d <= 9 else _WHITE
+        return png_bytes(canvas)
+
     def _repr_html_(self) -> str:
         return f"<style>{_CSS}</style><div class='tgp'>{self.view_html()}</div>"
 
@@ -478,10 +511,12 @@ class Playground:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
                           **kwargs: Any) -> dict[str, Any]:
-        data: dict[str, Any] = {"text/plain": repr(self), "text/html": self._repr_html_()}
+        data: dict[str, Any] = {"text/html": self._repr_html_(),
+                                "image/png": base64.b64encode(self.png()).decode("ascii")}
         if anywidget is not None and _in_jupyter():
             bundle = self.widget()._repr_mimebundle_()
             data.update(bundle[0] if isinstance(bundle, tuple) else bundle)  # anywidget: a pair
+        data["text/plain"] = repr(self)
         return data
 
 
