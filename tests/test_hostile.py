@@ -324,10 +324,9 @@ def gradcheck_call(f: Any, inputs: Any, eps: Any, atol: Any, rtol: Any) -> Any:
 
 def walk(kind: str, root: Any) -> Any:
     if kind == "order":
-        return tinygrad_edu.backward_order(root)
-    if kind == "reference" and hasattr(E, "reference_backward"):
-        E.reference_backward(root)
-        return root
+        return tinygrad_edu.topological_order(root)
+    if kind == "locals":
+        return tinygrad_edu.local_derivatives(root)
     return list(tinygrad_edu.backward_steps(root))
 
 
@@ -364,9 +363,12 @@ ENGINE = [
          value=(st.floats(-5, 5), scalar)),
     Case("linear", tinygrad_edu.linear, w=values2, x=st.just([1.0, 2.0]),
          b=fresh(lambda: Value(0.1))),
-    Case("backward_order / backward_steps / reference_backward", walk,
-         kind=(st.sampled_from(["order", "steps", "reference"]),) * 2,
+    Case("topological_order / backward_steps / local_derivatives", walk,
+         kind=(st.sampled_from(["order", "steps", "locals"]),) * 2,
          root=fresh(a_graph)),
+    Case("logsumexp", lambda zs: E.logsumexp(zs).backward(),
+         zs=(st.lists(st.floats(-50, 50).map(Value), min_size=1, max_size=4),
+             st.one_of(hostile, st.lists(st.one_of(scalar, hostile), max_size=3)))),
     Case("gradcheck", gradcheck_call,
          f=(st.just(lambda a, b: (a * b).tanh()),
             st.one_of(scalar, st.just(lambda a, b: 1.0), st.just(lambda a, b: a.data))),
@@ -455,6 +457,10 @@ NN = [
          activation=st.sampled_from(["relu", "tanh"]),
          output_activation=st.sampled_from(["linear", "sigmoid"]), seed=st.integers(0, 9),
          fused=st.booleans()),
+    Case("Dense", lambda units, activation, x: nn.Dense(units, activation)(x),
+         units=(st.integers(1, 4), st.one_of(hostile, st.sampled_from(HUGE))),
+         activation=(st.sampled_from(["relu", "sigmoid", "linear"]), hostile),
+         x=(st.just([0.5, -1.0]), st.one_of(hostile, bad_numbers, bad_rows))),
     Case("Sequential", lambda layers: sequential(*layers),
          layers=(st.just([nn.Layer(1, 2, seed=0), nn.Layer(2, 1, seed=1)]),
                  st.lists(st.one_of(hostile, st.just(nn.Neuron(1, seed=0))), max_size=3))),
@@ -938,6 +944,7 @@ def test_the_suite_covers_every_public_function():
     import importlib
 
     covered = {"Value", "linear", "backward_order", "backward_steps", "gradcheck", "no_grad",
+               "topological_order", "local_derivatives", "logsumexp", "Dense",
                "is_grad_enabled", "GradcheckError", "Neuron", "Layer", "MLP", "Sequential",
                "Module", "ACTIVATIONS", "Output", "mse_loss", "binary_cross_entropy",
                "binary_cross_entropy_with_logits", "hinge_loss", "cross_entropy", "softmax",
@@ -955,7 +962,8 @@ def test_the_suite_covers_every_public_function():
     not_called = {"Diagram", "GraphTooLargeError", "GraphvizNotFoundError", "graphviz_available",
                   "Metric", "FrameAnimation", "DescentAnimation", "FunctionCtx", "Stepper",
                   "Frame", "TraceError", "Traced", "CompiledStep", "MISTAKES", "Report",
-                  "Result", "Mismatch"}
+                  "Result", "Mismatch", "Constant", "Math", "RULES", "Rule", "INITS",
+                  "MAX_PARAMETERS"}
     names = ["", ".engine", ".nn", ".losses", ".data", ".optim", ".train", ".plot", ".viz",
              ".interop", ".explain", ".function", ".stepper", ".compile", ".exercises"]
     for name in names:

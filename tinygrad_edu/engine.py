@@ -3,21 +3,19 @@ to bottom to learn reverse-mode automatic differentiation:
 
 1. Every operation on Values returns a new ``Value`` whose ``children`` are its inputs and
    whose ``op`` names the operation (micrograd's ``_prev`` and ``_op``): a computation graph.
-2. Right below each operation stands its *rule*, which returns the op's local derivatives,
-   ``d out / d input`` for each input: ``a * b`` gives ``(b, a)``.
+2. Right below each operation stands its *rule*: it returns the op's local derivatives,
+   ``d out / d input`` for each input (``a * b`` gives ``(b, a)``), reading ``out.data``,
+   ``out.children[i].data`` and ``out._arg`` and calling math through ``m`` (``Math``).
 3. ``backward()`` visits the nodes from the output back to the inputs, each one after every
    node that uses it (``topological_order``), and applies the chain rule at each:
 
        input.grad  +=  node.grad  *  local derivative          (Value._apply_rule)
 
-   The ``+=`` is why the gradient of a value used twice adds up. ``backward_steps``,
-   ``explain``, the pictures, ``gradcheck`` and ``compile`` all read these same rules.
+   The ``+=`` is why the gradient of a value used twice adds up.
 
-A rule reads ``out.data``, ``out.children[i].data`` and ``out._arg`` (the ``k`` of ``a ** k``)
-and calls math through ``m`` (``Math``), so ``compile`` can run it with an ``m`` that writes
-code. Add an op of your own with a rule in ``RULES``, a ``Function`` (function.py, as PyTorch)
-or micrograd's closure (``out = Value(y, (a,), "sin"); out._backward = fn``). Checks and error
-messages live in checks.py, ``no_grad`` in grad_mode.py, step-by-step walks in gradtools.py.
+``backward_steps``, ``explain``, the pictures, ``gradcheck`` and ``compile`` read these same
+rules. Add your own op with a rule in ``RULES``, a ``Function`` (function.py) or micrograd's
+closure (``out._backward = fn``). Checks and messages: checks.py; ``no_grad``: grad_mode.py.
 """
 
 from __future__ import annotations
@@ -29,36 +27,32 @@ from typing import Any, Union
 from tinygrad_edu import checks
 from tinygrad_edu.grad_mode import is_grad_enabled
 
-__all__ = ["Value", "Constant", "Operand", "Rule", "RULES", "linear", "logsumexp",
-           "topological_order", "local_derivatives"]
-
 Operand = Union["Value", int, float]
 Rule = Callable[..., Sequence[Any]]  # rule(out, m=Math) -> local derivatives, one per input
 
 
 class Math:
-    """What a rule may call as ``m.f(x)``: math's functions, ``step`` (1 where x > 0, else 0),
-    ``sigmoid`` and an overflow-safe ``pow``. ``compile`` passes a look-alike writing code."""
-    exp, log, sin, cos = math.exp, math.log, math.sin, math.cos
-    pow, sigmoid = checks.float_pow, checks.sigmoid
-    step = checks.step
+    """What a rule calls as ``m.f(x)``: math's, ``step`` (1 where x > 0, else 0), ``sigmoid``,
+    an overflow-safe ``pow``. (``compile`` passes a look-alike whose functions write code.)"""
+    exp, log, sin, cos, pow = math.exp, math.log, math.sin, math.cos, checks.float_pow
+    sigmoid, step = checks.sigmoid, checks.step
 
 
 class Value:
-    """A scalar in a computation graph: ``data`` is the number, ``grad`` is d(root)/d(this)
-    after ``root.backward()``, ``op`` names the operation that made it (``""`` for a leaf),
-    ``children`` are its inputs, ``label`` a name for pictures. ``Value(data, _children,
-    _op)`` is micrograd's constructor, for a node made by hand (see ``_backward``).
+    """A number in a computation graph: ``data``, ``grad`` (d root / d this after
+    ``root.backward()``), ``op`` (``""`` for a leaf), ``children`` (its inputs), ``label``.
+    ``Value(data, _children, _op)`` is micrograd's constructor, for a node made by hand.
 
     >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
     >>> c = a * b + 1; c.backward(); (c.data, a.grad, b.grad)
     (-5.0, -3.0, 2.0)
     """
 
-    # Slots keep a node small; "__dict__" holds what few nodes have (a label, a micrograd
-    # closure) and attributes of your own (an optimizer's moments, a colour).
-    __slots__ = ("data", "grad", "op", "children", "_rule", "_arg", "__dict__")
+    # Slots keep a node small; "__dict__" holds what few nodes have (a label, a number the op
+    # keeps, a micrograd closure) and attributes of your own (an optimizer's moments, a colour).
+    __slots__ = ("data", "grad", "op", "children", "_rule", "__dict__")
     label: str = ""
+    _arg: Any = None  # (the exponent k of a ** k, a Function's ctx)
     _closure: Callable[[], None] | None = None
 
     def __init__(self, data: float, _children: Iterable[Value] | str = (), _op: str = "",
@@ -73,7 +67,6 @@ class Value:
         self.children: tuple[Value, ...] = checks.children(_children) if _children else ()
         self.op = _op if type(_op) is str else checks.op_name(_op)
         self._rule: Rule | None = RULES.get(_op) if _children else None
-        self._arg: Any = None
 
     def __repr__(self) -> str:  # Value(data=-5, grad=1, label='c')
         return checks.value_repr(self)  # (also shows odd values set by hand: v.grad = None)
@@ -91,8 +84,8 @@ class Value:
     def _apply_rule(self) -> None:
         """The chain rule at this node: each input's ``grad += self.grad * local derivative``."""
         if self.children:
-            g = self.grad
-            for child, local in zip(self.children, checks.rule_of(self)(self)):
+            g, rule = self.grad, checks.rule_of(self)
+            for child, local in zip(self.children, rule(self)):
                 child.grad += g * local
 
     # Compare, convert, format by the number: max(), sorted(), `if v > 0.5`, f"{v:.3f}". == and
@@ -118,9 +111,7 @@ class Value:
     def __mul__(self, other: Operand) -> Value:
         other = _lift(other, "*")
         return _result(self.data * other.data, (self, other), "*", Value._d_mul)
-    def _d_mul(out, m=Math):
-        a, b = out.children
-        return (b.data, a.data)
+    def _d_mul(out, m=Math): return (out.children[1].data, out.children[0].data)  # (b, a)
     # ---- a / b          d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2 = -(a/b)/b -------------------
     def __truediv__(self, other: Operand) -> Value:
         other = _lift(other, "/")
@@ -148,52 +139,44 @@ class Value:
     def _d_rpow(out, m=Math): return (out.data * m.log(out._arg),)
     # ---- exp(a)         d/da e^a = e^a -----------------------------------------------------
     def exp(self) -> Value:
-        """``e^a``; its local derivative is ``e^a`` itself."""
         checks.exp_argument(self.data)
         return _result(math.exp(self.data), (self,), "exp", Value._d_exp)
     def _d_exp(out, m=Math): return (out.data,)
     # ---- log(a)         d/da ln(a) = 1/a                (natural log, a > 0) ---------------
     def log(self) -> Value:
-        """Natural logarithm ``ln a`` (``a > 0``); local derivative ``1/a``."""
         checks.log_argument(self.data)
         return _result(math.log(self.data), (self,), "log", Value._d_log)
     def _d_log(out, m=Math): return (1.0 / out.children[0].data,)
     # ---- log1p(a) = log(1 + a)   d/da = 1/(1+a)   (precise for small a: log1p(1e-20) = 1e-20)
     def log1p(self) -> Value:
         """``ln(1 + a)`` (``a > -1``) without rounding a small ``a`` away, as ``torch.log1p``."""
-        checks.log_argument(1.0 + self.data if self.data > -0.5 else self.data + 1.0)
+        checks.log_argument(1.0 + self.data)
         return _result(math.log1p(self.data), (self,), "log1p", Value._d_log1p)
     def _d_log1p(out, m=Math): return (1.0 / (1.0 + out.children[0].data),)
     # ---- tanh(a)        d/da tanh(a) = 1 - tanh(a)^2 ---------------------------------------
     def tanh(self) -> Value:
-        """``tanh a``, between -1 and 1; local derivative ``1 - tanh(a)^2``."""
         return _result(math.tanh(self.data), (self,), "tanh", Value._d_tanh)
     def _d_tanh(out, m=Math): return (1.0 - out.data * out.data,)
     # ---- sigmoid(a) = 1 / (1 + e^-a)        d/da sigmoid(a) = s (1 - s) --------------------
     def sigmoid(self) -> Value:
-        """``1 / (1 + e^-a)``, between 0 and 1; local derivative ``s (1 - s)``."""
         return _result(checks.sigmoid(self.data), (self,), "sigmoid", Value._d_sigmoid)
     def _d_sigmoid(out, m=Math): return (out.data * (1.0 - out.data),)
     # ---- softplus(a) = log(1 + e^a)         d/da softplus(a) = sigmoid(a) ------------------
     def softplus(self) -> Value:
         """``ln(1 + e^a)``, never overflowing (as ``torch.nn.functional.softplus``)."""
-        a = self.data
-        return _result(max(a, 0.0) + math.log1p(math.exp(-abs(a))), (self,), "softplus",
-                       Value._d_softplus)
+        y = max(self.data, 0.0) + math.log1p(math.exp(-abs(self.data)))
+        return _result(y, (self,), "softplus", Value._d_softplus)
     def _d_softplus(out, m=Math): return (m.sigmoid(out.children[0].data),)
     # ---- relu(a) = max(0, a)      d/da relu(a) = 1 if a > 0 else 0 (0 at 0, as PyTorch) ---
     def relu(self) -> Value:
-        """``max(0, a)``; local derivative 1 where ``a > 0``, else 0."""
         return _result(self.data if self.data > 0 else 0.0, (self,), "relu", Value._d_relu)
     def _d_relu(out, m=Math): return (m.step(out.children[0].data),)  # 1.0 if a > 0 else 0.0
-    # ---- sin(a)         d/da sin(a) = cos(a) -----------------------------------------------
+    # ---- sin(a)         d/da sin(a) = cos(a)            (radians) --------------------------
     def sin(self) -> Value:
-        """``sin a`` (radians); local derivative ``cos a``."""
         return _result(math.sin(self.data), (self,), "sin", Value._d_sin)
     def _d_sin(out, m=Math): return (m.cos(out.children[0].data),)
     # ---- cos(a)         d/da cos(a) = -sin(a) ----------------------------------------------
     def cos(self) -> Value:
-        """``cos a`` (radians); local derivative ``-sin a``."""
         return _result(math.cos(self.data), (self,), "cos", Value._d_cos)
     def _d_cos(out, m=Math): return (-m.sin(out.children[0].data),)
     # ---- abs(a) = |a|   d/da |a| = sign(a): 1, -1, and 0 at 0 (as PyTorch) -----------------
@@ -209,9 +192,8 @@ class Value:
     def __rtruediv__(self, other: Operand) -> Value: return _lift(other, "/") / self
 
     def backward(self, gradient: float = 1.0) -> None:
-        """Fill in ``grad`` of every node this one depends on, d(self)/d(node): seed ``self.grad
-        += gradient`` (PyTorch's ``gradient=``), then one chain-rule step per node, output
-        first. Leaves *accumulate* (``zero_grad()`` between steps); inner nodes are redone."""
+        """Fill in every ``grad`` below: seed ``self.grad += gradient`` (PyTorch's), then one
+        chain-rule step per node. Leaves *accumulate* (``zero_grad()``); inner nodes restart."""
         gradient = checks.as_float(gradient, "backward(gradient)")
         order = topological_order(self)
         before = [node.grad for node in order]  # put back if a gradient overflows
@@ -230,20 +212,15 @@ class Value:
         checks.finite_grads(order, before, local_derivatives)
 
 
-def _lift(x: Operand, op: str) -> Value:
-    """The other operand of a binary op as a Value (a number becomes a Constant leaf)."""
+def _lift(x: Operand, op: str) -> Value:  # the other operand of a binary op, as a Value
     return x if isinstance(x, Value) else Constant(checks.operand(x, op))
 
-
 class Constant(Value):
-    """A number written into an expression, like the 2 in ``2 * a``: a leaf whose gradient is
-    not computed (it stays 0.0), as PyTorch computes none for Python numbers."""
+    """A number in an expression (the 2 in ``2 * a``): its grad stays 0.0, as in PyTorch."""
     __slots__ = ()
     grad = property(lambda self: 0.0, lambda self, value: None)  # type: ignore[assignment]
 
-
-def _result(data: float, children: tuple[Value, ...], op: str, rule: Rule,
-            arg: Any = None) -> Value:
+def _result(data: float, children: tuple, op: str, rule: Rule, arg: Any = None) -> Value:
     """A new node holding ``data``, made by ``op`` from ``children`` (a leaf under no_grad)."""
     if not -math.inf < data < math.inf:  # stop overflow (and NaN) where it happens
         raise checks.bad_result(op, children, arg, data)
@@ -253,7 +230,6 @@ def _result(data: float, children: tuple[Value, ...], op: str, rule: Rule,
         if arg is not None:
             out._arg = arg
     return out
-
 
 # ---- linear(w, x, b) = b + w_0 x_0 + w_1 x_1 + ...: a neuron's sum as one node ----------
 #      d/db = 1,  d/dw_i = x_i,  d/dx_i = w_i        children (b, w_0 .. w_n-1, x_0 .. x_n-1)
@@ -274,18 +250,16 @@ def _d_linear(out: Value, m: Any = Math) -> tuple[float, ...]:
     n = len(out.children) // 2  # (b, w..., x...): d/db = 1, then the x's, then the w's
     return (1.0, *[x.data for x in out.children[n + 1:]], *[w.data for w in out.children[1:n + 1]])
 
-
 # ---- logsumexp(z) = log(sum_j e^(z_j))      d/dz_i = e^(z_i) / sum_j e^(z_j) = softmax_i --
 def logsumexp(zs: Sequence[Value]) -> Value:
-    """``log(e^z_0 + e^z_1 + ...)`` as one node, with the largest ``z`` taken out first so no
-    exp overflows (``torch.logsumexp``). Cross-entropy is ``logsumexp(z) - z[k]``."""
+    """``log(e^z_0 + e^z_1 + ...)`` as one node, the largest ``z`` taken out first so that no
+    exp overflows (as ``torch.logsumexp``)."""
     zs = checks.value_list(zs, "logsumexp")
     i = max(range(len(zs)), key=lambda j: zs[j].data)  # e^(z_i - z_i) = 1 exactly; the rest:
     top, rest = zs[i].data, math.fsum(math.exp(z.data - zs[i].data) for z in zs[:i] + zs[i + 1:])
     return _result(top + math.log1p(rest), tuple(zs), "logsumexp", _d_logsumexp)
 def _d_logsumexp(out: Value, m: Any = Math) -> tuple[Any, ...]:
     return tuple(m.exp(z.data - out.data) for z in out.children)
-
 
 # Rules by op name: a node made by hand, Value(y, (a, b), "*"), finds its rule here, and so
 # does an op you add: RULES["cube"] = lambda out, m=Math: (3 * out.children[0].data ** 2,)
@@ -298,10 +272,8 @@ RULES: dict[str, Rule] = {
     "logsumexp": _d_logsumexp,
 }
 
-
 def topological_order(root: Value) -> list[Value]:
-    """Every node of ``root``'s graph, root first, each before all of its inputs: the order
-    in which ``backward()`` visits them (a depth-first walk without recursion: any depth)."""
+    """``root``'s graph, root first, each node before its inputs (a loop: any depth works)."""
     order: list[Value] = []
     seen = {checks.node(root, "backward")}
     path = [(root, iter(root.children))]  # the nodes being walked, each with its next inputs
@@ -318,10 +290,8 @@ def topological_order(root: Value) -> list[Value]:
     order.reverse()
     return order
 
-
 def local_derivatives(node: Value) -> Sequence[float]:
-    """``d node / d input`` for each of ``node.children`` (``()`` for a leaf). A micrograd
-    closure states no derivatives: they are observed by running it (checks.observe_closure)."""
+    """``d node / d input`` for each input (a micrograd closure's: observed by running it)."""
     if not isinstance(node, Value):
         raise checks.not_a_node(node, "local_derivatives")
     if node._closure is not None:

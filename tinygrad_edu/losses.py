@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
 
-from tinygrad_edu.engine import Value
+from tinygrad_edu.engine import Constant, Value, logsumexp
 
 __all__ = [
     "mse_loss",
@@ -135,19 +135,6 @@ def _short(x: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _log1p(u: Value) -> Value:
-    """``log(1 + u)`` with the precision of ``math.log1p``, for ``u > -1``.
-
-    ``1 + u`` rounds away the low digits of a small ``u`` (``u = 8.5e-17`` gives ``log(1) = 0``).
-    The graph computes ``log(1 + u)``, whose gradient ``1 / (1 + u)`` is exact to rounding;
-    the value is then corrected to ``log1p(u)`` by adding the difference as a constant, which
-    leaves the gradient unchanged.
-    """
-    out = (1.0 + u).log()
-    exact = math.log1p(u.data)
-    return out if out.data == exact else out + (exact - out.data)
-
-
 def _sum(terms: Sequence[Value]) -> Value:
     total = terms[0]
     for t in terms[1:]:
@@ -175,14 +162,14 @@ def mse_loss(preds: Any, targets: Any) -> Value:
 
 
 def _clamped_log(p: Value, complement: bool = False) -> Value:
-    """log(p), or log(1 - p) with ``complement=True`` (computed as PyTorch's log1p(-p), so a
-    tiny p is not lost), clamped to >= -100 as PyTorch's binary_cross_entropy does (a
-    constant below)."""
+    """log(p), or log(1 - p) with ``complement=True`` (as PyTorch's log1p(-p), so a tiny p is
+    not lost), clamped to >= -100 as PyTorch's binary_cross_entropy does (a constant below).
+    The branches compare Values, so ``compile`` sees them and guards them."""
     q = 1.0 - p if complement else p
-    if q.data <= _TINY:
-        return Value(_LOG_FLOOR)
-    out = _log1p(-p) if complement else p.log()
-    return out if out.data >= _LOG_FLOOR else Value(_LOG_FLOOR)
+    if q <= _TINY:
+        return Constant(_LOG_FLOOR)
+    out = (-p).log1p() if complement else p.log()
+    return out if out >= _LOG_FLOOR else Constant(_LOG_FLOOR)
 
 
 def binary_cross_entropy(probs: Any, targets: Any) -> Value:
@@ -210,28 +197,20 @@ def binary_cross_entropy(probs: Any, targets: Any) -> Value:
             raise ValueError(
                 f"{name}: target {i} is {y}; targets must be in [0, 1] (labels 0 and 1)"
             )
-        # Terms with weight 0 are left out: they add 0 to the loss and to every gradient.
-        if y == 1.0:
-            terms.append(-_clamped_log(p))
-        elif y == 0.0:
-            terms.append(-_clamped_log(p, complement=True))
-        else:
-            terms.append(-(y * _clamped_log(p) + (1.0 - y) * _clamped_log(p, complement=True)))
+        terms.append(-(y * _clamped_log(p) + (1.0 - y) * _clamped_log(p, complement=True)))
     return _mean(terms)
 
 
 def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
     """Binary cross-entropy of raw scores ``z`` (probability ``sigmoid(z)``), computed stably.
 
-    Per example ``-(y log s(z) + (1-y) log(1 - s(z)))`` rewritten so that no exp overflows:
+    Per example ``-(y log s(z) + (1-y) log(1 - s(z)))``, which is
 
-        z >= 0:  (1 - y) z + log1p(e^-z)
-        z <  0:       -y z + log1p(e^z)
+        y softplus(-z) + (1 - y) softplus(z),        softplus(z) = log(1 + e^z)
 
-    ``log1p`` keeps a confident prediction's small loss (z = 37, y = 1: 8.5e-17, not 0).
-    d/dz = sigmoid(z) - y. Same as ``torch.nn.functional.binary_cross_entropy_with_logits``
-    (to 1e-12 relative; where PyTorch's own rounding loses the small loss, as at z = -37,
-    y = 0, this keeps it).
+    with ``softplus`` an op that never overflows and keeps a confident prediction's small loss
+    (z = 37, y = 1: 8.5e-17, not 0). d/dz = sigmoid(z) - y. Same as
+    ``torch.nn.functional.binary_cross_entropy_with_logits`` (to 1e-12 relative).
     """
     name = "binary_cross_entropy_with_logits"
     zs, ts = _flat(logits, targets, name)
@@ -242,12 +221,7 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
             raise ValueError(
                 f"{name}: target {i} is {y}; targets must be in [0, 1] (labels 0 and 1)"
             )
-        if z.data >= 0:
-            softplus = _log1p((-z).exp())  # log(1 + e^-z)
-            terms.append(z * (1.0 - y) + softplus if y != 1.0 else softplus)
-        else:
-            softplus = _log1p(z.exp())  # log(1 + e^z)
-            terms.append(softplus - z * y if y != 0.0 else softplus)
+        terms.append(y * (-z).softplus() + (1.0 - y) * z.softplus())
     return _mean(terms)
 
 
@@ -271,13 +245,13 @@ def _logit_list(logits: Any, name: str) -> list[Value]:
 def softmax(values: Any) -> list[Value]:
     """``softmax(z)_k = e^(z_k) / sum_j e^(z_j)``: positive numbers that sum to 1.
 
-    Computed as ``e^(z_k - m) / sum_j e^(z_j - m)`` with ``m = max(z)`` taken as a constant
-    (the result is the same, and no exp can overflow). Gradients flow through every output.
+    Computed as ``e^(z_k - logsumexp(z))`` (no exp can overflow, as ``torch.softmax``).
+    Gradients flow through every output.
     """
     zs = _logit_list(values, "softmax")
-    m = max(z.data for z in zs)
-    exps = [(z - m).exp() for z in zs]
-    total = _sum(exps)
+    lse = logsumexp(zs)
+    exps = [(z - lse).exp() for z in zs]
+    total = _sum(exps)  # ~1: dividing by it makes the outputs sum to 1 to the last bit
     return [e / total for e in exps]
 
 
@@ -304,17 +278,12 @@ def _class_index(t: Any, nclasses: int, name: str, i: int | None) -> int:
     return k
 
 
-def _one_cross_entropy(zs: list[Value], k: int) -> Value:
-    """``-log softmax(z)_k``, computed so that no exp overflows and a small loss is kept."""
-    m = max(z.data for z in zs)
-    if zs[k].data == m:
-        # z_k is the largest: loss = log(1 + r), r = sum_{j != k} e^(z_j - z_k) <= n - 1,
-        # with log1p for a confident prediction (z = [40, 0], k = 0: 4.2e-18, not 0)
-        rest = [(z - zs[k]).exp() for j, z in enumerate(zs) if j != k]
-        return _log1p(_sum(rest)) if rest else zs[k] - zs[k]
-    # otherwise loss = log(sum_j e^(z_j - m)) + (m - z_k), both terms >= 0 (m a constant)
-    shifted = [z - m for z in zs]
-    return _sum([s.exp() for s in shifted]).log() - shifted[k]
+def _nll_of_softmax(zs: list[Value], k: int) -> Value:
+    """``-log softmax(z)_k = logsumexp(z) - z_k``, written as ``logsumexp(z - z_k)``: the same
+    number, but a confident prediction's small loss is kept (z = [40, 0], k = 0: 4.2e-18,
+    where ``logsumexp(z) - z_k`` rounds to 0). The k-th entry, z_k - z_k, is the constant 0:
+    its gradient is 0, and z_k's gradient is then a sum of small numbers, not 1 - 1 + ...)."""
+    return logsumexp([z - zs[k] if j != k else Constant(0.0) for j, z in enumerate(zs)])
 
 
 def cross_entropy(logits: Any, target_index: Any) -> Value:
@@ -322,7 +291,7 @@ def cross_entropy(logits: Any, target_index: Any) -> Value:
 
     One example: ``logits`` a list of class scores, ``target_index`` the correct class (int).
     A batch: a list of such lists and a list of indices; the result is the mean. Uses
-    log-sum-exp with the max subtracted, so it is finite even for scores of +-1000.
+    the ``logsumexp`` op (the max taken out first), so it is finite even for scores of +-1000.
     d/dz_j = softmax(z)_j - [j == k]. Same as ``torch.nn.functional.cross_entropy``.
     """
     name = "cross_entropy"
@@ -343,7 +312,7 @@ def cross_entropy(logits: Any, target_index: Any) -> Value:
                 "model with one output, give it one output per class, or use "
                 "binary_cross_entropy_with_logits for two classes."
             )
-        return _one_cross_entropy(zs, _class_index(target_index, len(zs), name, None))
+        return _nll_of_softmax(zs, _class_index(target_index, len(zs), name, None))
     indices = _listlike(target_index)
     if indices is None:
         raise TypeError(
@@ -358,7 +327,7 @@ def cross_entropy(logits: Any, target_index: Any) -> Value:
     terms = []
     for i, (z, t) in enumerate(zip(logits, target_index)):
         zs = _logit_list(z, f"{name} (example {i})")
-        terms.append(_one_cross_entropy(zs, _class_index(t, len(zs), name, i)))
+        terms.append(_nll_of_softmax(zs, _class_index(t, len(zs), name, i)))
     return _mean(terms)
 
 
@@ -379,5 +348,5 @@ def hinge_loss(scores: Any, targets: Any) -> Value:
                 f"{name}: target {i} is {t!r}; hinge loss needs labels -1 and +1 "
                 "(convert 0/1 labels with 2*y - 1)"
             )
-        terms.append((1.0 - s).relu() if y == 1.0 else (1.0 + s).relu())  # 1 - y s
+        terms.append((1.0 - y * s).relu())
     return _mean(terms)

@@ -230,8 +230,8 @@ else:
 #
 # The library's engine, `tinygrad_edu/engine.py`, is the same idea in under 300 lines,
 # written to be read top to bottom. Open it beside your class: each op is a method that
-# computes the forward value, with its local derivative in a `_back_<op>` rule right below
-# it. Here is its `*`, then yours:
+# computes the forward value, with its *rule* right below it: a small function that returns
+# the op's local derivatives (for `a * b`: `(b, a)`). Here is its `*`, then yours:
 
 # %%
 import inspect
@@ -240,7 +240,8 @@ from tinygrad_edu import engine
 
 print("# engine.py")
 print(inspect.getsource(engine.Value.__mul__))
-print(inspect.getsource(engine.Value._back_mul))
+print(inspect.getsource(engine.Value._d_mul))
+print(inspect.getsource(engine.Value._apply_rule))
 print("# yours")
 print(inspect.getsource(Value.__mul__))
 
@@ -250,15 +251,16 @@ print(inspect.getsource(Value.__mul__))
 # | your `Value` | `engine.py` | why it differs |
 # |---|---|---|
 # | `_prev`, a set of inputs | `children`, a tuple (`_prev` works too) | a tuple keeps the order, and `a * a` keeps both uses of `a` |
-# | a new `_backward` closure on every node | one rule per op (`_back_mul`), looked up by the node's `op`; `node._backward()` runs it | no closure per node: less memory, and no cycle node → closure → node, so a graph you drop is freed at once |
-# | `build_topo`, recursive | `backward_order`, a loop (Kahn's algorithm: a node is visited once all its users have been) | Python stops recursion at about 1000 calls deep; a loop has no limit |
-# | `backward()`: reset inner grads, seed, loop over `reversed(topo)` | `reference_backward`: the same three steps; `backward()` runs the same steps faster in `backprop.py`, with the same floats | speed, without changing a single number |
+# | a new `_backward` closure on every node | one rule per op (`_d_mul`) returning the local derivatives; one method, `_apply_rule`, adds `node.grad * local` to each input (a closure you assign to `out._backward` still works, as in micrograd) | no closure per node: less memory, no cycle node → closure → node (a graph you drop is freed at once), and every other tool (`explain`, the step-through, `compile`) reads the same rules |
+# | `build_topo`, recursive | `topological_order`, the same depth-first walk as a loop | Python stops recursion at about 1000 calls deep; a loop has no limit |
+# | `backward()`: reset inner grads, seed, loop over `reversed(topo)` | the same three steps; a node whose grad is 0 is skipped (it would add 0) | a relu that did not fire passes nothing on |
 # | no input checks | `checks.py`: a string, NaN, overflow or `log(0)` is an error that says what went wrong | a mistake shows where it happens, not as a NaN ten steps later |
 # | `2 * a` turns 2 into a `Value` with a grad | 2 becomes a `Constant`, whose grad is never computed | numbers you type are not parameters (PyTorch computes no grad for them either) |
 #
-# The rest of the library lives next door, in modules named for what they do: `backprop.py`
-# (the fast walk, `backward_steps`), `fused.py` (`linear`: a whole neuron as one node),
-# `gradcheck.py` (backward against nudging, as in E1) and `function.py` (your own ops, E3).
+# The rest of the library lives next door, in modules named for what they do: `gradtools.py`
+# (`backward_steps`, and `gradcheck`: backward against nudging, as in E1), `symbolic.py` (a
+# rule read as a formula), `function.py` (your own ops, E3) and `compile/` (backward written
+# out as plain Python code).
 #
 # The library passes the same checks as your class:
 

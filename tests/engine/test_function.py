@@ -7,8 +7,8 @@ import math
 import pytest
 
 from tinygrad_edu import Function, Value, backward_order, backward_steps, gradcheck, no_grad
-from tinygrad_edu.engine import local_derivatives
 from tinygrad_edu.checks import NotANumberError
+from tinygrad_edu.engine import local_derivatives
 
 torch = pytest.importorskip("torch")
 
