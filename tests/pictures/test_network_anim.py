@@ -191,3 +191,31 @@ def test_is_the_class_behind_the_viz_name():
     anim = animate_network(pass_fail_net(), [5.0, 4.0], 1, loss=binary_cross_entropy)
     assert isinstance(anim, NetworkAnimation)
     assert "2 → 3 → 1 network, 7 frames" in repr(anim)
+
+
+def test_player_in_chromium_plays_fits_1000_px_and_keeps_its_height(chromium_path, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    anim = animate_network(MLP(2, [8, 8, 1], seed=0), [0.5, -0.2], 1.0, interval_ms=60)
+    path = anim.save_html(tmp_path / "step.html")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run",
+                                          "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1000, "height": 800})
+        page.goto(path.as_uri())
+        svg = page.locator("svg").first
+        heights = {svg.bounding_box()["height"]}
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1000
+        page.click("text=Next")
+        assert page.locator(".tge-count").text_content() == f"step 2 of {len(anim)}"
+        heights.add(svg.bounding_box()["height"])
+        page.click("text=Play")
+        page.wait_for_function(f"document.querySelector('.tge-count').textContent == "
+                               f"'step {len(anim)} of {len(anim)}'", timeout=10_000)
+        heights.add(svg.bounding_box()["height"])
+        # the last frame shows the update: its CSS rule is the one in the page
+        style = page.evaluate("document.querySelector('style.tge-frame').textContent")
+        assert style == anim.frame_css(len(anim) - 1)
+        browser.close()
+    assert len(heights) == 1
