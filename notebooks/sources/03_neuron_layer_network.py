@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 from tinygrad_edu import backward_order
 from tinygrad_edu.nn import MLP, Layer, Neuron, Sequential
 from tinygrad_edu.plot import plot_activations
-from tinygrad_edu.viz import GraphTooLargeError, draw_graph, draw_network
+from tinygrad_edu.viz import GraphTooLargeError, animate_network, draw_graph, draw_network
 
 # %% [markdown]
 # ## One neuron
@@ -157,6 +157,27 @@ draw_network(net, x=[5.0, 4.0], input_labels=["lectures", "marks"])
 
 # %%
 draw_network(net, x=[10.0, 9.0], input_labels=["lectures", "marks"], contributions=True)
+
+# %% [markdown]
+# ### One training step, layer by layer
+#
+# Training repeats one step: push the input **forward** layer by layer, measure the **loss**,
+# send its gradient **backward** layer by layer, then **update** every weight a little against
+# its gradient. `animate_network` plays that step on the same diagram. Say "you" (5 lectures,
+# 4 marks) passed (target 1): press **Play** or **Next** and watch
+#
+# - forward: each layer's units get their values (the input layer first, the loss last);
+# - backward: each unit shows $\partial L/\partial z$, how much the loss changes with its sum
+#   $z$, starting at the output layer; each edge is coloured and sized by its
+#   $\partial L/\partial w$ (blue positive, red negative, thicker = larger);
+# - the update: each weight moves by $-\text{lr}\cdot\partial L/\partial w$, and the loss on
+#   this example goes down.
+#
+# It runs the step on a copy of the network: `net` keeps its weights.
+
+# %%
+step = animate_network(net, [5.0, 4.0], 1, lr=0.5, input_labels=["lectures", "marks"])
+step
 
 # %% [markdown]
 # ## Sequential and deep stacks

@@ -38,7 +38,7 @@ from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
 from tinygrad_edu.plot import plot_history
 from tinygrad_edu.train import accuracy, fit, predict
-from tinygrad_edu.viz import draw_network
+from tinygrad_edu.viz import animate_network, draw_network
 
 # %% [markdown]
 # ## The data
@@ -270,6 +270,25 @@ picture = widgets.HTML(digit_picture(chooser.value))
 chooser.observe(lambda change: setattr(picture, "value", digit_picture(change["new"])),
                 names="value")
 widgets.VBox([chooser, picture])
+
+# %% [markdown]
+# ### One training step on this digit
+#
+# How does training change the network for one image? `animate_network` plays one step of
+# SGD on it. We take the first test image the network gets wrong (on the ones it gets right
+# the loss is close to 0 and so are all the gradients). All ten outputs are drawn, of the
+# hidden units and pixels the first and last few. The 64 pixels go forward (hidden ReLU units fire or stay grey), the ten outputs
+# are scores for the ten digits, and cross-entropy turns the score of the right digit into the
+# loss. Backward, each unit gets its $\partial L/\partial z$: at the output it is
+# $\text{softmax} - 1$ for the right digit and $\text{softmax}$ for the others, and it flows
+# back only through the hidden units that fired. The update then nudges every weight. Press
+# **Play**, or step with **Next**.
+
+# %%
+i = next(k for k in range(len(X_test)) if y_pred[k] != y_test[k])
+print(f"test image {i}: a {y_test[i]}, predicted {y_pred[i]}")
+animate_network(model, X_test[i], y_test[i], lr=0.05, max_neurons=11,
+                output_labels=[str(d) for d in range(10)])
 
 # %% [markdown]
 # ## What PyTorch would do next

@@ -831,7 +831,7 @@ def _is_neuron(m: object) -> bool:
     return hasattr(m, "w") and hasattr(m, "b") and not hasattr(m, "neurons")
 
 
-def _layers_of(model: object) -> list[list[Any]]:
+def layers_of(model: object) -> list[list[Any]]:
     """The model as a list of dense layers, each a list of neurons (objects with .w, .b)."""
     if _is_neuron(model):
         return [[model]]
@@ -840,7 +840,7 @@ def _layers_of(model: object) -> list[list[Any]]:
     if hasattr(model, "layers"):
         out: list[list[Any]] = []
         for sub in model.layers:
-            out.extend(_layers_of(sub))
+            out.extend(layers_of(sub))
         return out
     raise TypeError(
         f"draw_network can draw a Neuron, Layer, MLP or Sequential (of those), got "
@@ -848,7 +848,7 @@ def _layers_of(model: object) -> list[list[Any]]:
     )
 
 
-def _shown(n: int, max_neurons: int) -> tuple[list[int], int]:
+def shown_units(n: int, max_neurons: int) -> tuple[list[int], int]:
     """Which of ``n`` units to draw (indices) and how many are elided."""
     if n <= max_neurons:
         return list(range(n)), 0
@@ -972,7 +972,7 @@ def draw_network(
     check_rankdir(rankdir)
     check_digits(digits)
     check_format(format)
-    layers = _layers_of(model)
+    layers = layers_of(model)
     if not layers or not all(layers):
         raise ValueError("draw_network: the model has no neurons to draw")
     nin = len(layers[0][0].w)
@@ -1030,7 +1030,7 @@ def draw_network(
 
     def add_column(name: str, title: str, n: int, unit: Any, fill: Any,
                    hidden_note: Any = None, bold: Any = None) -> None:
-        shown, hidden = _shown(n, max_neurons)
+        shown, hidden = shown_units(n, max_neurons)
         head = max_neurons // 2 if hidden else len(shown)
         col: list[tuple[str, int | None]] = []
         with dot.subgraph(name=f"col_{name}") as sub:

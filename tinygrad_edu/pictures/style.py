@@ -162,7 +162,7 @@ _WHITE = (255, 255, 255)
 _RED = (235, 110, 100)  # exploding gradients
 _FIRE = (245, 140, 40)  # a unit's positive output: orange, stronger when larger
 _NEGATIVE = (90, 140, 225)  # negative output: blue
-_OFF = "#eeeeee"  # exactly 0 (a ReLU that does not fire)
+OFF = "#eeeeee"  # exactly 0 (a ReLU that does not fire)
 
 
 def mix(c0: tuple[int, int, int], c1: tuple[int, int, int], t: float) -> str:
@@ -191,6 +191,6 @@ def value_color(v: float, scale: float) -> str:
     """Fill for a unit's output ``v``: white near 0, orange for positive, blue for negative,
     full colour at ``|v| >= scale``; grey when exactly 0."""
     if v == 0.0:
-        return _OFF
+        return OFF
     t = min(abs(v) / scale, 1.0) if scale > 0 else 1.0
     return mix(_WHITE, _FIRE if v > 0 else _NEGATIVE, 0.12 + 0.88 * t)
