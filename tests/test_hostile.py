@@ -957,7 +957,8 @@ def test_the_suite_covers_every_public_function():
                "TrainingRecorder", "animate_descent_paths", "batch_descent_path", "Function",
                "explain", "explain_forward", "printable", "Names", "step_through", "trace",
                "compile_step", "check_nudging", "check_engine", "check_function",
-               "check_softmax_nll", "check_training_step", "to_torch", "from_torch"}
+               "check_softmax_nll", "check_training_step", "to_torch", "from_torch",
+               "function_rule"}  # (function_rule: run by every Function node, "Function.apply")
     # types and records the functions above make or raise, and constants
     not_called = {"Diagram", "GraphTooLargeError", "GraphvizNotFoundError", "graphviz_available",
                   "Metric", "FrameAnimation", "DescentAnimation", "FunctionCtx", "Stepper",

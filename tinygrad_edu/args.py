@@ -7,57 +7,164 @@ They are for arguments (cold paths), not for the engine's hot loops (those are i
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 import random
+import reprlib
+import sys
 from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any
 
-__all__ = ["short", "scalar", "whole", "number", "flag", "rng", "positive", "sequence", "pair",
-           "span", "names", "title", "function"]
+__all__ = ["short", "scalar", "whole", "number", "flag", "rng", "length", "items", "plain",
+           "digits", "without_numbers", "MAX_ITEMS", "positive", "sequence", "pair", "span",
+           "names", "title", "function"]
+
+#: The longest list an argument may be (rows, labels, parameters, class scores): a scalar
+#: engine holds each item as a Python object, so more is a typo such as ``range(10**18)``.
+MAX_ITEMS = 10_000_000
+
+_REPR = reprlib.Repr()  # (its limits are attributes: Python 3.11 takes no arguments)
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxlong, _REPR.maxother = 3, 60, 40, 60
+_REPR.maxtuple = _REPR.maxlist = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdeque = 8
 
 
 def short(x: Any, limit: int = 60) -> str:
-    """``repr(x)`` cut to ``limit`` characters: a huge input never floods a message."""
+    """``repr(x)`` cut to ``limit`` characters: a huge input never floods a message (nor
+    takes long: a long list shows its first items only)."""
+    if type(x) is int and abs(x) >= 10**40:
+        return f"an int of {digits(x):,} digits"
     try:
-        text = repr(x)
-    except Exception:  # e.g. an int of more than 4300 digits
+        text = _REPR.repr(x)
+    except Exception:  # noqa: BLE001 - a __repr__ that raises
         return f"a {type(x).__name__}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def scalar(x: Any) -> Any:
+def digits(n: int) -> int:
+    """How many decimal digits ``abs(n)`` has (``str()`` refuses ints of over 4300 digits)."""
+    n = abs(n)
+    if n < 10**4000:
+        return len(str(n))
+    estimate = int(n.bit_length() * math.log10(2))  # may be one short
+    return estimate + (n >= 10**estimate)
+
+
+def without_numbers(x: Any) -> str:
+    """Why an array or tensor cannot give its numbers, as the end of a sentence that names it
+    ("is a sparse tensor; ..."); '' when it can."""
+    if getattr(x, "is_meta", False):
+        return ("is a tensor on PyTorch's 'meta' device, which has a shape but no numbers; "
+                "create it (or load its numbers) on a real device such as 'cpu'")
+    if getattr(x, "is_sparse", False) or str(getattr(x, "layout", "torch.strided")) not in (
+            "torch.strided", "torch._mkldnn"):
+        return "is a sparse tensor; pass it as a dense one (t.to_dense())"
+    if getattr(x, "is_quantized", False):
+        return "is a quantized tensor; pass it dequantized (t.dequantize())"
+    dtype = getattr(x, "dtype", None)
+    if getattr(dtype, "is_complex", False) or getattr(dtype, "kind", "") == "c":
+        return f"holds complex numbers ({dtype}); only real numbers are used"
+    return ""
+
+
+def scalar(x: Any, what: str = "a number") -> Any:
     """A 0-d array (NumPy, torch) or NumPy scalar as the Python number it holds; anything
-    else unchanged."""
+    else unchanged. A 0-d tensor without a number (PyTorch's 'meta' device) is a ValueError
+    naming ``what``."""
     if getattr(x, "ndim", None) == 0 and hasattr(x, "item"):
+        why = without_numbers(x)
+        if why:
+            raise ValueError(f"{what} {why}")
         return x.item()
     return x
 
 
-def whole(value: Any, what: str, low: int = 0, high: int | None = None) -> int:
+def plain(x: Any, what: str, most: int = MAX_ITEMS) -> Any:
+    """A NumPy array or torch tensor as nested Python lists (0-d: its number); anything else
+    unchanged. One without numbers (meta, sparse, quantized, complex) or of more than ``most``
+    numbers is a ValueError naming ``what``, before anything is copied."""
+    if not hasattr(x, "tolist") or isinstance(x, (list, tuple, str, bytes)):
+        return x
+    why = without_numbers(x)
+    if why:
+        raise ValueError(f"{what} {why}")
+    size = getattr(x, "size", None)
+    size = x.numel() if callable(getattr(x, "numel", None)) else size
+    if isinstance(size, int) and size > most:
+        raise ValueError(f"{what} holds {size:,} numbers, more than the {most:,} a scalar "
+                         "engine can use")
+    return x.tolist()
+
+
+def length(x: Any) -> int | None:
+    """``len(x)``, asked without reading ``x``; None when ``x`` has no length (an iterator, a
+    number). A length ``len()`` cannot count (``range(10**20)``) is given as ``sys.maxsize+1``
+    unless it is a range, whose exact length is worked out."""
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+        return None
+    try:
+        return len(x)
+    except OverflowError:
+        if isinstance(x, range):
+            return max(0, -((x.start - x.stop) // x.step))
+        return sys.maxsize + 1
+    except Exception:  # noqa: BLE001 - e.g. len() of a 0-d array, a broken __len__
+        return None
+
+
+def items(x: Any, what: str, n: int | None = None, most: int = MAX_ITEMS) -> list[Any]:
+    """``x`` (a list, tuple, range, array, tensor, or an iterator such as a generator) as a
+    list: exactly ``n`` items when ``n`` is given, else at most ``most``. The length is known
+    before anything is read (an iterator is read one item past the limit, no further), so
+    ``range(10**18)`` is a ValueError naming the expected length, not a hang or a MemoryError.
+    Not a sequence: a TypeError."""
+    x = plain(x, what, most if n is None else n)
+    if isinstance(x, (str, bytes, dict)) or not hasattr(x, "__iter__"):
+        raise TypeError(f"{what} must be a list, got {type(x).__name__} {short(x)}")
+    limit = most if n is None else n
+    k = length(x)
+    if k is None:  # an iterator: read no further than one past the limit
+        got = list(itertools.islice(x, limit + 1))
+        if len(got) <= limit and (n is None or len(got) == n):
+            return got
+        k = len(got)
+        shown = f"more than {limit:,}" if k > limit else f"{k:,}"
+    else:
+        shown = f"{k:,}"
+    if n is not None and k != n:
+        raise ValueError(f"{what} must hold {n:,} items, got {shown}")
+    if k > most:
+        raise ValueError(f"{what} holds {shown} items, more than the {most:,} a scalar engine "
+                         "can use (a typo such as range(10**18)?)")
+    return list(x)
+
+
+def whole(value: Any, what: str, low: int | None = 0, high: int | None = None) -> int:
     """An integer-like argument (int, NumPy integer, 0-d array; not a bool or a float) as an
-    int in ``[low, high]``."""
-    value = scalar(value)
+    int in ``[low, high]`` (``low=None``: any int, e.g. a seed)."""
+    value = scalar(value, what)
     n = None
     if not isinstance(value, bool):
         try:
             n = operator.index(value)
         except TypeError:
             n = None
-    kind = "a positive int" if low == 1 and high is None else f"a whole number >= {low}"
+    kind = ("a whole number" if low is None else "a positive int" if low == 1 else
+            f"a whole number >= {low}")
     if n is None:
         raise TypeError(f"{what} must be {kind}, got {type(value).__name__} {short(value)}")
-    if n < low or (high is not None and n > high):
-        bound = kind if high is None else f"a whole number from {low} to {high:,}"
-        shown = f"{n:,}" if abs(n) < 10**30 else f"an int of {len(str(abs(n)))} digits"
+    if (low is not None and n < low) or (high is not None and n > high):
+        bound = (kind if high is None else f"{kind} of at most {high:,}" if low == 1 else
+                 f"a whole number from {low} to {high:,}")
+        shown = f"{n:,}" if abs(n) < 10**30 else f"an int of {digits(n):,} digits"
         raise ValueError(f"{what} must be {bound}, got {shown}")
     return n
 
 
 def number(value: Any, what: str, finite: bool = True) -> float:
     """A real number (int, float, NumPy scalar, 0-d array, or a Value's data) as a float."""
-    value = scalar(value)
+    value = scalar(value, what)
     if hasattr(type(value), "_backward") and hasattr(value, "data"):  # a Value: its number
         value = value.data
     if isinstance(value, bool) or not isinstance(value, Real):
@@ -73,7 +180,7 @@ def number(value: Any, what: str, finite: bool = True) -> float:
 
 def flag(value: Any, what: str) -> bool:
     """True or False (also NumPy's bools and 0/1), not any object that happens to be truthy."""
-    value = scalar(value)
+    value = scalar(value, what)
     if isinstance(value, Integral) and value in (0, 1):
         return bool(value)
     raise TypeError(f"{what} must be True or False, got {type(value).__name__} {short(value)}")
@@ -82,7 +189,7 @@ def flag(value: Any, what: str) -> bool:
 def rng(seed: Any, what: str = "seed") -> Any:
     """A source of random numbers: ``Random(seed)`` for an int, a given ``random.Random``, or
     (``None``) Python's global ``random`` module, so that ``random.seed(k)`` reproduces."""
-    seed = scalar(seed)
+    seed = scalar(seed, what)
     if seed is None or seed is random:
         return random
     if isinstance(seed, random.Random):

@@ -19,11 +19,12 @@ than not, but not certain.
 from __future__ import annotations
 
 import math
-import operator
 import random
 from collections.abc import Mapping, Sequence, Set
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
+
+from tinygrad_edu import args
 
 __all__ = [
     "YOU",
@@ -53,33 +54,23 @@ Dataset = tuple[list[list[float]], list[Any]]
 MAX_ROWS = 10_000_000
 
 
-def _short(x: Any, limit: int = 60) -> str:
-    text = repr(x)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _check_n(n: object, what: str = "n") -> int:
     """A positive whole number (an int or integer-like such as ``np.int64``), not a bool."""
-    if isinstance(n, bool) or not isinstance(n, Integral):
-        raise TypeError(f"{what} must be a positive int, got {type(n).__name__} {_short(n)}")
-    count = operator.index(n)
-    if not 1 <= count <= MAX_ROWS:
-        raise ValueError(f"{what} must be a positive int of at most {MAX_ROWS:,}, got {count}")
-    return count
+    return args.whole(n, what, low=1, high=MAX_ROWS)
 
 
 def _rng(seed: object) -> random.Random:
-    if isinstance(seed, bool) or not isinstance(seed, Integral):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {_short(seed)}")
-    return random.Random(operator.index(seed))
+    if seed is None:  # (args.rng would take None as "the global random": data stays seeded)
+        raise TypeError("seed must be an int, got None")
+    return args.rng(seed)
 
 
 def _check_noise(noise: object, what: str = "noise") -> float:
     # a standard normal draw stays below ~8.6, so noise <= 1e300 keeps every point finite
-    if (isinstance(noise, bool) or not isinstance(noise, Real)
-            or not 0 <= noise <= 1e300):  # (False for NaN)
-        raise ValueError(f"{what} must be a number from 0 to 1e300, got {_short(noise)}")
-    return float(noise)
+    f = args.number(noise, what, finite=False)
+    if not 0 <= f <= 1e300:  # (False for NaN)
+        raise ValueError(f"{what} must be a number from 0 to 1e300, got {args.short(noise)}")
+    return f
 
 
 def _students(n: int, rng: random.Random) -> list[list[float]]:
@@ -220,13 +211,17 @@ def make_blobs(n: int = 150, centers: int = 3, std: float = 0.5, seed: int = 0) 
 
 
 def _sequence(x: Any, what: str) -> Sequence[Any]:
-    """``x`` as an indexable sequence (a NumPy array as its list), or a clear TypeError."""
-    x = _tolist(x)
+    """``x`` as an indexable sequence (a NumPy array as its list), or a clear TypeError.
+    Its length is asked before anything is read: ``range(10**18)`` is a ValueError."""
+    x = args.plain(x, what, MAX_ROWS * 1000)  # (rows of up to 1000 features)
     if (isinstance(x, (str, bytes, Mapping, Set)) or not isinstance(x, Sequence)):
         raise TypeError(
             f"{what} must be a list (or tuple, or NumPy array), got {type(x).__name__} "
-            f"{_short(x)}"
+            f"{args.short(x)}"
         )
+    if (args.length(x) or 0) > MAX_ROWS:
+        raise ValueError(f"{what} holds {args.length(x):,} rows, more than the {MAX_ROWS:,} "
+                         "a scalar engine can use (a typo such as range(10**18)?)")
     return x
 
 
@@ -234,9 +229,9 @@ def to_pm1(y: Sequence[Any]) -> list[int]:
     """0/1 labels as -1/+1 (``2*y - 1``), for ``hinge_loss`` and tanh outputs."""
     out = []
     for i, v in enumerate(_sequence(y, "to_pm1: the labels y")):
-        v = _item(v)
+        v = args.scalar(v, f"to_pm1: label {i}")
         if not isinstance(v, Real) or v not in (0, 1):
-            raise ValueError(f"to_pm1: label {i} is {_short(v)}; expected 0 or 1")
+            raise ValueError(f"to_pm1: label {i} is {args.short(v)}; expected 0 or 1")
         out.append(2 * int(v) - 1)
     return out
 
@@ -252,18 +247,19 @@ def train_test_split(X: Sequence[Any], y: Sequence[Any], test_fraction: float = 
     y = _sequence(y, "train_test_split: y")
     if len(X) != len(y):
         raise ValueError(f"train_test_split: {len(X)} rows in X but {len(y)} labels in y")
-    if (isinstance(test_fraction, bool) or not isinstance(test_fraction, Real)
-            or not 0.0 < test_fraction < 1.0):
-        raise ValueError(f"test_fraction must be between 0 and 1, got {_short(test_fraction)}")
+    fraction = args.number(test_fraction, "test_fraction", finite=False)
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"test_fraction must be between 0 and 1, got "
+                         f"{args.short(test_fraction)}")
     rng = _rng(seed)
     n = len(X)
     if n < 2:
         raise ValueError(f"train_test_split needs at least 2 rows (one to train on, one to "
                          f"test), got {n}")
-    n_test = max(1, round(n * float(test_fraction)))
+    n_test = max(1, round(n * fraction))
     if n_test >= n:
         raise ValueError(
-            f"train_test_split: {n} row(s) with test_fraction={float(test_fraction)} leave "
+            f"train_test_split: {n} row(s) with test_fraction={fraction} leave "
             f"{n - n_test} for training; a model needs training data. Use more rows or a "
             "smaller test_fraction"
         )
@@ -290,20 +286,15 @@ def _mean_std(column: Sequence[float]) -> tuple[float, float]:
     return math.ldexp(mean, e), math.ldexp(math.sqrt(var), e)
 
 
-def _item(v: Any) -> Any:
-    """A NumPy scalar or 0-d array as the Python number it holds; anything else unchanged."""
-    return v.item() if getattr(v, "ndim", None) == 0 and hasattr(v, "item") else v
-
-
 def _finite_number(v: Any, where: str) -> float:
     """``v`` as a finite float, or a clear error naming where it is."""
-    v = _item(v)
+    v = args.scalar(v, where)
     if isinstance(v, bool) or not isinstance(v, Real):
-        raise TypeError(f"{where} holds {type(v).__name__} {_short(v)}, not a number")
+        raise TypeError(f"{where} holds {type(v).__name__} {args.short(v)}, not a number")
     try:
         f = float(v)
     except OverflowError:  # an int beyond the largest float
-        raise ValueError(f"{where} holds an int of {len(str(abs(v)))} digits, too large "
+        raise ValueError(f"{where} holds an int of {args.digits(v):,} digits, too large "
                          "for a float") from None
     if not -math.inf < f < math.inf:
         raise ValueError(
@@ -337,11 +328,11 @@ class StandardScaler:
     def _check(self, row: Sequence[float], what: str) -> list[float]:
         if self.mean is None or self.std is None:
             raise RuntimeError("StandardScaler: call fit(X_train) before transform")
-        row = _tolist(row)
+        row = args.plain(row, what)
         if isinstance(row, (str, bytes, Mapping, Set)) or not isinstance(row, Sequence):
             raise TypeError(
                 f"{what} must be a list of {len(self.mean)} numbers, got {type(row).__name__} "
-                f"{_short(row)}"
+                f"{args.short(row)}"
             )
         if len(row) != len(self.mean):
             raise ValueError(
@@ -401,20 +392,16 @@ def _in_range(x: float, what: str, j: int, why: str) -> float:
     raise OverflowError(f"{what}, column {j}: the result overflows a float: {why}")
 
 
-def _tolist(X: Any) -> Any:
-    """numpy arrays (and anything with ``tolist``) as plain lists."""
-    return X.tolist() if hasattr(X, "tolist") and not isinstance(X, (list, tuple)) else X
-
-
 def _rows(X: Any, what: str) -> list[list[float]]:
-    X = _tolist(X)
+    X = args.plain(X, what, MAX_ROWS * 1000)
     if isinstance(X, (str, bytes, Mapping, Set)) or not isinstance(X, Sequence) or not X:
         raise ValueError(f"{what} needs a non-empty list of rows (lists of numbers)")
+    X = _sequence(X, what)
     rows = []
     d = None
     for i, row in enumerate(X):
         if isinstance(row, (str, bytes, Mapping, Set)) or not isinstance(row, Sequence):
-            raise TypeError(f"{what}: row {i} must be a list of numbers, got {_short(row)}")
+            raise TypeError(f"{what}: row {i} must be a list of numbers, got {args.short(row)}")
         if d is None:
             d = len(row)
             if d == 0:

@@ -10,6 +10,14 @@ applies neuron j's activation to output j. ``from_torch(seq)`` goes the other wa
 Both directions convert exactly or refuse: a module whose forward was replaced (a subclass
 overriding it, a forward hook, an instance attribute), a class that is merely *named* like a
 torch activation, or NaN/inf weights is a clear error, never a model computing another function.
+So is a torch weight without plain numbers (sparse, quantized, on the 'meta' device, integer or
+complex), named by its ``state_dict`` key.
+
+Tied weights stay tied. A layer used twice (the same ``Layer``, or layers made of the same
+Values) becomes one ``Linear`` used twice, whose ``Parameter`` torch trains once; a torch
+``Linear`` (or ``Parameter``) used twice becomes layers sharing the same Values. A tie a
+``Linear`` cannot hold (one Value in two places of different layers, or twice in one layer)
+is refused with an error naming both places.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from collections.abc import Sequence
 from numbers import Real
 from typing import Any
 
+from tinygrad_edu import args
 from tinygrad_edu.nn import ACTIVATIONS, MLP, Layer, Module, Neuron, Sequential
 
 __all__ = ["to_torch", "from_torch"]  # and PerNeuronActivation, made on first use
@@ -157,6 +166,36 @@ def _layers(model: Module, where: str = "the model") -> list[Layer]:
     return out
 
 
+def _shared_layers(layers: list[Layer]) -> list[int]:
+    """For each layer, the index of the first layer made of exactly the same Values (itself
+    if none), so that a tied layer becomes one torch Linear used twice. A Value shared in any
+    other way is refused, naming both places."""
+    first: dict[int, str] = {}  # id of a Value -> where it was first met
+    same: dict[tuple[int, ...], int] = {}  # the ids of a layer's Values -> that layer
+    out = []
+    for li, layer in enumerate(layers):
+        values = [(f"weight[{j}][{i}]", w) for j, n in enumerate(layer.neurons)
+                  for i, w in enumerate(n.w)]
+        values += [(f"bias[{j}]", n.b) for j, n in enumerate(layer.neurons)]
+        key = tuple(id(v) for _, v in values)
+        if key in same:
+            out.append(same[key])
+            continue
+        for place, v in values:
+            where = f"layer {li} {place}"
+            if id(v) in first:
+                raise ValueError(
+                    f"to_torch: {first[id(v)]} and {where} are one tied Value "
+                    f"({args.short(v)}), and a torch Linear cannot share a single number "
+                    "between two places; to_torch keeps ties only between whole layers (the "
+                    "same layer used twice). Untie it (give one place its own Value) to convert"
+                )
+            first[id(v)] = where
+        same[key] = li
+        out.append(li)
+    return out
+
+
 def to_torch(model: Module) -> Any:
     """An equivalent ``torch.nn.Sequential`` (float64, same weights) for a tinygrad_edu model.
 
@@ -164,13 +203,19 @@ def to_torch(model: Module) -> Any:
     >>> seq(torch.tensor([[1.0, 2.0]], dtype=torch.float64))   # same as model([1.0, 2.0])
     """
     torch = _torch()
-    modules = []
+    layers = _layers(model)
+    modules, linears = [], []
     with torch.no_grad():
-        for layer in _layers(model):
-            lin = torch.nn.Linear(layer.nin, layer.nout, dtype=torch.float64)
-            lin.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons],
-                                          dtype=torch.float64))
-            lin.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
+        for layer, first in zip(layers, _shared_layers(layers)):
+            if first < len(linears):  # a tied layer: the same Linear, one Parameter
+                lin = linears[first]
+            else:
+                lin = torch.nn.Linear(layer.nin, layer.nout, dtype=torch.float64)
+                lin.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons],
+                                              dtype=torch.float64))
+                lin.bias.copy_(torch.tensor([n.b.data for n in layer.neurons],
+                                            dtype=torch.float64))
+            linears.append(lin)
             modules.append(lin)
             if layer.activation is None:  # the neurons differ
                 modules.append(_per_neuron_class()([n.activation for n in layer.neurons]))
@@ -203,14 +248,16 @@ def _refuse_changed_forward(m: Any, base: Any, i: int, torch: Any) -> None:
         )
 
 
-def _flatten_torch(module: Any, torch: Any) -> list[Any]:
+def _flatten_torch(module: Any, torch: Any, name: str = "") -> list[tuple[str, Any]]:
+    """The modules of nested Sequentials in order, each with its name in the state_dict
+    (``"0"``, ``"layers.2"``)."""
     if isinstance(module, torch.nn.Sequential):
         _refuse_changed_forward(module, torch.nn.Sequential, 0, torch)
         out = []
-        for sub in module:
-            out.extend(_flatten_torch(sub, torch))
+        for key, sub in module._modules.items():  # (named_children() skips a repeated one)
+            out.extend(_flatten_torch(sub, torch, f"{name}{key}."))
         return out
-    return [module]
+    return [(name, module)]
 
 
 def _activation_of(m: Any, torch: Any) -> tuple[type, str | list[str]] | None:
@@ -225,15 +272,20 @@ def _activation_of(m: Any, torch: Any) -> tuple[type, str | list[str]] | None:
     return None
 
 
-def _weights(lin: Any, i: int, torch: Any) -> tuple[list[list[float]], list[float]]:
+def _weights(lin: Any, i: int, name: str, torch: Any
+             ) -> tuple[list[list[float]], list[float]]:
     weight, bias = lin.weight, lin.bias
     if isinstance(weight, torch.nn.parameter.UninitializedParameter):
         raise ValueError(f"from_torch: module {i} is a lazy Linear that has not run yet; "
                          "call the model once so it knows its sizes")
-    for t in (weight, bias):
-        if t is not None and (not t.dtype.is_floating_point or t.is_complex() or t.is_meta):
-            raise ValueError(f"from_torch: module {i} holds {t.dtype} weights on {t.device}; "
-                             "only real floating-point weights with values can be copied")
+    for key, t in ((f"{name}weight", weight), (f"{name}bias", bias)):
+        if t is None:
+            continue
+        why = args.without_numbers(t)
+        if not why and not t.dtype.is_floating_point:
+            why = f"holds {t.dtype} numbers; only real floating-point weights can be copied"
+        if why:
+            raise ValueError(f"from_torch: parameter {key!r} (module {i}, a Linear) {why}")
     if (weight.dim() != 2 or 0 in weight.shape
             or (bias is not None and tuple(bias.shape) != (weight.shape[0],))):
         raise ValueError(f"from_torch: module {i} has weight {tuple(weight.shape)} and bias "
@@ -247,6 +299,25 @@ def _weights(lin: Any, i: int, torch: Any) -> tuple[list[list[float]], list[floa
             "from them would compute NaN. Check the torch model (did its training diverge?)"
         )
     return rows, biases
+
+
+def _tie(layers: list[Layer], linears: list[Any]) -> None:
+    """Make our layers share Values where the torch Linears share a Parameter (the same
+    Linear used twice, or a weight assigned to two Linears), as PyTorch trains them."""
+    owner: dict[int, tuple[int, str]] = {}  # id of a Parameter -> (layer, "weight"/"bias")
+    for li, lin in enumerate(linears):
+        for kind, t in (("weight", lin.weight), ("bias", lin.bias)):
+            if t is None:
+                continue
+            if id(t) not in owner:
+                owner[id(t)] = (li, kind)
+                continue
+            src, src_kind = owner[id(t)]
+            for n, m in zip(layers[li].neurons, layers[src].neurons):
+                if kind == "weight" and src_kind == "weight":
+                    n.w = list(m.w)
+                elif kind == "bias" and src_kind == "bias":
+                    n.b = m.b
 
 
 def from_torch(module: Any, fused: bool = True) -> MLP | Sequential:
@@ -264,13 +335,15 @@ def from_torch(module: Any, fused: bool = True) -> MLP | Sequential:
         raise TypeError(f"from_torch needs a torch.nn.Sequential, got {type(module).__name__}")
     mods = _flatten_torch(module, torch)
     specs: list[tuple[list[list[float]], list[float], list[str] | None]] = []
-    for i, m in enumerate(mods):
+    linears = []
+    for i, (name, m) in enumerate(mods):
         kind = type(m).__name__
         act = _activation_of(m, torch)
         if isinstance(m, torch.nn.Linear):
-            rows, biases = _weights(m, i, torch)
+            rows, biases = _weights(m, i, name, torch)
             _refuse_changed_forward(m, torch.nn.Linear, i, torch)
             specs.append((rows, biases, None))
+            linears.append(m)
         elif act is not None:
             base, name = act
             _refuse_changed_forward(m, base, i, torch)
@@ -286,11 +359,14 @@ def from_torch(module: Any, fused: bool = True) -> MLP | Sequential:
                                  f"Linear of {len(rows)} outputs")
             specs[-1] = (rows, biases, names)
         else:
+            origin = type(m).__module__
             lookalike = kind in _TORCH_ACT.values() or kind == "Linear"
             raise ValueError(
                 f"from_torch: module {i} is {kind}"
-                + (f" from {type(m).__module__}, not torch.nn.{kind} (only the name is the "
-                   "same)" if lookalike else "")
+                + (f" from {origin} (a quantized module: convert the model back to float "
+                   "first)" if ".quantized" in origin else
+                   f" from {origin}, not torch.nn.{kind} (only the name is the same)"
+                   if lookalike else "")
                 + "; only torch's Linear, ReLU, Tanh, Sigmoid and Identity (and "
                 "tinygrad_edu.interop.PerNeuronActivation) can be converted"
             )
@@ -322,4 +398,5 @@ def from_torch(module: Any, fused: bool = True) -> MLP | Sequential:
                 w.data = value
             neuron.b.data = b
             neuron.activation = act
+    _tie(layers, linears)
     return model

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
 
+from tinygrad_edu import args
 from tinygrad_edu.engine import Constant, Value, logsumexp
 
 __all__ = [
@@ -40,26 +41,28 @@ def _is_number(x: object) -> bool:
 
 def _flat(preds: Any, targets: Any, name: str) -> tuple[list[Value], list[Any]]:
     """Flatten predictions and targets to matching lists, checking the shapes agree."""
+    preds = args.scalar(preds, f"{name}: preds")
+    targets = args.scalar(targets, f"{name}: targets")
     if isinstance(preds, Value) or _is_number(preds):
         preds = [preds]
         if not isinstance(targets, (list, tuple)):
             targets = [targets]
-    preds = _listlike(preds) if _listlike(preds) is not None else preds
-    if isinstance(preds, (str, bytes)) or not isinstance(preds, Sequence):
+    pred_list = _listlike(preds, f"{name}: preds")
+    if pred_list is None:
         raise TypeError(
             f"{name}: preds must be a Value or a list of model outputs, got "
-            f"{type(preds).__name__}"
+            f"{type(preds).__name__} {args.short(preds)}"
         )
-    target_list = _listlike(targets)
+    target_list = _listlike(targets, f"{name}: targets")
     if target_list is None:
         raise TypeError(
             f"{name}: targets must be a list of numbers matching preds, got "
-            f"{type(targets).__name__} {targets!r}"
+            f"{type(targets).__name__} {args.short(targets)}"
         )
-    targets = target_list
+    preds, targets = pred_list, target_list
     if len(preds) != len(targets):
         raise ValueError(
-            f"{name}: {len(preds)} predictions but {len(targets)} targets; "
+            f"{name}: {len(preds):,} predictions but {len(targets):,} targets; "
             "pass one target per model output"
         )
     if not preds:
@@ -69,7 +72,7 @@ def _flat(preds: Any, targets: Any, name: str) -> tuple[list[Value], list[Any]]:
     for i, (p, t) in enumerate(zip(preds, targets)):
         if isinstance(p, (list, tuple)):
             if not isinstance(t, (list, tuple)) or len(t) != len(p):
-                got = f"{len(t)} targets" if isinstance(t, (list, tuple)) else repr(t)
+                got = f"{len(t)} targets" if isinstance(t, (list, tuple)) else args.short(t)
                 raise ValueError(
                     f"{name}: example {i} has {len(p)} outputs but its target is {got}; "
                     "give one target per output"
@@ -86,15 +89,19 @@ def _flat(preds: Any, targets: Any, name: str) -> tuple[list[Value], list[Any]]:
     return flat_p, flat_t
 
 
-def _listlike(x: Any) -> Sequence[Any] | None:
-    """``x`` as a sequence (a numpy array through ``.tolist()``), or None if it is not one."""
-    if isinstance(x, (str, bytes)):
+def _listlike(x: Any, what: str) -> Sequence[Any] | None:
+    """``x`` as a sequence (an array or tensor through ``.tolist()``), or None if it is not
+    one. Its length is asked before anything is read: more than ``args.MAX_ITEMS`` (a lazy
+    ``range(10**18)``) is a ValueError, not a long wait."""
+    if getattr(x, "ndim", 0) >= 1:  # NumPy arrays, torch tensors (not 0-d: those are numbers)
+        x = args.plain(x, what)
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
         return None
-    if isinstance(x, Sequence):
-        return x
-    if hasattr(x, "tolist") and getattr(x, "ndim", 0) >= 1:  # NumPy arrays (not scalars)
-        return x.tolist()
-    return None
+    n = args.length(x)
+    if n is not None and n > args.MAX_ITEMS:
+        raise ValueError(f"{what} holds {n:,} items, more than the {args.MAX_ITEMS:,} a "
+                         "scalar engine can use (a typo such as range(10**18)?)")
+    return x
 
 
 def _lift(p: Any, name: str, i: int) -> Value:
@@ -110,29 +117,7 @@ def _target(t: Any, name: str, i: int) -> float:
         raise TypeError(
             f"{name}: target {i} is a Value; targets are plain numbers (labels), use .data"
         )
-    t = _item(t)
-    if not _is_number(t):
-        raise TypeError(
-            f"{name}: target {i} must be a number, got {type(t).__name__} {_short(t)}"
-        )
-    try:
-        f = float(t)
-    except OverflowError:  # an int beyond the largest float
-        raise ValueError(f"{name}: target {i} is an int of {len(str(abs(t)))} digits, too "
-                         "large for a float; targets must be finite numbers") from None
-    if not -math.inf < f < math.inf:
-        raise ValueError(f"{name}: target {i} is {f}; targets must be finite numbers")
-    return f
-
-
-def _item(x: Any) -> Any:
-    """A NumPy scalar or 0-d array as the Python number it holds; anything else unchanged."""
-    return x.item() if getattr(x, "ndim", None) == 0 and hasattr(x, "item") else x
-
-
-def _short(x: Any, limit: int = 60) -> str:
-    text = repr(x)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return args.number(t, f"{name}: target {i}")
 
 
 def _sum(terms: Sequence[Value]) -> Value:
@@ -231,11 +216,12 @@ def _logit_list(logits: Any, name: str) -> list[Value]:
             f"{name}: needs a list of scores, one per class, got a single "
             f"{type(logits).__name__}; for one output use binary_cross_entropy_with_logits"
         )
-    logits = _listlike(logits) if _listlike(logits) is not None else logits
+    scores = _listlike(logits, f"{name}: the scores")
+    logits = logits if scores is None else scores
     if isinstance(logits, (str, bytes)) or not isinstance(logits, Sequence):
         raise TypeError(
             f"{name}: needs a list of Values (one per class), got {type(logits).__name__} "
-            f"{_short(logits)}"
+            f"{args.short(logits)}"
         )
     if not logits:
         raise ValueError(f"{name}: got an empty list of scores; need one per class")
@@ -257,20 +243,20 @@ def softmax(values: Any) -> list[Value]:
 
 def _class_index(t: Any, nclasses: int, name: str, i: int | None) -> int:
     where = "target" if i is None else f"target {i}"
-    t = _item(t)
+    t = args.scalar(t, f"{name}: {where}")
     if isinstance(t, bool) or not isinstance(t, Real) or isinstance(t, Value):
         raise TypeError(
             f"{name}: {where} must be a class index (an int), got {type(t).__name__} "
-            f"{_short(t)}"
+            f"{args.short(t)}"
         )
     if isinstance(t, Integral):
         k = operator.index(t)  # exact, however many digits
     elif math.isfinite(t) and float(t).is_integer():
         k = int(t)
     else:
-        raise TypeError(f"{name}: {where} must be a whole class index, got {_short(t)}")
+        raise TypeError(f"{name}: {where} must be a whole class index, got {args.short(t)}")
     if not 0 <= k < nclasses:
-        shown = str(k) if abs(k) < 10**15 else f"an int of {len(str(abs(k)))} digits"
+        shown = str(k) if abs(k) < 10**15 else f"an int of {args.digits(k):,} digits"
         raise IndexError(
             f"{name}: {where} is class {shown}, but there are {nclasses} classes "
             f"(valid indices 0 to {nclasses - 1})"
@@ -295,8 +281,8 @@ def cross_entropy(logits: Any, target_index: Any) -> Value:
     d/dz_j = softmax(z)_j - [j == k]. Same as ``torch.nn.functional.cross_entropy``.
     """
     name = "cross_entropy"
-    if _listlike(logits) is not None:  # a NumPy array of scores, or of rows of scores
-        logits = _listlike(logits)
+    rows = _listlike(logits, f"{name}: logits")  # arrays: scores, or rows of scores
+    logits = logits if rows is None else rows
     batch = (
         isinstance(logits, (list, tuple))
         and len(logits) > 0
@@ -313,11 +299,11 @@ def cross_entropy(logits: Any, target_index: Any) -> Value:
                 "binary_cross_entropy_with_logits for two classes."
             )
         return _nll_of_softmax(zs, _class_index(target_index, len(zs), name, None))
-    indices = _listlike(target_index)
+    indices = _listlike(target_index, f"{name}: targets")
     if indices is None:
         raise TypeError(
             f"{name}: a batch of {len(logits)} examples needs a list of "
-            f"{len(logits)} class indices, got {target_index!r}"
+            f"{len(logits)} class indices, got {args.short(target_index)}"
         )
     target_index = indices
     if len(logits) != len(target_index):
@@ -345,7 +331,7 @@ def hinge_loss(scores: Any, targets: Any) -> Value:
         y = _target(t, name, i)
         if y not in (-1.0, 1.0):
             raise ValueError(
-                f"{name}: target {i} is {t!r}; hinge loss needs labels -1 and +1 "
+                f"{name}: target {i} is {args.short(t)}; hinge loss needs labels -1 and +1 "
                 "(convert 0/1 labels with 2*y - 1)"
             )
         terms.append((1.0 - y * s).relu())

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from numbers import Real
 
+from tinygrad_edu import args
 from tinygrad_edu.engine import Value
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
@@ -26,14 +26,7 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
 def _hyper(value: object, name: str, low: float, *, low_ok: bool, high: float | None = None,
            who: str) -> float:
     """A hyper-parameter as a float in its allowed range, or a clear error."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{who}: {name} must be a number, got {type(value).__name__}")
-    try:
-        f = float(value)
-    except OverflowError:
-        raise ValueError(f"{who}: {name} is too large for a float") from None
-    if math.isnan(f) or math.isinf(f):
-        raise ValueError(f"{who}: {name} must be a finite number, got {f}")
+    f = args.number(value, f"{who}: {name}")
     too_low = f < low if low_ok else f <= low
     too_high = high is not None and f >= high
     if too_low or too_high:
@@ -49,13 +42,13 @@ class Optimizer:
     def __init__(self, params: Iterable[Value], who: str) -> None:
         if isinstance(params, Value):
             params = [params]
-        try:
-            self.params: list[Value] = list(params)
-        except TypeError:
+        if isinstance(params, (str, bytes, dict)) or not hasattr(params, "__iter__"):
             raise TypeError(
                 f"{who}: params must be a list of Values, e.g. model.parameters(), "
-                f"got {type(params).__name__}"
-            ) from None
+                f"got {type(params).__name__} {args.short(params)}"
+            )
+        # (its length is asked first: SGD(range(10**18)) is an error, not a hang)
+        self.params: list[Value] = args.items(params, f"{who}: params")
         if not self.params:
             raise ValueError(f"{who}: got an empty parameter list; pass model.parameters()")
         for i, p in enumerate(self.params):
@@ -92,7 +85,7 @@ class Optimizer:
                     raise self._bad(i, self.params[i], f"would make its {what} {new}")
 
     def _bad(self, i: int, p: Value, what: str) -> FloatingPointError:
-        name = f" ({p.label!r})" if p.label else ""
+        name = f" ({args.short(p.label)})" if p.label else ""
         return FloatingPointError(
             f"{self._who}.step(): parameter {i}{name} has gradient {p.grad} and {what}; "
             f"training diverged, nothing was changed. Try a smaller learning rate "
@@ -133,9 +126,9 @@ class SGD(Optimizer):
         self.momentum = _hyper(momentum, "momentum", 0.0, low_ok=True, who="SGD")
         self.weight_decay = _hyper(weight_decay, "weight_decay", 0.0, low_ok=True, who="SGD")
         self.dampening = _hyper(dampening, "dampening", 0.0, low_ok=True, who="SGD")
-        if nesterov and (self.momentum <= 0 or self.dampening != 0):
+        self.nesterov = args.flag(nesterov, "SGD: nesterov")
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
-        self.nesterov = bool(nesterov)
         self._buffers: list[float] | None = None
 
     def step(self) -> None:
@@ -196,8 +189,7 @@ class Adam(Optimizer):
         who = type(self).__name__
         super().__init__(params, who)
         self.lr = _hyper(lr, "lr (learning rate)", 0.0, low_ok=False, who=who)
-        if hasattr(betas, "tolist") and not isinstance(betas, (tuple, list)):
-            betas = betas.tolist()  # a NumPy pair
+        betas = args.plain(betas, f"{who}: betas", most=2)  # a NumPy or torch pair
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             size = f" of {len(betas)}" if isinstance(betas, (tuple, list)) else ""
             raise ValueError(f"{who}: betas must be a pair (beta1, beta2) like (0.9, 0.999), "

@@ -15,7 +15,6 @@ training; for smaller batches, measured while the weights were moving).
 from __future__ import annotations
 
 import math
-import operator
 import random
 import re
 import sys
@@ -24,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Real
 from typing import Any
 
+from tinygrad_edu import args
 from tinygrad_edu import losses as _losses
 from tinygrad_edu.compile import TraceError, compile_step
 from tinygrad_edu.engine import Value
@@ -73,7 +73,7 @@ class History:
             try:
                 return format(v, ".4g")
             except (TypeError, ValueError, OverflowError):  # filled in by hand with anything
-                return _short(v)
+                return args.short(v)
 
         last = ", ".join(f"{k}={shown(v[-1])}" for k, v in self.history.items() if v)
         return f"History({len(self.epoch)} epochs{': ' + last if last else ''})"
@@ -82,22 +82,14 @@ class History:
 # ---------------------------------------------------------------------------------------------
 # Predictions and accuracy
 # ---------------------------------------------------------------------------------------------
-def _short(x: Any) -> str:
-    """A short repr for messages (huge ints and long lists cut)."""
-    try:
-        text = repr(x)
-    except Exception:  # e.g. an int of more than 4300 digits
-        return f"a {type(x).__name__}"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _flag(value: Any, what: str) -> bool:
     """True or False (a NumPy bool too), or a clear TypeError: an array's truth is ambiguous."""
     if isinstance(value, bool):
         return value
     if type(value).__name__ == "bool_" and hasattr(value, "item"):
         return bool(value.item())
-    raise TypeError(f"{what} must be True or False, got {type(value).__name__} {_short(value)}")
+    raise TypeError(f"{what} must be True or False, got {type(value).__name__} "
+                    f"{args.short(value)}")
 
 
 def _nan_inside(obj: Any, depth: int = 0) -> bool:
@@ -114,11 +106,17 @@ def _nan_inside(obj: Any, depth: int = 0) -> bool:
 
 
 def _as_list(X: Any, what: str) -> list[Any]:
-    if hasattr(X, "tolist") and not isinstance(X, (list, tuple)):
-        X = X.tolist()
+    X = args.plain(X, what)
     if isinstance(X, (str, bytes)) or not isinstance(X, Sequence):
         raise TypeError(f"{what} must be a list, got {type(X).__name__}")
-    return list(X)
+    return args.items(X, what)  # (its length is asked first: range(10**18) is not read)
+
+
+def _same_length(X: Any, y: Any, message: str) -> None:
+    """Refuse rows and labels of different lengths before reading either (range(10**18))."""
+    nx, ny = args.length(X), args.length(y)
+    if nx is not None and ny is not None and nx != ny:
+        raise ValueError(message.format(f"{nx:,}", f"{ny:,}"))
 
 
 def predict(model: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
@@ -138,7 +136,7 @@ def predict(model: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
 def _binary_label(t: Any, i: int) -> bool:
     if isinstance(t, bool) or not isinstance(t, Real) or t not in (0, 1, -1):
         raise ValueError(
-            f"accuracy: label {i} is {_short(t)}; a model with one output needs labels 0/1 or "
+            f"accuracy: label {i} is {args.short(t)}; a model with one output needs labels 0/1 or "
             "-1/+1 (for classes 0..K-1 the model needs K outputs)"
         )
     return t > 0
@@ -154,9 +152,8 @@ def accuracy(model: Callable[[Any], Any], X: Sequence[Any], y: Sequence[Any],
     - Several outputs: the predicted class is the index of the largest output (argmax),
       compared with integer labels ``0 .. K-1``.
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, Real) or \
-            not -math.inf < threshold < math.inf:
-        raise TypeError(f"accuracy: threshold must be a finite number, got {_short(threshold)}")
+    threshold = args.number(threshold, "accuracy: threshold")
+    _same_length(X, y, "accuracy: {} rows in X but {} labels in y")
     rows = _as_list(X, "accuracy: X")
     labels = _as_list(y, "accuracy: y")
     if len(rows) != len(labels):
@@ -170,8 +167,8 @@ def accuracy(model: Callable[[Any], Any], X: Sequence[Any], y: Sequence[Any],
             if (isinstance(t, bool) or not isinstance(t, Real) or not 0 <= t < len(out)
                     or not float(t).is_integer()):
                 raise ValueError(
-                    f"accuracy: label {i} is {_short(t)}; with {len(out)} outputs labels must be "
-                    f"class indices 0..{len(out) - 1}"
+                    f"accuracy: label {i} is {args.short(t)}; with {len(out)} outputs labels "
+                    f"must be class indices 0..{len(out) - 1}"
                 )
             correct += best == t
         else:
@@ -245,28 +242,30 @@ _LOSS_NAMES = {
 def _resolve_loss(loss: Any) -> Callable[[Any, Any], Value]:
     if isinstance(loss, str):
         if loss not in _LOSS_NAMES:
-            raise ValueError(f"fit: unknown loss {_short(loss)}; use one of "
+            raise ValueError(f"fit: unknown loss {args.short(loss)}; use one of "
                              f"{', '.join(_LOSS_NAMES)} or pass a function loss(preds, targets)")
         return _LOSS_NAMES[loss]
-    if not callable(loss):
-        raise TypeError(f"fit: loss must be a function loss(preds, targets), got {_short(loss)}")
+    if not callable(loss) or isinstance(loss, type):  # a class makes objects, not a loss
+        raise TypeError(f"fit: loss must be a function loss(preds, targets), got "
+                        f"{'the class ' if isinstance(loss, type) else ''}{args.short(loss)}")
     return loss
 
 
 def _resolve_metrics(metrics: Any, loss: Any, y: list[Any]) -> dict[str, Metric]:
+    metrics = args.scalar(metrics, "fit: metrics")  # (a 0-d array is one item, not a list)
     if metrics is None:
         return {}
     if isinstance(metrics, (str, bytes)) or callable(metrics):
         metrics = [metrics]
     if not isinstance(metrics, Iterable):
         raise TypeError(f"fit: metrics must be a list like ['accuracy'], got "
-                        f"{type(metrics).__name__} {_short(metrics)}")
+                        f"{type(metrics).__name__} {args.short(metrics)}")
     items = metrics.items() if isinstance(metrics, Mapping) else [(None, m) for m in metrics]
     resolved: dict[str, Metric] = {}
     for name, m in items:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"fit: metric names must be str, got {type(name).__name__} "
-                            f"{_short(name)}")
+                            f"{args.short(name)}")
         if isinstance(m, str) and m in ("accuracy", "acc"):
             # Raw scores (hinge loss, logits) and ±1 labels are split at 0, probabilities at 0.5.
             raw = loss in (_losses.hinge_loss, _losses.binary_cross_entropy_with_logits)
@@ -281,7 +280,7 @@ def _resolve_metrics(metrics: Any, loss: Any, y: list[Any]) -> dict[str, Metric]
             resolved[name or str(getattr(m, "__name__", f"metric{len(resolved)}"))] = m
         else:
             raise ValueError(
-                f"fit: unknown metric {_short(m)}; use \"accuracy\" or a function "
+                f"fit: unknown metric {args.short(m)}; use \"accuracy\" or a function "
                 "metric(model, X, y) -> float"
             )
     if "loss" in resolved:
@@ -293,38 +292,20 @@ def _resolve_metrics(metrics: Any, loss: Any, y: list[Any]) -> dict[str, Metric]
 # Checking what fit is given. Messages name rows as in the X and y the user passed (row 9 is
 # X[9], y[9]), never as positions inside a shuffled batch.
 # ---------------------------------------------------------------------------------------------
-def _integer(value: Any) -> int | None:
-    """An integer-like value (int, NumPy integer; not bool, not float) as an int, else None."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return operator.index(value)
-    except TypeError:
-        return None
-
-
-def _whole(value: Any, what: str, low: int) -> int:
-    n = _integer(value)
-    if n is None or n < low:
-        raise ValueError(f"fit: {what} must be a whole number >= {low}, got {_short(value)}")
-    return n
-
-
 def _check_row(x: Any, i: int, where: str) -> Any:
     """Row ``i`` of ``where`` (e.g. "X") as given, or a clear error naming it."""
-    if hasattr(x, "tolist") and not isinstance(x, (list, tuple)):
-        x = x.tolist()  # a NumPy row, a 0-d array or a NumPy scalar
+    x = args.plain(x, f"fit: {where}[{i}]")  # a NumPy row, a 0-d array or a NumPy scalar
     if isinstance(x, Value) or (isinstance(x, Real) and not isinstance(x, bool)):
         cells: Sequence[Any] = [x]
     elif isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
         raise TypeError(f"fit: {where}[{i}] must be a list of numbers, got {type(x).__name__} "
-                        f"{_short(x)}")
+                        f"{args.short(x)}")
     else:
         cells = x
     for j, v in enumerate(cells):
         number = v.data if isinstance(v, Value) else v
         if isinstance(number, bool) or not isinstance(number, Real):
-            raise TypeError(f"fit: {where}[{i}] holds {_short(v)} ({type(v).__name__}), "
+            raise TypeError(f"fit: {where}[{i}] holds {args.short(v)} ({type(v).__name__}), "
                             "not a number")
         if not -math.inf < number < math.inf:
             at = f"{where}[{i}]" if cells is not x else f"{where}[{i}][{j}]"
@@ -381,7 +362,7 @@ def _resolve_callbacks(callbacks: Any) -> dict[str, list[Callable[..., Any]]]:
     if isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(callbacks, Iterable):
         raise TypeError(
             f"fit: callbacks must be a list of callbacks, got {type(callbacks).__name__} "
-            f"{_short(callbacks)}"
+            f"{args.short(callbacks)}"
         )
     for k, cb in enumerate(callbacks):
         methods = {h: getattr(cb, h) for h in _HOOKS if callable(getattr(cb, h, None))}
@@ -392,7 +373,7 @@ def _resolve_callbacks(callbacks: Any) -> dict[str, list[Callable[..., Any]]]:
             hooks["on_epoch_end"].append(cb)
         else:
             raise TypeError(
-                f"fit: callbacks[{k}] is {type(cb).__name__} {_short(cb)}, which is not "
+                f"fit: callbacks[{k}] is {type(cb).__name__} {args.short(cb)}, which is not "
                 "callable. A callback is a function callback(epoch, model, history), or an "
                 "object with on_epoch_end(epoch, model, history) and/or on_step_end(epoch, step, "
                 "model, loss) methods"
@@ -558,21 +539,24 @@ def fit(
     the epochs completed before it (to plot the loss blowing up); ``epoch`` and ``step`` say
     where it happened.
     """
-    epochs = _whole(epochs, "epochs", 1)
+    epochs = args.whole(epochs, "fit: epochs", 1)
     if batch_size is not None:
         try:
-            batch_size = _whole(batch_size, "batch_size", 1)
-        except ValueError:
-            raise ValueError("fit: batch_size must be None (full batch) or a whole number >= 1, "
-                             f"got {_short(batch_size)}") from None
+            batch_size = args.whole(batch_size, "fit: batch_size", 1)
+        except (TypeError, ValueError) as err:
+            raise type(err)("fit: batch_size must be None (full batch) or a positive int, "
+                            f"got {args.short(batch_size)}") from None
     if seed is not None:
-        if _integer(seed) is None:
-            raise TypeError(f"fit: seed must be a whole number or None, got {_short(seed)}")
-        seed = _integer(seed)
+        try:
+            seed = args.whole(seed, "fit: seed", low=None)
+        except TypeError:
+            raise TypeError("fit: seed must be a whole number or None, got "
+                            f"{type(seed).__name__} {args.short(seed)}") from None
     if not (isinstance(compiled, str) and compiled == "auto"):
         compiled = _flag(compiled, 'fit: compiled (True, False or "auto")')
     shuffle = _flag(shuffle, "fit: shuffle")
     progress = _flag(progress, "fit: progress")
+    _same_length(X, y, "fit: X has {} rows but y has {} targets; they must match")
     rows = _as_list(X, "fit: X")
     targets = _as_list(y, "fit: y")
     if not rows:

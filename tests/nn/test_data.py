@@ -157,8 +157,11 @@ def test_train_test_split():
     assert train_test_split(X, y, seed=0) == train_test_split(X, y, seed=0)
     with pytest.raises(ValueError, match="20 rows in X but 3 labels"):
         train_test_split(X, [1, 2, 3])
-    for bad in (0.0, 1.0, "0.2", None):
+    for bad in (0.0, 1.0, math.nan):
         with pytest.raises(ValueError, match="test_fraction must be between 0 and 1"):
+            train_test_split(X, y, test_fraction=bad)
+    for bad in ("0.2", None):
+        with pytest.raises(TypeError, match="test_fraction must be a number"):
             train_test_split(X, y, test_fraction=bad)
 
 

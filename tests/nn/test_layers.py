@@ -606,7 +606,7 @@ def test_huge_numbers_and_long_inputs_give_short_messages():
     m = MLP(2, [1], seed=0)
     with pytest.raises(ValueError, match="input 0 is not usable"):
         m([10**400, 1.0])
-    with pytest.raises(ValueError, match="expects 2 inputs, got 100000 inputs") as info:
+    with pytest.raises(ValueError, match="expects 2 inputs, got 100,000 inputs") as info:
         m(list(range(100_000)))
     assert len(str(info.value)) < 300
     with pytest.raises(TypeError) as info:

@@ -420,7 +420,7 @@ def test_huge_class_indices_and_targets_are_clear_errors():
         with pytest.raises(TypeError, match="whole class index"):
             cross_entropy(values([1.0, 2.0]), bad)
     for loss in (mse_loss, binary_cross_entropy, binary_cross_entropy_with_logits, hinge_loss):
-        with pytest.raises(ValueError, match="target 0 is an int of 401 digits"):
+        with pytest.raises(ValueError, match="target 0 is too large for a float: an int of 401"):
             loss([Value(0.5)], [10**400])
 
 

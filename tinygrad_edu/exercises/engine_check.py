@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tinygrad_edu.engine import Value as _RefValue
+from tinygrad_edu.exercises._guard import DEFAULT_TIMEOUT, time_limit
 from tinygrad_edu.exercises._report import (
     Mismatch,
     Report,
@@ -36,6 +37,7 @@ from tinygrad_edu.exercises._report import (
     error_text,
     fmt,
     is_not_implemented,
+    message,
     new_report,
     todo_detail,
 )
@@ -54,11 +56,12 @@ MISTAKES = {
     "visited-twice": "a node's _backward runs more than once in one backward()",
     "not-visited": "a node's _backward never runs",
     "no-seed": "backward() does not start with self.grad = 1",
-    "no-reset": "intermediate grads never reset between backward() calls",
+    "no-reset": "intermediate grads never reset between backward() calls (a note, as in the "
+                "lecture's engine: it differs from PyTorch only when backward() runs twice)",
     "reset-leaves": "backward() resets the leaves' grads (they should add up)",
     "missing-rop": "no number-on-the-left operator (__radd__ / __rmul__)",
     "number-not-wrapped": "a plain number used as if it were a Value (other.data on an int)",
-    "not-a-value": "an op returns something that is not a Value",
+    "not-a-value": "an op returns something that is not a Value (e.g. a float)",
     "power-rule": "d(a**k)/da written without the - 1 in the exponent",
 }
 
@@ -206,7 +209,8 @@ class _GraphCase:
     leaves: dict[str, float]
     # builds the graph from the leaves: (root, named inner nodes)
     build: Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]]
-    uses: tuple[str, ...]  # names of the one-op cases this graph relies on
+    # the one-op cases this graph relies on: (case name, the op, where this graph uses it)
+    uses: tuple[tuple[str, str, str], ...]
     needs: tuple[str, ...]
     twice: bool = False  # call backward() twice on the same graph
 
@@ -252,44 +256,65 @@ _NEURON = {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432}
 
 
 def _graph_cases() -> list[_GraphCase]:
+    # (the one-op case, the op as this graph has it, where) — hints name only this graph's parts
+    mul, add, tanh = ("a * b", "*"), ("a + b", "+"), ("a.tanh()", "tanh")
+    used_twice = ("a * a (a used twice)", "a value used twice")
     return [
         _GraphCase("backward() of L = a * b", {"a": 2.0, "b": -3.0},
-                   lambda v: (v["a"] * v["b"], {}), ("a * b",), ("__mul__",)),
+                   lambda v: (v["a"] * v["b"], {}), ((*mul, "L = a * b"),), ("__mul__",)),
         _GraphCase("backward() through a chain: L = tanh(a * b + c)",
                    {"a": 2.0, "b": -3.0, "c": 6.5}, _chain,
-                   ("a * b", "a + b", "a.tanh()"), ("__mul__", "__add__", "tanh")),
+                   ((*mul, "x = a * b"), (*add, "y = x + c"), (*tanh, "L = tanh(y)")),
+                   ("__mul__", "__add__", "tanh")),
         _GraphCase("a node with two users: x = a * b, L = (tanh(x) + c) * x",
                    {"a": 2.0, "b": -0.25, "c": 1.0}, _two_users,
-                   ("a * b", "a + b", "a.tanh()", "a * a (a used twice)"),
+                   ((*mul, "x = a * b and L = y * x"), (*add, "y = t + c"),
+                    (*tanh, "t = tanh(x)"),
+                    (*used_twice, "x = a * b is used by tanh(x) and by L = y * x, so its two "
+                                  "grads must add up")),
                    ("__mul__", "__add__", "tanh")),
         _GraphCase("a - b and a / b: L = (a - b) / c",
                    {"a": 5.0, "b": 3.0, "c": 4.0}, _sub_div,
-                   ("a + b", "a * b", "a ** 3", "a * 2 (a number on the right)"),
+                   ((*add, "a - b, which is a + (-b)"), (*mul, "d / c, which is d * c**-1"),
+                    ("a ** 3", "**", "c**-1"),
+                    ("a * 2 (a number on the right)", "a Value times a number",
+                     "-b, which is b * -1")),
                    ("__sub__", "__truediv__")),
         _GraphCase("the lecture's neuron: o = tanh(x1*w1 + x2*w2 + b)", dict(_NEURON), _neuron,
-                   ("a * b", "a + b", "a.tanh()"), ("__mul__", "__add__", "tanh")),
+                   ((*mul, "x1*w1 and x2*w2"), (*add, "x1*w1 + x2*w2 + b"), (*tanh, "tanh(n)")),
+                   ("__mul__", "__add__", "tanh")),
         _GraphCase("the neuron with tanh from exp: o = (e - 1) / (e + 1), e = exp(2n)",
                    dict(_NEURON), _neuron_exp,
-                   ("a * b", "a + b", "a.exp()", "a ** 3", "2 * a (a number on the left)"),
+                   ((*mul, "x1*w1, x2*w2 and the division"), (*add, "n and e + 1"),
+                    ("a.exp()", "exp", "e = exp(2n)"),
+                    ("a ** 3", "**", "the division, (e - 1) * (e + 1)**-1"),
+                    ("2 * a (a number on the left)", "a number times a Value", "2n = 2 * n")),
                    ("__mul__", "__add__", "exp", "__sub__", "__truediv__", "__rmul__")),
         _GraphCase("backward() twice on the same graph: L = (a * b) * c",
-                   {"a": 2.0, "b": -3.0, "c": 4.0}, _twice, ("a * b", "a * a (a used twice)"),
+                   {"a": 2.0, "b": -3.0, "c": 4.0}, _twice,
+                   ((*mul, "x = a * b and L = x * c"),
+                    (*used_twice, "each leaf's grad must add up over the two backward() "
+                                  "calls, which needs += in _backward")),
                    ("__mul__",), twice=True),
     ]
 
 
 # ---- the checker -------------------------------------------------------------------------
-def check_engine(value_class: Any, quiet: bool = False) -> Report:
+def check_engine(value_class: Any, quiet: bool = False,
+                 timeout: float | None = DEFAULT_TIMEOUT) -> Report:
     """Check your own micrograd-shaped ``Value`` class; print a ✓/✗ line per case.
 
     Pass the class itself: ``check_engine(Value)``. Every ✗ names the case, the expected and
     the received numbers, and a hint. Parts you have not written yet are reported as "not
-    implemented yet". Returns a ``Report``, truthy only when every case passes.
+    implemented yet". Each case may run ``timeout`` seconds (None: no limit); an error in
+    your code, or a loop that never ends, is a ✗ too, never a traceback. Returns a
+    ``Report``, truthy only when every case passes.
     """
+    timeout = time_limit(timeout, "check_engine")
     name = getattr(value_class, "__name__", None)
     name = name if isinstance(name, str) else type(value_class).__name__
-    report = new_report(f"check_engine({name}): "
-                        "your Value class", quiet)
+    report = new_report(f"check_engine({name[:40]}): your Value class", quiet,
+                        timeout)
     if not isinstance(value_class, type):
         report.add(Result(
             "check_engine needs your class", "fail",
@@ -298,20 +323,27 @@ def check_engine(value_class: Any, quiet: bool = False) -> Report:
         ))
         return report.finish()
     V = value_class
-    report.add(_check_leaf(V))
+    report.case(_LEAF, lambda: _check_leaf(V), "making Value(2.0) and reading .data and .grad")
     report.say("one op at a time (out.grad = 10.0, then out._backward() once):")
     ops = {}
     for case in _op_cases():
-        ops[case.name] = report.add(_run_op(V, case))
-    report.add(_check_structure(V))
+        ops[case.name] = report.case(case.name, lambda case=case: _run_op(V, case),
+                                     f"computing {case.name.split(' (')[0]} and calling "
+                                     "out._backward()")
+    report.case(_STRUCTURE, lambda: _check_structure(V), "computing (a * b) + c")
     report.say("backward() over a whole graph:")
     for graph in _graph_cases():
-        report.add(_run_graph(V, graph, ops))
+        report.case(graph.name, lambda graph=graph: _run_graph(V, graph, ops),
+                    "building the graph and calling backward()")
     return report.finish()
 
 
+_LEAF = "Value(2.0) starts with .data == 2.0 and .grad == 0.0"
+_STRUCTURE = "(a * b) + c remembers how it was made: ._prev and ._op"
+
+
 def _check_leaf(V: type) -> Result:
-    name = "Value(2.0) starts with .data == 2.0 and .grad == 0.0"
+    name = _LEAF
     leaf, err = attempt(lambda: V(2.0))
     if err is not None:
         if is_not_implemented(err):
@@ -410,7 +442,7 @@ def _run_op(V: type, case: _OpCase) -> Result:
 def _op_error(case: _OpCase, err: BaseException) -> Result:
     if is_not_implemented(err):
         return Result(case.name, "todo", detail=todo_detail(err))
-    text = str(err)
+    text = message(err)
     if case.number_right and isinstance(err, AttributeError) and (
             "'int' object" in text or "'float' object" in text):
         return Result(case.name, "fail", detail=error_text(err), mistake="number-not-wrapped",
@@ -429,7 +461,7 @@ def _op_error(case: _OpCase, err: BaseException) -> Result:
 
 
 def _check_structure(V: type) -> Result:
-    name = "(a * b) + c remembers how it was made: ._prev and ._op"
+    name = _STRUCTURE
     missing = _missing(V, ("__add__", "__mul__"))
     if missing:
         return Result(name, "todo", detail=f"your Value has no {missing[0]} yet")
@@ -489,6 +521,14 @@ def _run_graph(V: type, graph: _GraphCase, ops: dict[str, Result]) -> Result:
         return _todo_or_fail(name, err, "building the graph raised this error (the one-op "
                                         "checks above show which op)")
     root, inner = built
+    for label, node in (*inner.items(), ("L", root)):
+        if not isinstance(node, V):
+            return Result(name, "fail", detail=f"{label} came out as {fmt(node)}",
+                          mistake="not-a-value", hint=(
+                              "every op must build and return a new Value, not a number: a "
+                              "plain number has no grad and no _backward, so backward() cannot "
+                              "pass a gradient through it. The one-op checks above show which "
+                              "op: out = Value(..., (self, other), '*'); ...; return out"))
     names = {id(v): k for k, v in inner.items()} | {id(root): "L"}
     names |= {id(v): k for k, v in leaves.items()}
     trace = _Trace.start(root, names)
@@ -517,12 +557,13 @@ def _run_graph(V: type, graph: _GraphCase, ops: dict[str, Result]) -> Result:
                                               "dL/dL = 1"), *bad], mistake="no-seed", hint=(
             "backward() must start with self.grad = 1.0 (the output's gradient with respect "
             "to itself is 1); every other gradient is a multiple of it."))
-    broken = [u for u in graph.uses if u in ops and ops[u].status != "pass"]
+    broken = [(op, why) for u, op, why in graph.uses if u in ops and ops[u].status != "pass"]
     if broken:
+        many = len(broken) > 1
         return Result(name, "fail", shown[:2], hint=(
-            f"this graph uses {', '.join(broken)}, which "
-            f"{'is' if len(broken) == 1 else 'are'} not ✓ above: fix "
-            f"{'that' if len(broken) == 1 else 'those'} first."))
+            "this graph uses " + "; and ".join(f"{op} ({why})" for op, why in broken)
+            + f": the one-op case{'s' * many} for {'them' if many else 'it'} above "
+            + f"{'are' if many else 'is'} not ✓. Fix {'those' if many else 'that'} first."))
     if graph.twice:
         result = _twice_diagnosis(name, graph, got_leaves, got_inner, want_leaves, want_inner)
         if result is not None:
@@ -539,17 +580,22 @@ def _twice_diagnosis(name: str, graph: _GraphCase, got_leaves: dict[str, Any],
     x = "x = a * b"
     once = {k: w / 2 for k, w in want_leaves.items()}  # leaves after one backward()
     if close(got_inner[x], 2 * want_inner[x]):
-        return Result(name, "fail", [
-            Mismatch("x.grad", want_inner[x], got_inner[x], "c, as after the first call"),
+        return Result(name, "note", [
+            Mismatch("x.grad", want_inner[x], got_inner[x], "c, in PyTorch and tinygrad_edu"),
             *[Mismatch(f"{k}.grad", w, got_leaves[k], "twice the first call's")
               for k, w in want_leaves.items() if not close(got_leaves[k], w)],
-        ], mistake="no-reset", hint=(
-            "the inner node x still had its grad from the first backward(), and the second "
-            "one added to it, so everything below x got too much. In backward(), before "
-            "seeding self.grad = 1.0, set node.grad = 0.0 for every node of topo that has "
-            "inputs (node._prev). Leaves keep adding up across calls, as in PyTorch; that is "
-            "why a training loop calls zero_grad(). (The lecture's engine skips this reset: "
-            "it only matters when backward() runs twice on the same graph.)"))
+        ], mistake="no-reset", detail=(
+            "your backward() keeps the inner nodes' grads between calls, as the lecture's "
+            "engine does: the second call adds to x = a * b's grad from the first, so a and "
+            "b (below x) get more than a second gradient."), hint=(
+            "this matters only when backward() runs twice on one graph. A training loop "
+            "builds a new graph every step, so your engine trains as PyTorch does. PyTorch "
+            "refuses a second backward() through the same graph unless you pass "
+            "retain_graph=True, and then adds the same gradients to the leaves again: it "
+            "never keeps an inner node's gradient between calls. To do the same, set "
+            "node.grad = 0.0 for every node of topo that has inputs (node._prev) before "
+            "seeding self.grad = 1.0; the leaves keep adding up (that is why a training loop "
+            "calls zero_grad())."))
     if all(close(got_leaves[k], w) for k, w in once.items()):
         return Result(name, "fail", [
             Mismatch(f"{k}.grad", w, got_leaves[k], "first call's grad + second call's")

@@ -7,7 +7,9 @@ backward gives is compared with central differences of the op's own forward,
     (f(x + eps) - f(x - eps)) / (2 eps),
 
 so no formula for the derivative is needed; ``expected=`` (a function of floats) also checks
-the forward values.
+the forward values. For a ``Function``, ``backward`` is also called directly with a grad of
+2.5: ``backward()`` on a graph asks it for local derivatives with grad 1.0 (and multiplies
+by the output's grad itself), so only a direct call shows a backward that ignores ``grad``.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tinygrad_edu import checks
+from tinygrad_edu import args
 from tinygrad_edu.engine import Value
+from tinygrad_edu.exercises._guard import DEFAULT_TIMEOUT, time_limit
 from tinygrad_edu.exercises._report import (
     Mismatch,
     Report,
@@ -27,6 +30,7 @@ from tinygrad_edu.exercises._report import (
     error_text,
     fmt,
     is_not_implemented,
+    message,
     new_report,
     todo_detail,
 )
@@ -36,7 +40,9 @@ __all__ = ["check_function"]
 
 DEFAULT_POINTS = {1: [-1.5, -0.4, 0.3, 1.2, 2.5],
                   2: [(0.5, -1.2), (1.3, 0.7), (-0.8, 2.0)]}
-UPSTREAM = 3.0  # the chain-rule case computes L = 3 * op(x), so backward receives grad = 3
+UPSTREAM = 3.0  # the chain-rule case computes L = 3 * op(x) (a function of Values)
+GRAD = 2.5  # the chain-rule case calls a Function's backward(ctx, 2.5) directly
+MAX_POINTS = 1000
 
 
 def _is_function_class(op: Any) -> bool:
@@ -60,55 +66,77 @@ def _nargs(op: Any) -> int:
 
 def check_function(op: Any, points: Sequence[Any] | None = None, *,
                    expected: Callable[..., float] | None = None, eps: float = 1e-6,
-                   atol: float = 1e-6, rtol: float = 1e-4, quiet: bool = False) -> Report:
+                   atol: float = 1e-6, rtol: float = 1e-4, quiet: bool = False,
+                   timeout: float | None = DEFAULT_TIMEOUT) -> Report:
     """Check an op's backward against finite differences; print a ✓/✗ line per case.
 
     ``op``: a ``Function`` subclass (``class Sin(Function)``) or a function of Values.
     ``points``: the inputs to try (numbers for a one-input op, tuples for more); a few
     ordinary numbers by default. ``expected``: optionally the true forward as a function of
-    floats (``math.sin``), to check forward values too. Returns a ``Report``.
+    floats (``math.sin``), to check forward values too. Each case may run ``timeout``
+    seconds (None: no limit); an error in your code, or a loop that never ends, is a ✗ too,
+    never a traceback. Returns a ``Report``.
     """
-    name = getattr(op, "__name__", type(op).__name__)
+    timeout = time_limit(timeout, "check_function")
+    name = getattr(op, "__name__", None)
+    name = name[:40] if isinstance(name, str) else type(op).__name__
     is_fn = _is_function_class(op)
-    report = new_report(f"check_function({name}): forward and backward of your op", quiet)
     if not is_fn and not callable(op):
+        report = new_report(f"check_function({name}): forward and backward of your op", quiet,
+                            timeout)
         report.add(Result(f"{name} is an op", "fail", detail=f"got {fmt(op)}",
                           hint="pass your Function subclass (check_function(Sin)) or a "
                                "function of Values (check_function(softplus))"))
         return report.finish()
     n = _nargs(op)
     pts = _points(points if points is not None else DEFAULT_POINTS.get(n, DEFAULT_POINTS[2]))
-    eps, atol, rtol = (checks.number(v, f"check_function: {k}")
+    eps, atol, rtol = (args.number(v, f"check_function: {k}")
                        for k, v in (("eps", eps), ("atol", atol), ("rtol", rtol)))
     if not (eps > 0 and atol >= 0 and rtol >= 0):
         raise ValueError(f"check_function: eps must be > 0 and atol, rtol >= 0, got eps={eps}, "
                          f"atol={atol}, rtol={rtol}")
+    if expected is not None and not callable(expected):
+        raise TypeError(f"check_function: expected must be a function of floats (math.sin), "
+                        f"got {type(expected).__name__} {args.short(expected)}")
+    report = new_report(f"check_function({name}): forward and backward of your op", quiet,
+                        timeout)
     call = (lambda *xs: op.apply(*xs)) if is_fn else op
-    args = ", ".join("xyzw"[i] if i < 4 else f"x{i}" for i in range(n))
-    shown = (", ".join(f"{p[0]:g}" for p in pts) if n == 1 else
-             ", ".join("(" + ", ".join(f"{v:g}" for v in p) + ")" for p in pts))
-    at = f"{args} = {shown}" if n == 1 else f"({args}) = {shown}"
+    names = ", ".join("xyzw"[i] if i < 4 else f"x{i}" for i in range(n))
+    shown = (", ".join(f"{p[0]:g}" for p in pts[:8]) if n == 1 else
+             ", ".join("(" + ", ".join(f"{v:g}" for v in p) + ")" for p in pts[:8]))
+    shown += ", ..." if len(pts) > 8 else ""
+    at = f"{names} = {shown}" if n == 1 else f"({names}) = {shown}"
     two_calls = is_fn and n == 1 and len(pts) >= 2
-    grad_cases = [
-        (f"backward: the gradient of {name}({args}) matches nudging (central differences, "
-         f"eps = {eps:g})", 1.0),
-        (f"backward multiplies by the incoming grad: L = {UPSTREAM:g} * {name}({args})",
-         UPSTREAM),
-    ]
+    grad_case = (f"backward: the gradient of {name}({names}) matches nudging (central "
+                 f"differences, eps = {eps:g})")
+    chain_case = (f"backward multiplies by the incoming grad: {name}.backward(ctx, {GRAD:g}) "
+                  f"= {GRAD:g} × the local derivative" if is_fn else
+                  f"backward multiplies by the incoming grad: L = {UPSTREAM:g} * {name}({names})")
     two_name = f"two calls in one graph keep their own inputs: L = {name}(a) * {name}(b)"
 
-    forward = report.add(_forward_case(f"forward: {name}({args}) at {at}", call, pts,
-                                       expected, is_fn))
+    forward = report.case(f"forward: {name}({names}) at {at}",
+                          lambda: _forward_case(f"forward: {name}({names}) at {at}", call, pts,
+                                                expected, is_fn),
+                          f"computing {name}({names})")
     if not forward:
-        for case, _ in grad_cases:
+        for case in (grad_case, chain_case):
             report.add(Result(case, "todo", waiting="the forward case"))
         if two_calls:
             report.add(Result(two_name, "todo", waiting="the forward case"))
         return report.finish()
-    grads_ok = [report.add(_gradient_case(case, call, pts, eps, atol, rtol, up))
-                for case, up in grad_cases]
+    doing = f"computing {name}({names}) and calling backward()"
+    grads_ok = [
+        report.case(grad_case, lambda: _gradient_case(grad_case, call, pts, eps, atol, rtol,
+                                                      1.0), doing),
+        report.case(chain_case, lambda: (
+            _grad_argument_case(chain_case, op, pts, eps, atol, rtol) if is_fn else
+            _gradient_case(chain_case, call, pts, eps, atol, rtol, UPSTREAM)),
+            f"calling {name}.backward(ctx, {GRAD:g})" if is_fn else doing),
+    ]
     if two_calls and all(grads_ok):
-        report.add(_two_calls_case(two_name, call, pts[0][0], pts[-1][0], eps, atol, rtol))
+        report.case(two_name, lambda: _two_calls_case(two_name, call, pts[0][0], pts[-1][0],
+                                                      eps, atol, rtol),
+                    f"computing {name}(a) * {name}(b) and calling backward()")
     elif two_calls:
         report.add(Result(two_name, "todo", waiting="the backward cases"))
     return report.finish()
@@ -121,13 +149,20 @@ def _value_of(out: Any) -> Any:
 def _points(points: Any) -> list[tuple[float, ...]]:
     """``points`` as a list of input tuples of floats, or a clear error saying what to pass."""
     want = "a list of inputs: numbers for a one-input op ([0.5, 1.2]) or tuples ([(0.5, 1.0)])"
-    if isinstance(points, (str, bytes, dict)) or not hasattr(points, "__iter__"):
+    points = args.scalar(points)
+    if isinstance(points, (str, bytes, dict)) or not hasattr(points, "__len__"):
         raise TypeError(f"check_function: points must be {want}, got {type(points).__name__} "
-                        f"{repr(points)[:60]}")
+                        f"{args.short(points)}")
+    if len(points) > MAX_POINTS:  # (asked before looking inside: range(10**18) has a len)
+        raise ValueError(f"check_function: points must be {want} of at most {MAX_POINTS:,} "
+                         f"inputs, got {len(points):,}")
     pts = [tuple(p) if isinstance(p, (tuple, list)) else (p,) for p in points]
     if not pts or not all(pts):
         raise ValueError(f"check_function: points must be {want}, not empty")
-    return [tuple(checks.number(v, f"check_function: points[{i}]") for v in p)
+    if any(len(p) > 16 for p in pts):
+        raise ValueError(f"check_function: each point holds one number per input of the op "
+                         f"(at most 16), got one of {max(len(p) for p in pts):,}")
+    return [tuple(args.number(v, f"check_function: points[{i}]") for v in p)
             for i, p in enumerate(pts)]
 
 
@@ -210,8 +245,45 @@ def _gradient_case(name: str, call: Callable[..., Any], pts: list[Sequence[float
     return Result(name, "fail", bad[:2], hint=hint, mistake=tag)
 
 
+def _grad_argument_case(name: str, op: Any, pts: list[Sequence[float]], eps: float,
+                        atol: float, rtol: float) -> Result:
+    """``op.backward(ctx, GRAD)`` called directly must give GRAD × the local derivatives."""
+    bad: list[Mismatch] = []
+    hint, tag = "", None
+    for p in pts:
+        out = op.apply(*(Value(v) for v in p))
+        grads, err = attempt(lambda out=out: op.backward(out._arg, GRAD))
+        if err is not None:
+            if is_not_implemented(err):
+                return Result(name, "todo", detail=todo_detail(err))
+            return Result(name, "fail", detail=f"at {_at(p)}: {error_text(err)}",
+                          hint=_backward_error_hint(err))
+        grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+        if len(grads) != len(p):
+            return Result(name, "fail", detail=f"at {_at(p)} backward returned {len(grads)} "
+                          f"gradient(s) for {len(p)} input(s)",
+                          hint="return one gradient per input of apply(), as a tuple when "
+                               "there are several")
+        for i, got in enumerate(grads):
+            numeric = GRAD * _numeric(op.apply, p, i, eps)
+            got = 0.0 if got is None else got  # None: "no gradient", as in PyTorch
+            if isinstance(got, bool) or not isinstance(got, (int, float)):
+                return Result(name, "fail", detail=f"at {_at(p)} backward returned {fmt(got)}",
+                              hint="backward returns plain numbers (floats), one per input: "
+                                   "grad * local derivative")
+            if abs(got - numeric) <= atol + rtol * abs(numeric):
+                continue
+            what = f"gradient of {'xyzw'[i] if i < 4 else f'x{i}'} at {_at(p)}"
+            bad.append(Mismatch(what, numeric, got, f"{GRAD:g} × nudging"))
+            if not hint:
+                tag, hint = _diagnose(op.apply, p, i, got, numeric, GRAD, eps, atol, rtol)
+    if not bad:
+        return Result(name, "pass")
+    return Result(name, "fail", bad[:2], hint=hint, mistake=tag)
+
+
 def _backward_error_hint(err: BaseException) -> str:
-    text = str(err)
+    text = message(err)
     if isinstance(err, (ValueError, TypeError)) and "unpack" in text:
         return ("backward could not unpack what forward saved: in forward call "
                 "ctx.save_for_backward(x) (every input backward needs), and in backward read "
@@ -228,9 +300,11 @@ def _diagnose(call: Callable[..., Any], p: Sequence[float], i: int, got: float,
 
     if upstream != 1.0 and near(got, numeric / upstream):
         return "missing-out-grad", (
-            f"backward got grad = {upstream:g} (the gradient of L = {upstream:g} * op(x) with "
-            "respect to the op's output) but returned the bare local derivative. Return "
-            "grad * local derivative: the chain rule.")
+            f"backward got grad = {upstream:g} (the gradient of the loss with respect to the "
+            "op's output, passed down from the nodes above) but returned the bare local "
+            "derivative. Return grad * local derivative: the chain rule. (backward() on a "
+            "graph asks backward(ctx, 1.0), where the two are the same number, so only a "
+            "call with another grad shows this.)")
     if near(got, -numeric):
         return "sign", "the sign is flipped: check the derivative formula's sign."
     if near(got, upstream):

@@ -15,6 +15,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from tinygrad_edu.exercises import _guard
+from tinygrad_edu.exercises._guard import DEFAULT_TIMEOUT, time_limit
 from tinygrad_edu.exercises._report import (
     Mismatch,
     Report,
@@ -22,6 +24,7 @@ from tinygrad_edu.exercises._report import (
     attempt,
     close,
     error_text,
+    escaped,
     is_not_implemented,
     new_report,
     todo_detail,
@@ -52,24 +55,28 @@ HS = (0.1, 0.01, 0.001, 0.0001)  # each 10 times smaller than the one before
 
 
 def check_nudging(one_sided: Callable[..., Any], central: Callable[..., Any] | None = None,
-                  quiet: bool = False) -> Report:
+                  quiet: bool = False, timeout: float | None = DEFAULT_TIMEOUT) -> Report:
     """Check your ``one_sided(f, x, h)`` and ``central(f, x, h)``; print a ✓/✗ line per case.
 
     ``central`` may be left out while you write ``one_sided``. When both work, the check also
     measures how their errors shrink as ``h`` gets 10 times smaller: the one-sided error 10
-    times (order 1), the central error 100 times (order 2).
+    times (order 1), the central error 100 times (order 2). Each case may run ``timeout``
+    seconds (None: no limit); an error in your code, or a loop that never ends, is a ✗ too,
+    never a traceback.
     """
-    report = new_report("check_nudging: slopes by nudging x a little", quiet)
+    timeout = time_limit(timeout, "check_nudging")
+    report = new_report("check_nudging: slopes by nudging x a little", quiet, timeout)
     quad = "f(x) = 3x² - 4x + 5 at x = 3, h = 0.001 (exact slope 14)"
     cube = "f(x) = x³ at x = 2, h = 0.1 and h = 0.01 (exact slope 12)"
     ok = []
     for label, fn, kind in (("one_sided", one_sided, "one"), ("central", central, "two")):
         if fn is None:
             continue
-        ok.append(report.add(_value_case(f"{label}: {quad}", label, fn, kind,
-                                         [(_quadratic, 3.0, 0.001)])))
-        ok.append(report.add(_value_case(f"{label}: {cube}", label, fn, kind,
-                                         [(_cube, 2.0, 0.1), (_cube, 2.0, 0.01)])))
+        for case, where in ((f"{label}: {quad}", [(_quadratic, 3.0, 0.001)]),
+                            (f"{label}: {cube}", [(_cube, 2.0, 0.1), (_cube, 2.0, 0.01)])):
+            ok.append(report.case(case, lambda case=case, fn=fn, label=label, kind=kind,
+                                  where=where: _value_case(case, label, fn, kind, where),
+                                  f"calling {label}(f, x, h)"))
     if central is None:
         return report.finish()
     if all(ok):
@@ -134,9 +141,14 @@ def _orders(report: Report, one_sided: Callable[..., Any], central: Callable[...
         return {"one": [abs(float(one_sided(_cube, 2.0, h)) - 12.0) for h in HS],
                 "two": [abs(float(central(_cube, 2.0, h)) - 12.0) for h in HS]}
 
-    errors, err = attempt(measure)
-    if err is not None or not all(e > 0 for es in errors.values() for e in es):
-        why = error_text(err) if err is not None else "an error came out exactly 0"
+    errors, err = _guard.run(measure, report.timeout)
+    if isinstance(err, _guard.TimeLimit):
+        report.add(escaped("error orders", err, "calling one_sided and central for 4 h's",
+                           report.timeout))
+        return
+    if err is not None or not all(0 < e < math.inf for es in errors.values() for e in es):
+        why = (error_text(err) if err is not None else
+               "an error came out exactly 0, infinite or not a number")
         report.add(Result("error orders", "fail", detail=f"could not measure: {why}",
                           hint="the two functions must return the nudged slope for any f, x "
                                "and h"))
@@ -148,7 +160,7 @@ def _orders(report: Report, one_sided: Callable[..., Any], central: Callable[...
     for kind, order, shape in (("one", 1, "h"), ("two", 2, "h²")):
         errs = errors[kind]
         # the order is log10 of how many times smaller the error gets per 10x smaller h
-        slopes = [math.log10(a / b) for a, b in zip(errs, errs[1:])]
+        slopes = [max(-300.0, min(300.0, math.log10(a / b))) for a, b in zip(errs, errs[1:])]
         label = "one-sided" if kind == "one" else "central"
         name = f"error of the {label} difference shrinks like {shape} (order {order})"
         factors = ", ".join(f"{10**s:.0f}x" for s in slopes)

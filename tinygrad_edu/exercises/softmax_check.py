@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tinygrad_edu.engine import Value
+from tinygrad_edu.exercises._guard import DEFAULT_TIMEOUT, time_limit
 from tinygrad_edu.exercises._report import (
     Mismatch,
     Report,
@@ -22,6 +23,7 @@ from tinygrad_edu.exercises._report import (
     error_text,
     fmt,
     is_not_implemented,
+    message,
     new_report,
     todo_detail,
 )
@@ -45,25 +47,51 @@ _OVERFLOW_HINT = (
 
 def check_softmax_nll(softmax: Callable[[list[Value]], Any],
                       nll: Callable[[Any, int], Any] | None = None,
-                      quiet: bool = False) -> Report:
+                      quiet: bool = False, timeout: float | None = DEFAULT_TIMEOUT) -> Report:
     """Check your ``softmax(logits)`` and ``nll(probs, target)``; print a ✓/✗ line per case.
 
     ``nll`` may be left out while you write ``softmax``. With both, the last cases compare
     ``nll(softmax(z), k)`` with ``cross_entropy(z, k)``: the loss and the gradient of every
-    logit, also for logits as large as 1000.
+    logit, also for logits as large as 1000. Each case may run ``timeout`` seconds (None: no
+    limit); an error in your code, or a loop that never ends, is a ✗ too, never a traceback.
     """
-    report = new_report("check_softmax_nll: softmax and negative log-likelihood", quiet)
-    parts = [report.add(_softmax_values(softmax, [2.0, 1.0, 0.1])),
-             report.add(_softmax_grads(softmax, [2.0, 1.0, 0.1])),
-             report.add(_softmax_values(softmax, [1000.0, 999.0, 998.0]))]
+    timeout = time_limit(timeout, "check_softmax_nll")
+    report = new_report("check_softmax_nll: softmax and negative log-likelihood", quiet,
+                        timeout)
+    doing = "calling softmax(logits)"
+    small, large = [2.0, 1.0, 0.1], [1000.0, 999.0, 998.0]
+    parts = [report.case(_values_name(small), lambda: _softmax_values(softmax, small), doing),
+             report.case(_GRADS, lambda: _softmax_grads(softmax, small),
+                         "calling softmax(logits)[0].backward()"),
+             report.case(_values_name(large), lambda: _softmax_values(softmax, large), doing)]
     if nll is None:
         return report.finish()
-    parts.append(report.add(_nll_case(nll, [0.7, 0.2, 0.1], 0)))
+    ps, k = [0.7, 0.2, 0.1], 0
+    parts.append(report.case(_nll_name(ps, k), lambda: _nll_case(nll, ps, k),
+                             "calling nll(probs, target) and backward()"))
     broken = list(dict.fromkeys(r.name.split("(")[0] for r in parts if r.status == "fail"))
-    report.add(_cross_entropy_case(softmax, nll, [2.0, 1.0, 0.1], 0, broken))
-    report.add(_cross_entropy_case(softmax, nll, [0.5, -1.0, 3.0, 0.0], 1, broken))
-    report.add(_cross_entropy_case(softmax, nll, [1000.0, 999.0, 998.0], 2, broken))
+    for zs, k in (([2.0, 1.0, 0.1], 0), ([0.5, -1.0, 3.0, 0.0], 1), (large, 2)):
+        report.case(_cross_entropy_name(zs, k),
+                    lambda zs=zs, k=k: _cross_entropy_case(softmax, nll, zs, k, broken),
+                    "calling nll(softmax(z), k) and backward()")
     return report.finish()
+
+
+def _values_name(zs: list[float]) -> str:
+    if max(abs(v) for v in zs) > 700:
+        return f"softmax({zs}) without overflow"
+    return f"softmax({zs}): one probability per class, summing to 1"
+
+
+_GRADS = "softmax keeps the graph: backward() from softmax(z)[0] reaches every logit"
+
+
+def _nll_name(ps: list[float], k: int) -> str:
+    return f"nll(probs = {ps}, target = {k}) = -log(probs[{k}])"
+
+
+def _cross_entropy_name(zs: list[float], k: int) -> str:
+    return f"nll(softmax(z), {k}) equals cross_entropy(z, {k}) for z = {zs}: loss and grads"
 
 
 def _todo_or_fail(name: str, err: BaseException, what: str) -> Result:
@@ -84,9 +112,7 @@ def _as_values(out: Any, n: int, what: str) -> tuple[list[Any] | None, Result | 
 
 
 def _softmax_values(softmax: Callable[..., Any], zs: list[float]) -> Result:
-    large = max(abs(v) for v in zs) > 700
-    name = (f"softmax({zs}) without overflow" if large
-            else f"softmax({zs}): one probability per class, summing to 1")
+    name = _values_name(zs)
     out, err = attempt(lambda: softmax([Value(z) for z in zs]))
     if err is not None:
         if isinstance(err, OverflowError) and not is_not_implemented(err):
@@ -117,7 +143,7 @@ def _softmax_values(softmax: Callable[..., Any], zs: list[float]) -> Result:
 
 
 def _softmax_grads(softmax: Callable[..., Any], zs: list[float]) -> Result:
-    name = "softmax keeps the graph: backward() from softmax(z)[0] reaches every logit"
+    name = _GRADS
     z = [Value(v) for v in zs]
 
     def run() -> Any:
@@ -127,7 +153,7 @@ def _softmax_grads(softmax: Callable[..., Any], zs: list[float]) -> Result:
 
     _, err = attempt(run)
     if err is not None:
-        if isinstance(err, AttributeError) and "backward" in str(err):
+        if isinstance(err, AttributeError) and "backward" in message(err):
             return Result(name, "fail", detail=error_text(err), hint=_GRAPH_HINT)
         return _todo_or_fail(name, err, "softmax")
     ref = [Value(v) for v in zs]
@@ -144,7 +170,7 @@ def _softmax_grads(softmax: Callable[..., Any], zs: list[float]) -> Result:
 
 
 def _nll_case(nll: Callable[..., Any], ps: list[float], k: int) -> Result:
-    name = f"nll(probs = {ps}, target = {k}) = -log(probs[{k}])"
+    name = _nll_name(ps, k)
     probs = [Value(p) for p in ps]
 
     def run() -> Any:
@@ -183,7 +209,7 @@ def _nll_case(nll: Callable[..., Any], ps: list[float], k: int) -> Result:
 
 def _cross_entropy_case(softmax: Callable[..., Any], nll: Callable[..., Any],
                         zs: list[float], k: int, broken: list[str]) -> Result:
-    name = f"nll(softmax(z), {k}) equals cross_entropy(z, {k}) for z = {zs}: loss and grads"
+    name = _cross_entropy_name(zs, k)
     z = [Value(v) for v in zs]
 
     def run() -> Any:

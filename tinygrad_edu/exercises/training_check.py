@@ -13,13 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from tinygrad_edu.data import make_pass_fail, standardize
+from tinygrad_edu.exercises import _guard
+from tinygrad_edu.exercises._guard import DEFAULT_TIMEOUT, time_limit
 from tinygrad_edu.exercises._report import (
     Mismatch,
     Report,
     Result,
-    attempt,
     close,
-    error_text,
+    escaped,
     is_not_implemented,
     new_report,
     todo_detail,
@@ -52,13 +53,18 @@ def _param_names(model: MLP) -> list[str]:
             for pi in range(len(n.w) + 1)]
 
 
-def check_training_step(train_step: Callable[..., Any], quiet: bool = False) -> Report:
+def check_training_step(train_step: Callable[..., Any], quiet: bool = False,
+                        timeout: float | None = DEFAULT_TIMEOUT) -> Report:
     """Check your ``train_step(model, X, y, lr)`` against ``fit``; print a ✓/✗ line per case.
 
     Two steps are taken on notebook 4's pass/fail model with ``lr = 0.5``; after each, the
-    returned loss, every parameter and every ``p.grad`` are compared with ``fit``'s.
+    returned loss, every parameter and every ``p.grad`` are compared with ``fit``'s. Each
+    step may run ``timeout`` seconds (None: no limit); an error in your code, or a loop that
+    never ends, is a ✗ too, never a traceback.
     """
-    report = new_report("check_training_step: one step of gradient descent by hand", quiet)
+    timeout = time_limit(timeout, "check_training_step")
+    report = new_report("check_training_step: one step of gradient descent by hand", quiet,
+                        timeout)
     X, y = pass_fail_data()
     ref = pass_fail_model()
     p0 = [p.data for p in ref.parameters()]
@@ -72,7 +78,8 @@ def check_training_step(train_step: Callable[..., Any], quiet: bool = False) -> 
 
     model = pass_fail_model()
     names = _param_names(model)
-    loss, err = attempt(lambda: train_step(model, X, y, LR))
+    first = f"step 1: train_step(model, X, y, lr={LR})"
+    loss, err = _guard.run(lambda: train_step(model, X, y, LR), timeout)
     if err is not None:
         cases = ("step 1: the loss it returns", "step 1: every parameter moved",
                  "step 1: p.grad", "step 2")
@@ -81,41 +88,50 @@ def check_training_step(train_step: Callable[..., Any], quiet: bool = False) -> 
             for c in cases[1:]:
                 report.add(Result(c, "todo", waiting="train_step to run"))
         else:
-            report.add(Result(f"step 1: train_step(model, X, y, lr={LR})", "fail",
-                              detail=error_text(err), hint="train_step raised this error; "
-                              "the line shown is where"))
+            report.add(escaped(first, err, "running train_step the first time", timeout))
         return report.finish()
-    params = [p.data for p in model.parameters()]
-    grads = [p.grad for p in model.parameters()]
-    report.add(_loss_case("step 1: returns the loss before the update (fit's epoch-1 loss)",
-                          loss, J0, J1))
-    report.add(_params_case("step 1: every parameter moves to p - lr * p.grad, as "
-                            "fit(..., epochs=1) with SGD(lr=0.5)", params, p0, p1, g1, grads,
-                            names))
-    report.add(_grads_case("step 1: afterwards p.grad holds this step's gradient", grads,
-                           g1, names))
-    loss2, err = attempt(lambda: train_step(model, X, y, LR))
+    params, grads = _numbers(model, "data"), _numbers(model, "grad")
+    report.case("step 1: returns the loss before the update (fit's epoch-1 loss)",
+                lambda: _loss_case("step 1: returns the loss before the update (fit's epoch-1 "
+                                   "loss)", loss, J0, J1), "reading the loss train_step returned")
+    moved = ("step 1: every parameter moves to p - lr * p.grad, as fit(..., epochs=1) with "
+             "SGD(lr=0.5)")
+    report.case(moved, lambda: _params_case(moved, params, p0, p1, g1, grads, names),
+                "reading the parameters")
+    after_grads = "step 1: afterwards p.grad holds this step's gradient"
+    report.case(after_grads, lambda: _grads_case(after_grads, grads, g1, names),
+                "reading p.grad")
     name = "step 2 (the grads of step 1 are still there): the same update as fit's second epoch"
+    _, err = _guard.run(lambda: train_step(model, X, y, LR), timeout)
     if err is not None:
-        report.add(Result(name, "fail", detail=error_text(err),
-                          hint="train_step raised this error the second time it ran"))
+        report.add(escaped(name, err, "running train_step the second time", timeout))
         return report.finish()
-    after = [p.data for p in model.parameters()]
-    if all(close(a, w) for a, w in zip(after, p2)):
-        report.add(Result(name, "pass"))
-    else:
-        bad = _first_mismatches(after, p2, names)
-        stale = [p - LR * (a + b) for p, a, b in zip(params, grads, g2)]
-        if all(close(a, s) for a, s in zip(after, stale)):
-            report.add(Result(name, "fail", bad, mistake="no-zero-grad", hint=(
-                "step 2 used step 1's gradient plus its own: grads add up until you clear "
-                "them. Set p.grad = 0.0 for every parameter (or model.zero_grad()) before "
-                "loss.backward().")))
-        else:
-            report.add(Result(name, "fail", bad, hint=(
-                "the first step matched only partly; fix the ✗ above first, then this one "
-                "usually follows.")))
+    after = _numbers(model, "data")
+    report.case(name, lambda: _second_step(name, after, p2, params, grads, g2, names),
+                "reading the parameters")
     return report.finish()
+
+
+def _numbers(model: MLP, attr: str) -> list[Any]:
+    """Each parameter's .data or .grad, whatever the learner's code left there."""
+    return [getattr(p, attr, None) for p in model.parameters()]
+
+
+def _second_step(name: str, after: list[Any], p2: list[float], params: list[Any],
+                 grads: list[Any], g2: list[float], names: list[str]) -> Result:
+    if all(close(a, w) for a, w in zip(after, p2)):
+        return Result(name, "pass")
+    bad = _first_mismatches(after, p2, names)
+    numbers = all(close(v, v) for v in params + grads)  # real numbers, not None
+    if numbers and all(close(a, p - LR * (g + b))
+                       for a, p, g, b in zip(after, params, grads, g2)):
+        return Result(name, "fail", bad, mistake="no-zero-grad", hint=(
+            "step 2 used step 1's gradient plus its own: grads add up until you clear "
+            "them. Set p.grad = 0.0 for every parameter (or model.zero_grad()) before "
+            "loss.backward()."))
+    return Result(name, "fail", bad, hint=(
+        "the first step matched only partly; fix the ✗ above first, then this one "
+        "usually follows."))
 
 
 def _first_mismatches(got: list[float], want: list[float], names: list[str],

@@ -133,7 +133,8 @@ def _check_count(sizes: Sequence[int], what: str) -> None:
 
 def _inputs(x: Any, nin: int, who: object) -> list[Value]:
     """The model input as a list of ``nin`` Values (numbers become leaves ``x0, x1, ...``)."""
-    x = args.scalar(x)
+    who = args.short(who, 80)  # (a deep model's repr is long: messages stay short)
+    x = args.scalar(x, f"{who}: the input")
     if isinstance(x, Value) or (isinstance(x, Real) and not isinstance(x, bool)):
         x = (x,)
     elif getattr(x, "ndim", 1) != 1 and hasattr(x, "tolist"):
@@ -148,19 +149,18 @@ def _inputs(x: Any, nin: int, who: object) -> list[Value]:
             f"{type(x).__name__}, whose order is not the inputs' order; pass a list, e.g. "
             "list(d.values()) for a dict"
         )
-    elif isinstance(x, (str, bytes, bytearray, memoryview)) or not (
-        hasattr(x, "__len__") and hasattr(x, "__iter__")
-    ):
+    n = args.length(x)
+    if n is None or isinstance(x, (bytearray, memoryview)) or not hasattr(x, "__iter__"):
         raise TypeError(
             f"{who} expects a list of {nin} numbers or Values as input, got "
             f"{type(x).__name__} {args.short(x)}"
         )
-    if len(x) != nin:
-        what = "a single value" if len(x) == 1 else f"{len(x)} inputs"
-        raise ValueError(f"{who} expects {nin} inputs, got {what}: {_short_list(x)}")
+    if n != nin:  # (asked before reading x: range(10**18) has a length)
+        what = "a single value" if n == 1 else f"{n:,} inputs"
+        raise ValueError(f"{who} expects {nin} inputs, got {what}: {args.short(x, 80)}")
     out = []
-    for i, xi in enumerate(x):
-        xi = args.scalar(xi)
+    for i, xi in enumerate(args.plain(x, f"{who}: the input")):
+        xi = args.scalar(xi, f"{who}: input {i}")
         if isinstance(xi, Value):
             out.append(xi)
             continue
@@ -169,11 +169,6 @@ def _inputs(x: Any, nin: int, who: object) -> list[Value]:
         except (TypeError, ValueError, OverflowError) as err:
             raise type(err)(f"{who}: input {i} is not usable: {err}") from None
     return out
-
-
-def _short_list(x: Any) -> str:
-    return args.short(x, 80) if isinstance(x, Value) else args.short(list(x), 80)
-
 
 
 class Neuron(Module):
@@ -351,12 +346,15 @@ class MLP(Module):
         init: str = "torch",
     ) -> None:
         self.nin = _check_size(nin, "MLP(nin)")
-        nouts = _as_nested(nouts)  # a NumPy array of sizes works too
+        nouts = _as_nested(nouts, "MLP(nouts)")  # a NumPy array of sizes works too
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(
                 f"MLP(nouts) must be a non-empty list of layer sizes like [16, 16, 1], "
                 f"got {args.short(nouts)}"
             )
+        if (args.length(nouts) or 0) > MAX_PARAMETERS // 2:  # each layer has 2+ parameters
+            raise ValueError(f"MLP(nouts) lists {args.length(nouts):,} layers: "
+                             f"{_too_big(2 * args.length(nouts))}")
         sizes = [self.nin] + [
             _check_size(n, f"MLP layer size nouts[{i}]") for i, n in enumerate(nouts)
         ]

@@ -130,7 +130,7 @@ def _describe(obj: Any) -> str:
 
 
 def _number(v: Any, key: str) -> float:
-    v = args.scalar(v)
+    v = args.scalar(v, f"state_dict[{key!r}]")
     if isinstance(v, bool) or not isinstance(v, Real):
         raise TypeError(
             f"state_dict[{key!r}] must hold numbers, found {type(v).__name__} {args.short(v)}"
@@ -140,7 +140,7 @@ def _number(v: Any, key: str) -> float:
     except OverflowError:  # an int (or fraction) beyond the largest float, ~1.8e308
         f = math.inf
     if not -math.inf < f < math.inf:
-        shown = f"an int of {len(str(abs(v)))} digits" if isinstance(v, Integral) else f
+        shown = f"an int of {args.digits(v):,} digits" if isinstance(v, Integral) else f
         raise ValueError(
             f"state_dict[{key!r}] holds a non-finite number ({shown}); parameters must be "
             "finite floats (was this state saved from a diverged model?)"
@@ -148,17 +148,15 @@ def _number(v: Any, key: str) -> float:
     return f
 
 
-def _as_nested(given: Any) -> Any:
+def _as_nested(given: Any, what: str = "the input") -> Any:
     """A NumPy array or torch tensor entry as nested lists (numbers stay numbers)."""
-    if hasattr(given, "tolist") and not isinstance(given, (list, tuple)):
-        return given.tolist()
-    return given
+    return args.plain(given, what)
 
 
 def _read(target: Any, given: Any, key: str, where: str = "") -> list[tuple[Value, float, str]]:
     """Pair every Value of ``target`` with its number in ``given`` (checking the shape), and
     where it sits (``"[1][0]"``)."""
-    given = _as_nested(given)
+    given = _as_nested(given, f"state_dict[{key!r}]")
     shape = _shape(target)
     ok = True
     if not shape:
@@ -294,7 +292,7 @@ class Module:
             if extra:
                 parts.append(f"{len(extra):,} unexpected key(s) {_keys_text(extra)}")
             raise ValueError(
-                f"state_dict does not fit {self!r}: {'; '.join(parts)}. "
+                f"state_dict does not fit {args.short(self, 80)}: {'; '.join(parts)}. "
                 f"Expected the {len(tensors):,} keys {_keys_text(list(tensors))}"
             )
         pairs: list[tuple[Value, float]] = []

@@ -80,7 +80,9 @@ from tinygrad_edu.exercises import check_engine
 #    (`build_topo` visits a node's inputs first, then appends the node; a `visited` set makes
 #    sure each node goes in once).
 # 2. Reset the grads of the inner nodes (those with inputs) to 0: leaves keep adding up across
-#    calls, as in PyTorch, but an inner node's gradient must start fresh every time.
+#    calls, as in PyTorch, but an inner node's gradient must start fresh every time. (The
+#    lecture's engine skips this step; it matters only when `backward()` runs twice on one
+#    graph, and `check_engine` then shows a ○ note instead of a ✓.)
 # 3. Seed `self.grad = 1.0` ($\partial L / \partial L = 1$).
 # 4. Call `_backward()` of every node in **reversed** topological order: the output first,
 #    and a node only after every node that uses it has added its part to the node's grad.
