@@ -150,9 +150,11 @@ for v in (L, d, f, e, c, a, b):
 #
 # `backward_steps(L)` is `backward()` cut into steps: each step hands us one node whose gradient
 # is now final. `step_through(L)` shows those steps on one picture of the graph that never
-# moves. The orange box is the node of the current step and the red edges are the ones its
-# chain-rule step uses; the grey `grad ?` cells fill in from the output (right) back towards
-# the inputs (left). The caption is `explain(node)`: the arithmetic of that step, one line per
+# moves. The orange box is the node of the current step, the red edges are the ones its
+# chain-rule step uses, and the boxes it adds to are ringed. A grad shows its value *so far*
+# (in italics) from its first contribution until it is final; the grey `grad ?` cells are the
+# ones nothing has reached yet. A leaf passes nothing on, so its step is folded into the step
+# that fills it. The caption is `explain(node)`: the arithmetic of that step, one line per
 # input: which grad it adds to, the local derivative (formula, then number) and the product.
 # Step with Previous / Next, the slider or Play (or click the picture and use the arrow keys).
 
@@ -161,13 +163,16 @@ a, b, c, f, e, d, L = build()
 step_through(L)
 
 # %% [markdown]
-# The same steps as text, straight from the generator (`explain` works on any node whose
-# gradient is final):
+# The same steps as text (numbered from 1, as in the player), and straight from the
+# generator: `explain` works on any node whose gradient is final.
 
 # %%
-for step, node in enumerate(backward_steps(L)):
-    print(f"step {step}: {node.label}.grad = {node.grad} is final")
-    print("    " + explain(node).replace("\n", "\n    "))
+print(step_through(L))
+
+# %%
+for node in backward_steps(L):
+    if node.children:  # a leaf passes nothing on
+        print(explain(node))
 
 # %% [markdown]
 # The forward pass, stepped through the same way: inputs first, then every node's value
@@ -349,10 +354,11 @@ except GradcheckError as err:
 # `backward()` walks the graph and applies one chain-rule step per node. `tinygrad_edu.compile`
 # can write those steps down once, as plain Python: `trace(f, *inputs)` calls `f` on Values,
 # records the graph, and generates the forward pass (one line per node) and the backward pass
-# (one line per chain-rule step: `g_a = b * g_e` is `a.grad += b.data * e.grad`), in the order
+# (one line per chain-rule step: `g_a += g_e * b` is `a.grad += e.grad * b.data`), in the order
 # `backward()` takes them. Calling the result runs that code on new numbers, with no graph at
-# all: backprop by hand, written by the computer. `fit(..., compiled=True)` trains this way,
-# several times faster than the graph and with the same numbers (`make bench` measures it).
+# all: backprop by hand, written by the computer. `fit` trains this way by default
+# (`compiled="auto"`), several times faster than the graph and with the same numbers
+# (`make bench` measures it); a Python `if` on a Value's number is re-checked on every example.
 
 # %%
 from tinygrad_edu.compile import trace
