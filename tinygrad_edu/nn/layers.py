@@ -159,13 +159,16 @@ def _inputs(x: Any, nin: int, who: object) -> list[Value]:
         what = "a single value" if n == 1 else f"{n:,} inputs"
         raise ValueError(f"{who} expects {nin} inputs, got {what}: {args.short(x, 80)}")
     out = []
-    for i, xi in enumerate(args.plain(x, f"{who}: the input")):
-        xi = args.scalar(xi, f"{who}: input {i}")
+    try:  # (``who`` is formatted only for a message: its repr is not free)
+        rows = args.plain(x, "the input")
+    except ValueError as err:
+        raise ValueError(f"{who}: {err}") from None
+    for i, xi in enumerate(rows):
         if isinstance(xi, Value):
             out.append(xi)
             continue
         try:
-            out.append(Value(xi, f"x{i}"))
+            out.append(Value(args.scalar(xi, f"input {i}"), f"x{i}"))
         except (TypeError, ValueError, OverflowError) as err:
             raise type(err)(f"{who}: input {i} is not usable: {err}") from None
     return out
