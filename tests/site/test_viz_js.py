@@ -54,19 +54,19 @@ def picture_sources() -> dict[str, tuple[str, str]]:
     from tinygrad_edu.viz import draw_graph, draw_network, step_through
 
     seen: list[tuple[str, str]] = []
-    real = dot_backend.render
+    real = dot_backend.render_many  # (render() calls it too: every picture goes through it)
 
-    def record(source: str, format: str = "svg", **kwargs: object) -> object:
-        seen.append((source, format))
-        return real(source, format, **kwargs)
+    def record(sources: list[str], format: str = "svg", **kwargs: object) -> object:
+        seen.extend((source, format) for source in sources)
+        return real(sources, format, **kwargs)
 
-    dot_backend.render = record
+    dot_backend.render_many = record
     try:
         step_through(neuron())  # lays the graph out once, as JSON
     finally:
-        dot_backend.render = real
+        dot_backend.render_many = real
     layouts = [s for s in seen if s[1] == "json"]
-    assert layouts, "step_through did not lay its graph out through dot_backend.render"
+    assert layouts, "step_through did not lay its graph out through dot_backend"
     return {"graph": (draw_graph(neuron()).source, "svg"),
             "network": (draw_network(MLP(2, [3, 1], seed=0), show_weights=True).source, "svg"),
             "stepper layout": layouts[0]}
