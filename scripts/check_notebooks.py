@@ -1,12 +1,16 @@
 """Check that every notebook's .ipynb holds exactly the cells of its jupytext source.
 
-The source of a notebook is the py:percent file ``notebooks/NN_name.py``; the ``.ipynb`` beside
-it is its pair (jupytext ``formats: ipynb,py:percent``) and may also hold outputs. After editing
-a source, update its pair with ``make sync`` (``jupytext --update --to ipynb``), which keeps the
-outputs of unchanged cells. This script (run by ``make lint``) fails when:
+The source of a notebook ``notebooks/NN_name.ipynb`` is the py:percent file
+``notebooks/sources/NN_name.py`` (a ``sources/`` folder beside the notebooks, so learners see
+each notebook once in JupyterLab's file browser); the pair is declared in the notebook's
+metadata (jupytext ``formats: ipynb,sources//py:percent``) and the ``.ipynb`` may also hold
+outputs. After editing a source, update its pair with ``make sync`` (``jupytext --update --to
+ipynb``), which keeps the outputs of unchanged cells. This script (run by ``make lint``) fails
+when:
 
-- a ``.ipynb`` has no ``.py`` source beside it, or a ``.py`` no ``.ipynb``;
-- the pair is not declared in the notebook's metadata (``jupytext --set-formats ipynb,py:percent``);
+- a ``.ipynb`` has no source in ``sources/``, or a source no ``.ipynb``;
+- a ``.py`` lies beside the notebooks (it belongs in ``sources/``);
+- the pair is not declared in the notebook's metadata;
 - the cells differ: jupytext's own ``compare_notebooks`` compares their inputs and metadata.
 
 Folders checked: ``notebooks/`` and every folder below it (``notebooks/exercises/``,
@@ -23,11 +27,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-FORMATS = "ipynb,py:percent"
+SOURCES = "sources"  # the folder of the .py sources, beside the notebooks
+FORMATS = f"ipynb,{SOURCES}//py:percent"
 
 
 def notebook_files(folder: Path, suffix: str) -> list[Path]:
     return sorted(p for p in folder.rglob(f"*{suffix}") if ".ipynb_checkpoints" not in p.parts)
+
+
+def source_of(notebook: Path) -> Path:
+    """The jupytext source of ``notebook``: ``sources/NAME.py`` in the notebook's folder."""
+    return notebook.parent / SOURCES / f"{notebook.stem}.py"
+
+
+def notebook_of(source: Path) -> Path:
+    """The notebook paired with ``source`` (``sources/NAME.py``): ``NAME.ipynb`` one folder up."""
+    return source.parent.parent / f"{source.stem}.ipynb"
 
 
 def cells_text(nb) -> str:
@@ -73,17 +88,23 @@ def main() -> int:
               "(`make lint` does: .venv/bin/python -m pip install -e '.[dev]')", file=sys.stderr)
         return 2
     problems = []
-    sources = notebook_files(NOTEBOOKS, ".py")
-    pairs = notebook_files(NOTEBOOKS, ".ipynb")
+    python_files = notebook_files(NOTEBOOKS, ".py")
+    sources = [p for p in python_files if p.parent.name == SOURCES]
+    pairs = [p for p in notebook_files(NOTEBOOKS, ".ipynb") if p.parent.name != SOURCES]
+    for stray in sorted(set(python_files) - set(sources)):
+        problems.append(f"{stray.relative_to(ROOT)}: notebook sources live in {SOURCES}/ "
+                        f"beside the notebooks: git mv it to "
+                        f"{(stray.parent / SOURCES / stray.name).relative_to(ROOT)} and set "
+                        f"`formats: {FORMATS}` in its header")
     for paired in pairs:
-        if not paired.with_suffix(".py").exists():
-            problems.append(f"{paired.relative_to(ROOT)}: no source {paired.stem}.py beside it; "
-                            f"create it with `jupytext --set-formats {FORMATS} "
-                            f"{paired.relative_to(ROOT)}`")
+        if not source_of(paired).exists():
+            problems.append(f"{paired.relative_to(ROOT)}: no source "
+                            f"{source_of(paired).relative_to(ROOT)}; create it with "
+                            f"`jupytext --set-formats {FORMATS} {paired.relative_to(ROOT)}`")
     for source in sources:
-        paired = source.with_suffix(".ipynb")
+        paired = notebook_of(source)
         if not paired.exists():
-            problems.append(f"{source.relative_to(ROOT)}: no {paired.name} beside it; "
+            problems.append(f"{source.relative_to(ROOT)}: no {paired.relative_to(ROOT)}; "
                             "create it with `make sync`")
             continue
         problem = check_pair(source, paired)

@@ -422,9 +422,9 @@ ENGINE += [
     Case("Function.apply", function_call, forward_gives=(st.none(), scalar),
          backward_gives=(st.none(), st.one_of(scalar, st.tuples(scalar, scalar))),
          x=(fresh(lambda: Value(1.5)), st.one_of(scalar, fresh(lambda: Value(1e200))))),
-    Case("explain / explain_forward / printable", explain_call,
-         kind=(st.sampled_from(["explain", "explain_forward"]),
-               st.sampled_from(["explain", "explain_forward", "printable"])),
+    Case("explain / explain_forward / printable / Names", explain_call,
+         kind=(st.sampled_from(["explain", "explain_forward", "Names"]),
+               st.sampled_from(["explain", "explain_forward", "printable", "Names"])),
          node=(fresh(a_graph), st.one_of(hostile, labels))),
 ]
 
@@ -543,6 +543,10 @@ DATA = [
     Case(f"{fn.__name__}", fn, n=st.integers(1, 20), noise=st.floats(0, 2), seed=st.integers())
     for fn in (D.make_pass_fail, D.make_grades, D.make_moons)
 ] + [
+    Case("make_xor", D.make_xor, n=st.integers(1, 20), noise=st.floats(0, 2),
+         seed=st.integers(0, 5)),
+    Case("make_circles", D.make_circles, n=st.integers(1, 20), noise=st.floats(0, 2),
+         factor=st.floats(0.1, 0.9), seed=st.integers(0, 5)),
     Case("make_spiral", D.make_spiral, n_per_class=st.integers(1, 8), classes=st.integers(1, 4),
          noise=st.floats(0, 2), seed=st.integers(0, 5)),
     Case("make_blobs", D.make_blobs, n=st.integers(1, 20), centers=st.integers(1, 4),
@@ -891,6 +895,11 @@ PICTURES = [
          show_weights=st.booleans(), max_neurons=(st.just(12), count),
          input_labels=(st.none(), st.one_of(hostile, st.lists(labels, min_size=2, max_size=2))),
          digits=(st.just(2), count)),
+    Case("animate_network", lambda model, x, target, lr: len(__import__(
+        "tinygrad_edu.viz").viz.animate_network(model, x, target, lr=lr)),
+         model=(fresh(_model), st.one_of(models, hostile)),
+         x=(st.just([0.5, -1.0]), st.one_of(hostile, bad_numbers)),
+         target=(st.just(1.0), st.one_of(hostile, bad_numbers)), lr=(st.just(0.1), scalar)),
     Case("plot_history", lambda history, logy, title: plot_call(
         "plot_history", history=history, logy=logy, title=title),
          history=(st.just(history([1.0, 0.5, 0.25])), st.one_of(
@@ -955,6 +964,7 @@ SLOW = {"fit", "plot_history", "plot_decision_boundary", "plot_loss_landscape",
         "plot_neuron_maps", "TrainingRecorder in fit", "animate_descent_paths", "step_through",
         "exercise checkers", "check_engine", "compile_step", "trace",
         "plot_activations", "draw_graph", "draw_network", "from_torch", "to_torch",
+        "animate_network",
         "descent_path", "StandardScaler", "train_test_split"}
 
 
@@ -994,13 +1004,14 @@ def test_the_suite_covers_every_public_function():
                "Module", "ACTIVATIONS", "Output", "mse_loss", "binary_cross_entropy",
                "binary_cross_entropy_with_logits", "hinge_loss", "cross_entropy", "softmax",
                "make_pass_fail", "make_grades", "make_moons", "make_spiral", "make_blobs",
+               "make_circles", "make_xor", "animate_network",
                "to_pm1", "train_test_split", "standardize", "StandardScaler", "YOU",
                "PASS_FAIL_FEATURES", "fit", "predict", "accuracy", "History", "draw_graph",
                "draw_dot", "draw_network", "plot_history", "plot_decision_boundary",
                "plot_loss_landscape", "descent_path", "plot_activations", "Operand",
                "reference_backward", "Optimizer", "SGD", "Adam", "AdamW", "plot_neuron_maps",
                "TrainingRecorder", "animate_descent_paths", "batch_descent_path", "Function",
-               "explain", "explain_forward", "printable", "step_through", "trace",
+               "explain", "explain_forward", "printable", "Names", "step_through", "trace",
                "compile_step", "check_nudging", "check_engine", "check_function",
                "check_softmax_nll", "check_training_step", "to_torch", "from_torch",
                "function_rule"}  # (function_rule: run by every Function node, "Function.apply")
@@ -1009,7 +1020,7 @@ def test_the_suite_covers_every_public_function():
                   "Metric", "FrameAnimation", "DescentAnimation", "FunctionCtx", "Stepper",
                   "Frame", "TraceError", "Traced", "CompiledStep", "MISTAKES", "Report",
                   "Result", "Mismatch", "Constant", "Math", "RULES", "Rule", "INITS",
-                  "MAX_PARAMETERS"}
+                  "MAX_PARAMETERS", "NetworkAnimation"}
     names = ["", ".engine", ".nn", ".losses", ".data", ".optim", ".train", ".plot", ".viz",
              ".interop", ".explain", ".function", ".stepper", ".compile", ".exercises"]
     for name in names:

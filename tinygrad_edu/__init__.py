@@ -13,9 +13,11 @@ The layers, bottom to top (each imports only the ones below it):
 - :mod:`tinygrad_edu.compile`: ``trace`` and ``compile_step``, backprop written out as code
 - :mod:`tinygrad_edu.train`: ``fit``, ``predict``, ``accuracy``
 - :mod:`tinygrad_edu.data`: seeded example data sets (pass/fail, grades, moons, spirals)
-- beside them: :mod:`tinygrad_edu.viz` (graphs, network diagrams; extra ``viz``),
-  :mod:`tinygrad_edu.plot` (training plots; extra ``plot``), :mod:`tinygrad_edu.exercises`
-  and :mod:`tinygrad_edu.interop` (``to_torch`` / ``from_torch``; needs torch)
+- beside them: :mod:`tinygrad_edu.viz` (graphs, network diagrams, the backprop stepper;
+  extra ``viz``), :mod:`tinygrad_edu.plot` (training plots and animations; extra ``plot``),
+  both built in :mod:`tinygrad_edu.pictures`; :mod:`tinygrad_edu.exercises` and
+  :mod:`tinygrad_edu.interop` (``to_torch`` / ``from_torch``; needs torch);
+  :mod:`tinygrad_edu.args` (argument checks shared above the engine)
 """
 
 from tinygrad_edu.engine import Value, linear, local_derivatives, topological_order

@@ -13,12 +13,13 @@ import operator
 import random
 import reprlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any
 
 __all__ = ["short", "scalar", "whole", "number", "flag", "rng", "length", "items", "plain",
-           "digits", "without_numbers", "MAX_ITEMS"]
+           "digits", "without_numbers", "MAX_ITEMS", "positive", "sequence", "pair", "span",
+           "names", "title", "function"]
 
 #: The longest list an argument may be (rows, labels, parameters, class scores): a scalar
 #: engine holds each item as a Python object, so more is a typo such as ``range(10**18)``.
@@ -200,3 +201,60 @@ def rng(seed: Any, what: str = "seed") -> Any:
         raise TypeError(f"{what} must be an int, a random.Random or None, got "
                         f"{type(seed).__name__} {short(seed)}")
     return random.Random(operator.index(seed))
+
+
+def positive(value: Any, what: str) -> float:
+    """A finite number > 0."""
+    f = number(value, what)
+    if f <= 0:
+        raise ValueError(f"{what} must be > 0, got {f}")
+    return f
+
+
+def sequence(x: Any, what: str) -> list[Any]:
+    """A list, tuple or NumPy array as a list, or a clear TypeError (not str, dict, set...)."""
+    if hasattr(x, "tolist") and callable(x.tolist) and not isinstance(x, (list, tuple)):
+        x = x.tolist()
+    if isinstance(x, (str, bytes, Mapping)) or not isinstance(x, Sequence):
+        raise TypeError(f"{what} must be a list, got {type(x).__name__} {short(x)}")
+    return items(x, what)  # (its length is asked first: range(10**18) is refused, not read)
+
+
+def pair(x: Any, what: str) -> tuple[float, float]:
+    """Two finite numbers, e.g. a point (w0, w1) or a range (low, high)."""
+    items = sequence(x, what)
+    if len(items) != 2:
+        raise ValueError(f"{what} must be two numbers, got {len(items)}: {short(x)}")
+    return number(items[0], f"{what}[0]"), number(items[1], f"{what}[1]")
+
+
+def span(x: Any, what: str) -> tuple[float, float]:
+    """A range (low, high) with low < high."""
+    lo, hi = pair(x, what)
+    if not lo < hi:
+        raise ValueError(f"{what} must be (low, high) with low < high, got {short(x)}")
+    return lo, hi
+
+
+def names(x: Any, what: str, n: int | None = None) -> list[str]:
+    """A list of str (axis labels, class names); a single str is not a list of names."""
+    items = sequence(x, what)
+    if n is not None and len(items) != n:
+        raise ValueError(f"{what} must be {n} names, got {len(items)}: {short(x)}")
+    for i, name in enumerate(items):
+        if not isinstance(name, str):
+            raise TypeError(f"{what}[{i}] must be a str, got {type(name).__name__}")
+    return items
+
+
+def title(value: Any) -> str | None:
+    """A title: a str or None."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"title must be a str or None, got {type(value).__name__} {short(value)}")
+
+
+def function(fn: Any, what: str) -> None:
+    """Something callable, or a TypeError naming ``what``."""
+    if not callable(fn):
+        raise TypeError(f"{what} must be a function, got {type(fn).__name__} {short(fn)}")

@@ -32,6 +32,8 @@ __all__ = [
     "make_pass_fail",
     "make_grades",
     "make_moons",
+    "make_circles",
+    "make_xor",
     "make_spiral",
     "make_blobs",
     "to_pm1",
@@ -129,6 +131,40 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> Dataset:
     rng.shuffle(pts)
     X = [[a + rng.gauss(0.0, noise), b + rng.gauss(0.0, noise)] for (a, b), _ in pts]
     return X, [label for _, label in pts]
+
+
+def make_circles(n: int = 100, noise: float = 0.1, factor: float = 0.5, seed: int = 0
+                 ) -> Dataset:
+    """A small circle (label 1, radius ``factor``) inside a big one (label 0, radius 1), as
+    scikit-learn's ``make_circles``; Gaussian noise of std ``noise``, examples shuffled."""
+    n = _check_n(n)
+    noise = _check_noise(noise)
+    factor = args.number(factor, "factor", finite=False)
+    if not 0.0 < factor < 1.0:
+        raise ValueError(f"factor must be between 0 and 1 (the inner radius), got {factor!r}")
+    rng = _rng(seed)
+    n_outer = n // 2
+    pts = [([math.cos(t), math.sin(t)], 0) for t in
+           (2 * math.pi * k / n_outer for k in range(n_outer))]
+    pts += [([factor * math.cos(t), factor * math.sin(t)], 1) for t in
+            (2 * math.pi * k / (n - n_outer) for k in range(n - n_outer))]
+    rng.shuffle(pts)
+    X = [[a + rng.gauss(0.0, noise), b + rng.gauss(0.0, noise)] for (a, b), _ in pts]
+    return X, [label for _, label in pts]
+
+
+def make_xor(n: int = 100, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """Points in the square [-1, 1]^2, label 1 where ``x1 * x2 > 0`` (the quadrants of XOR),
+    each coordinate moved by Gaussian noise of std ``noise`` after labelling."""
+    n = _check_n(n)
+    noise = _check_noise(noise)
+    rng = _rng(seed)
+    X, y = [], []
+    for _ in range(n):
+        a, b = rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)
+        y.append(1 if a * b > 0 else 0)
+        X.append([a + rng.gauss(0.0, noise), b + rng.gauss(0.0, noise)])
+    return X, y
 
 
 def make_spiral(n_per_class: int = 50, classes: int = 3, noise: float = 0.2,

@@ -12,363 +12,315 @@ grad it adds to, the local derivative (as a formula and as a number) and the pro
     x1.grad += p.grad × w1 = 0.5 × (-3) = -1.5
     w1.grad += p.grad × x1 = 0.5 × 2 = 1
 
-``explain_forward(node)`` says how ``node``'s value was computed from its inputs
-(``p = x1 · w1 = 2 · (-3) = -6``). Both read the numbers now in the graph: call ``explain``
-after ``backward()`` (or on a node ``backward_steps`` just yielded, whose grad is final).
+Nothing here knows a derivative. The numbers are the engine's (``engine.local_derivatives``:
+the op's rule, or for a micrograd closure what running it adds); the formula is the same rule
+read on names instead of numbers (``symbolic.formula``), so ``tanh`` says ``1 - o·o`` because
+its rule computes ``1.0 - out.data * out.data``. A ``Function`` op, whose backward computes on
+numbers, shows ``∂z/∂a`` and the number.
 
-Nodes are named by their label; an unlabelled result by its operation on its inputs'
-names (``(x1 · w1)``), an unlabelled leaf (a number written into the formula) by its value.
-Numbers are shown with 4 significant digits.
+``explain_forward(node)`` says how ``node``'s value was computed from its inputs
+(``s = x1·w1 = 2·(-3) = -6``). Both read the numbers now in the graph: call ``explain`` after
+``backward()`` (or on a node ``backward_steps`` just yielded, whose grad is final).
+
+Nodes are named by :class:`Names`: their label; a number written into the formula by its
+value; an unlabelled result by what made it (``x1·w1``, ``tanh(n)``) while that is short,
+else by a letter (``n``, ``m``, ...) no label of the graph uses. Numbers are written as
+everywhere in the pictures (``style.number``: 4 significant digits).
 """
 
 from __future__ import annotations
 
-import math
-import unicodedata
-from collections.abc import Callable
+import itertools
+import re
+from collections.abc import Sequence
+from typing import Any
 
-from tinygrad_edu import engine as _engine
-from tinygrad_edu.engine import Value
+from tinygrad_edu import engine
+from tinygrad_edu.engine import Constant, Value, topological_order
+from tinygrad_edu.pictures.style import factor, number, printable
+from tinygrad_edu.symbolic import Sym, formula
 
-__all__ = ["explain", "explain_forward", "printable"]
+__all__ = ["explain", "explain_forward", "printable", "Names"]
 
-# A fused neuron with more inputs than this is summarised (first pairs, "...", last pair).
-_WIDE = 4
-_NAME_MAX = 32  # longer generated names of unlabelled nodes are cut
+_WIDE = 4  # a linear node with more inputs than this is summarised
+_NAME_MAX = 15  # longer expressions of unlabelled results become letters
+_LETTERS = "nmpqrstuvz"
+_OPERATORS = " +-·/×^*"
+
+# Precedence of a name inside an expression, as Python's (higher binds tighter)
+_ATOM, _POW, _NEG, _MUL, _ADD, _LOOSE = 100, 90, 85, 80, 70, 0
+_FUNCTIONS = {"sigmoid": "σ"}  # op -> how its call is written
 
 
 # ---------------------------------------------------------------------------------------------
-# Text helpers
+# Names
 # ---------------------------------------------------------------------------------------------
-def printable(text: str) -> str:
-    """``text`` with control characters written as escapes (``\\n``, ``\\t``, ``\\x01``).
+def _label_prec(text: str) -> int:
+    """A label with operators or spaces in it (``x1*w1``) is grouped in parentheses."""
+    return _LOOSE if any(ch in text for ch in _OPERATORS) else _ATOM
 
-    A label that is only a newline would otherwise be invisible (and break a one-line
-    explanation); lone surrogates cannot be encoded at all. Everything else is unchanged.
+
+def _group(name: tuple[str, int], prec: int, right: bool = False) -> str:
+    """A name inside an expression, in parentheses where it would bind too loosely (and a
+    negative right operand: ``2·(-3)``, ``6 + (-1)``)."""
+    text, own = name
+    return text if own >= prec and not (right and text.startswith("-")) else f"({text})"
+
+
+def _expression(node: Value, kids: Sequence[tuple[str, int]]) -> tuple[str, int]:
+    """What ``node`` computes, written with ``kids`` (one (text, precedence) per input)."""
+    op, arg = node.op, node._arg
+    if op in ("+", "-") and len(kids) == 2:
+        return f"{_group(kids[0], _ADD)} {op} {_group(kids[1], _ADD + (op == '-'), True)}", _ADD
+    if op in ("*", "/") and len(kids) == 2:
+        sign = "·" if op == "*" else "/"
+        return (f"{_group(kids[0], _MUL)}{sign}{_group(kids[1], _MUL + (op == '/'), True)}",
+                _MUL)
+    if op == "neg" and len(kids) == 1:
+        return f"-{_group(kids[0], _NEG)}", _NEG
+    if op == "**" and len(kids) == 1 and isinstance(arg, (int, float)):
+        return f"{_group(kids[0], _ATOM)}^{number(arg)}", _POW
+    if op == "c**" and len(kids) == 1 and isinstance(arg, (int, float)):
+        return f"{number(arg)}^{_group(kids[0], _ATOM)}", _POW
+    if op == "abs" and len(kids) == 1:
+        return f"|{kids[0][0]}|", _ATOM
+    if op == "linear" and len(kids) % 2 == 1:
+        k = len(kids) // 2
+        terms = [_group(kids[0], _ADD)] + [
+            f"{_group(kids[1 + i], _MUL, True)}·{_group(kids[1 + k + i], _MUL, True)}"
+            for i in range(k)]
+        return " + ".join(terms), _ADD
+    name = _FUNCTIONS.get(op, printable(op))
+    return f"{name}({', '.join(text for text, _ in kids)})", _ATOM
+
+
+class Names:
+    """Readable names for every node of ``root``'s graph (``names[node]`` is a str).
+
+    A node is called by its label; a number written into the formula (a ``Constant``, or any
+    unlabelled leaf) by its value; an unlabelled result by its expression in its inputs' names
+    (``x1·w1``, ``tanh(n)``) while that has at most 15 characters, else by a letter
+    (``n``, ``m``, ``p``, ...) that no label of the graph uses.
     """
-    if not isinstance(text, str):
-        raise TypeError(f"printable needs a str, got {type(text).__name__}")
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs", "Zl", "Zp") or ch in "\ufffe\uffff":
-            out.append(repr(ch)[1:-1] if ch not in "'\"" else ch)
+
+    def __init__(self, root: Value) -> None:
+        if not isinstance(root, Value):
+            raise TypeError(f"Names needs a Value (the root of a graph), got "
+                            f"{type(root).__name__}")
+        order = topological_order(root)[::-1]  # inputs first
+        taken = {printable(n.label) for n in order if n.label}
+        letters = (name for name in itertools.chain(_LETTERS, (f"n{i}" for i in itertools.count(2)))
+                   if name not in taken)
+        self._names: dict[Value, tuple[str, int]] = {}
+        for node in order:
+            if node.label:
+                text = printable(node.label)
+                self._names[node] = (text, _label_prec(text))
+            elif not node.children:
+                text = number(node.data)
+                self._names[node] = (text, _NEG if text.startswith("-") else _ATOM)
+            else:
+                name = _expression(node, [self._names[c] for c in node.children])
+                if len(name[0]) > _NAME_MAX:  # (letters used up: n2, n3, ...)
+                    name = (next(letters), _ATOM)
+                self._names[node] = name
+
+    def __getitem__(self, node: Value) -> str:
+        return self._names[node][0]
+
+    def term(self, node: Value) -> tuple[str, int]:
+        """The name and how tightly it binds (a label ``x1*w1`` is loose: it gets grouped)."""
+        return self._names[node]
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._names
+
+    def made_up(self, node: Value) -> bool:
+        """True for an unlabelled result (its name was made up here)."""
+        return not node.label and bool(node.children)
+
+    def grouped(self, node: Value) -> str:
+        """The name as one term: ``x1·w1`` as ``(x1·w1)``, a plain name as itself."""
+        return _group(self._names[node], _ATOM)
+
+    def target(self, node: Value) -> str:
+        """The name in front of ``.grad``: ``n.grad``, ``(x1·w1).grad``, ``(3).grad``."""
+        return f"({self[node]})" if not node.children and not node.label else self.grouped(node)
+
+
+# ---------------------------------------------------------------------------------------------
+# Local derivatives: the engine's numbers, the rule's formula
+# ---------------------------------------------------------------------------------------------
+_TOKEN = "\ue000{}\ue001"  # stands for a name while the formula text is tidied up
+
+
+class _ReadableMath:
+    """The ``m`` a rule calls, writing formulas for people: ``cos(u)``, ``σ(a)``, ``a^2``."""
+
+    @staticmethod
+    def _call(name: str, *args: Any) -> Sym:
+        return Sym(f"{name}({', '.join(_text(a) for a in args)})")
+
+    def exp(self, x: Any) -> Sym: return self._call("exp", x)
+    def log(self, x: Any) -> Sym: return self._call("log", x)
+    def sin(self, x: Any) -> Sym: return self._call("sin", x)
+    def cos(self, x: Any) -> Sym: return self._call("cos", x)
+    def sigmoid(self, x: Any) -> Sym: return self._call("σ", x)
+    def step(self, x: Any) -> Sym: return self._call("step", x)
+
+    def pow(self, x: Any, k: Any) -> Sym:
+        if isinstance(k, (int, float)) and k == 1:
+            return x if isinstance(x, Sym) else Sym(_text(x))
+        if isinstance(k, (int, float)) and k == 0:
+            return Sym("1")
+        base = _text(x) if not isinstance(x, Sym) or x.prec >= _ATOM else f"({x.text})"
+        return Sym(f"{base}^{_text(k)}")
+
+
+def _text(x: Any) -> str:
+    return x.text if isinstance(x, Sym) else repr(float(x))
+
+
+def _tidy(template: Sym) -> str:
+    """A rule's formula as people write it: ``1.0 - t * t`` as ``1 - t·t``, ``1.0 / b`` as
+    ``1/b``, ``step(x)`` as ``1 (since x > 0)``; as one factor (parenthesised when needed)."""
+    text = re.sub(r"(?<![\w.])(\d+)\.0(?![\d])", r"\1", template.text)
+    text = text.replace(" * ", "·").replace(" / ", "/")
+    if text.startswith("1·"):
+        text = text[2:]
+    loose = template.prec < _MUL or text.startswith("-")
+    return f"({text})" if loose else text
+
+
+def _step_words(text: str, d: float) -> str:
+    """``step(x)`` with its number: ``1 (since x > 0)`` / ``0 (since x ≤ 0)``;
+    ``step(x) - step(-x)`` is ``sign(x)``."""
+    token = "\ue000\\d+\ue001"
+    m = re.fullmatch(rf"step\(({token})\)", text)
+    if m:
+        return f"{number(d)} (since {m.group(1)} {'>' if d > 0 else '≤'} 0)"
+    m = re.fullmatch(rf"\(step\(({token})\) - step\(-\1\)\)", text)
+    if m:
+        return f"sign({m.group(1)})"
+    return text
+
+
+def _locals(node: Value, names: Names) -> list[tuple[str, float] | None]:
+    """(formula, number) of d node / d input for each input; None where nothing is known."""
+    try:
+        numbers = [float(d) for d in engine.local_derivatives(node)]
+    except Exception:  # an op the engine cannot describe either: the text says so
+        return [None] * len(node.children)
+    if len(numbers) != len(node.children):
+        return [None] * len(node.children)
+    tokens = [_TOKEN.format(i) for i in range(len(node.children) + 1)]
+    texts = {tokens[0]: names.grouped(node)}
+    texts.update((tokens[i + 1], names.grouped(c)) for i, c in enumerate(node.children))
+    try:
+        templates = formula(node, tokens[0], tokens[1:], m=_ReadableMath())
+    except Exception:  # (a rule of the user's that only runs on numbers)
+        templates = None
+    out: list[tuple[str, float] | None] = []
+    for i, (child, d) in enumerate(zip(node.children, numbers)):
+        if templates is None:
+            text = f"∂{names.grouped(node)}/∂{names.grouped(child)}"
         else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _num(x: float) -> str:
-    """``x`` with 4 significant digits (``0.7071``, ``-1.5``, ``2``, ``1e-07``)."""
-    if x == 0:
-        return "0"
-    return f"{x:.4g}"
-
-
-def _factor(x: float) -> str:
-    """A number as a factor of a product: negative numbers in parentheses."""
-    text = _num(x)
-    return f"({text})" if text.startswith("-") else text
-
-
-_OP_SYMBOL = {"+": "+", "-": "-", "*": "·", "/": "/"}
-
-
-def _name(v: Value) -> str:
-    """How a node is called in the text: its label, else what made it, else its value."""
-    if v.label:
-        return printable(v.label)
-    if not v.children:
-        return _num(v.data)
-    text = _expr(v)
-    return text if len(text) <= _NAME_MAX else f"({v.op} node)"
-
-
-def _inner(v: Value) -> str:
-    """A child's name inside a generated name: unlabelled results become '…'."""
-    if v.label or not v.children:
-        return _name(v)
-    return "…"
-
-
-def _expr(v: Value) -> str:
-    """An unlabelled result named by its op and its inputs' names, one level deep."""
-    op, ch = v.op, v.children
-    if op in _OP_SYMBOL and len(ch) == 2:
-        return f"({_inner(ch[0])} {_OP_SYMBOL[op]} {_inner(ch[1])})"
-    if op == "neg":
-        return f"(-{_inner(ch[0])})"
-    if op == "**":
-        return f"{_inner(ch[0])}^{_num(v._arg)}" if v._arg is not None else f"{_inner(ch[0])}^k"
-    if op == "c**":
-        return f"{_num(v._arg)}^{_inner(ch[0])}" if v._arg is not None else f"c^{_inner(ch[0])}"
-    if op == "linear":
-        return f"({_inner(ch[0])} + Σ w·x)"
-    return f"{op}({', '.join(_inner(c) for c in ch)})"
-
-
-def _bare(v: Value) -> str:
-    """A node's name as a function argument: without one pair of enclosing parentheses."""
-    name = _name(v)
-    if name.startswith("(") and name.endswith(")"):
-        depth = 0
-        for i, ch in enumerate(name):
-            depth += {"(": 1, ")": -1}.get(ch, 0)
-            if depth == 0 and i < len(name) - 1:
-                return name
-        return name[1:-1]
-    return name
-
-
-def _wrap(name: str) -> str:
-    """A name inside a formula: parenthesised unless it is one word or already grouped."""
-    if name.startswith("(") and name.endswith(")"):
-        return name
-    if any(ch in name for ch in " +-·/×^*"):
-        return f"({name})"
-    return name
-
-
-# ---------------------------------------------------------------------------------------------
-# Local derivatives: (formula, number) for each input of a node
-# ---------------------------------------------------------------------------------------------
-Local = tuple[str, float]
-
-
-def _locals_builtin(node: Value) -> list[Local] | None:
-    """Formula and value of d node / d input for each input of a built-in op (else None)."""
-    op, ch, out = node.op, node.children, node.data
-    me = _wrap(_name(node))
-    if op == "+":
-        return [("1", 1.0), ("1", 1.0)]
-    if op == "-":
-        return [("1", 1.0), ("(-1)", -1.0)]
-    if op == "*":
-        a, b = ch
-        return [(_wrap(_name(b)), b.data), (_wrap(_name(a)), a.data)]
-    if op == "/":
-        a, b = ch
-        na, nb = _wrap(_name(a)), _wrap(_name(b))
-        # -a/b^2 as -(a/b)/b, the engine's (and PyTorch's) order of operations
-        return [(f"1/{nb}", 1.0 / b.data), (f"(-{na}/{nb}^2)", -(out / b.data))]
-    if op == "neg":
-        return [("(-1)", -1.0)]
-    if op == "linear":
-        k = len(ch) // 2
-        ws, xs = ch[1 : k + 1], ch[k + 1 :]
-        return ([("1", 1.0)] + [(_wrap(_name(x)), x.data) for x in xs]
-                + [(_wrap(_name(w)), w.data) for w in ws])
-    if op == "**":
-        (a,) = ch
-        k = node._arg
-        if k is None:
-            return None
-        na = _wrap(_name(a))
-        if k == 0:
-            return [("0", 0.0)]
-        if k == 1:
-            return [("1", 1.0)]
-        power = na if k == 2 else f"{na}^{_num(k - 1)}"
-        return [(f"{_num(k)}·{power}", k * _pow(a.data, k - 1))]
-    if op == "c**":
-        (a,) = ch
-        c = node._arg
-        if c is None:
-            return None
-        return [(f"{_num(c)}^{_wrap(_name(a))}·ln {_num(c)}", out * math.log(c))]
-    if op == "exp":
-        (a,) = ch
-        return [(f"exp({_bare(a)})", out)]
-    if op == "log":
-        (a,) = ch
-        return [(f"1/{_wrap(_name(a))}", 1.0 / a.data)]
-    if op == "tanh":
-        source = me if node.label else f"tanh({_bare(ch[0])})"
-        return [(f"(1 - {source}^2)", 1.0 - out * out)]
-    if op == "sigmoid":
-        source = me if node.label else f"σ({_bare(ch[0])})"
-        return [(f"{source}·(1 - {source})", out * (1.0 - out))]
-    if op == "relu":
-        (a,) = ch
-        na = _wrap(_name(a))
-        if out > 0:
-            return [(f"1 (since {na} > 0)", 1.0)]
-        return [(f"0 (since {na} ≤ 0)", 0.0)]
-    return None
-
-
-def _pow(x: float, k: float) -> float:
-    try:
-        return float(x**k)
-    except (OverflowError, ZeroDivisionError):
-        return math.inf
-
-
-def _engine_locals(node: Value) -> tuple[float, ...] | None:
-    """The engine's own local derivatives, when it offers them (Function ops need this)."""
-    try:
-        from tinygrad_edu.engine import local_derivatives
-    except ImportError:
-        return None
-    try:
-        return tuple(float(d) for d in local_derivatives(node))
-    except Exception:  # an op the engine cannot describe either: say so in the text
-        return None
-
-
-_NEW_FORMULAS: dict[str, Callable[[Value], str]] = {
-    "sin": lambda a: f"cos({_bare(a)})",
-    "cos": lambda a: f"(-sin({_bare(a)}))",
-    "abs": lambda a: f"sign({_bare(a)})",
-}
-_NEW_VALUES: dict[str, Callable[[float], float]] = {
-    "sin": math.cos,
-    "cos": lambda x: -math.sin(x),
-    "abs": lambda x: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0),
-}
-
-
-def _locals(node: Value) -> list[Local | None]:
-    """(formula, value) per input; None where nothing is known about that input."""
-    known = _locals_builtin(node)
-    if known is not None:
-        return list(known)
-    numbers = _engine_locals(node)
-    ch = node.children
-    if node.op in _NEW_FORMULAS and len(ch) == 1:
-        (a,) = ch
-        value = numbers[0] if numbers else _NEW_VALUES[node.op](a.data)
-        return [(_NEW_FORMULAS[node.op](a), value)]
-    me = _name(node)
-    if numbers is not None and len(numbers) == len(ch):
-        return [(f"∂{_wrap(me)}/∂{_wrap(_name(c))}", d) for c, d in zip(ch, numbers)]
-    return [None] * len(ch)
+            text = _step_words(_tidy(templates[i]), d)
+            for token, name in texts.items():
+                text = text.replace(token, name)
+        out.append((text, d))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
 # explain: the backward step
 # ---------------------------------------------------------------------------------------------
-def _target(v: Value) -> str:
-    """A node's name in front of ``.grad``: a bare number or expression in parentheses."""
-    name = _name(v)
-    if not v.label and not v.children:
-        return f"({name})"
-    return _wrap(name)
-
-
-def _is_constant(v: Value) -> bool:
-    """A number written into the formula (the engine computes no gradient for it)."""
-    constant = getattr(_engine, "Constant", None)
-    return constant is not None and isinstance(v, constant)
-
-
-def _line(target: Value, me: str, g: float, local: Local | None) -> str:
-    if _is_constant(target):
-        return f"{_target(target)} is a number written into the formula: it gets no grad"
-    head = f"{_target(target)}.grad += {me}.grad × "
+def _line(target: Value, me: str, g: float, local: tuple[str, float] | None,
+          names: Names) -> str:
+    if isinstance(target, Constant):
+        return f"{names.target(target)} is a number written into the formula: it gets no grad"
+    head = f"{names.target(target)}.grad += {me}.grad × "
     if local is None:
         return head + "(local derivative unknown: the engine has no rule to show for this op)"
-    formula, d = local
-    return f"{head}{formula} = {_factor(g)} × {_factor(d)} = {_num(g * d)}"
+    text, d = local
+    return f"{head}{text} = {factor(g)} × {factor(d)} = {number(g * d)}"
 
 
-def explain(node: Value) -> str:
+def explain(node: Value, names: Names | None = None) -> str:
     """The chain-rule step ``node`` performs in ``backward()``, one line per input.
 
     Each line names the grad it adds to, the local derivative (formula, then number) and
-    the product that is added, e.g. ``w1.grad += p.grad × x1 = 0.5 × 2 = 1``. A fused
-    ``linear`` node has a line for its bias and for every weight and input (wide ones show
-    the first and last and say how many lines are left out). A leaf passes nothing on.
+    the product that is added, e.g. ``w1.grad += p.grad × x1 = 0.5 × 2 = 1``. A ``linear``
+    node has a line for its bias and for every weight and input (wide ones show the first
+    and last and say how many lines are left out). A leaf passes nothing on. A micrograd
+    closure (``out._backward = fn``) states no derivatives: they were observed by running it,
+    and a last line says so.
 
     Uses the numbers now in the graph: ``node.grad`` should be final (after ``backward()``,
-    or as yielded by ``backward_steps``).
+    or as yielded by ``backward_steps``). ``names`` (a :class:`Names` of the whole graph)
+    keeps made-up names the same across the steps of one walk; by default the names of
+    ``node``'s own graph.
     """
     if not isinstance(node, Value):
         raise TypeError(f"explain needs a Value, got {type(node).__name__}")
-    me = _name(node)
-    g = node.grad
+    names = names if names is not None and node in names else Names(node)
+    me, g = names.target(node), node.grad
     if not node.children:
-        return (f"{me} is a leaf: it has no inputs, so it passes nothing on "
-                f"({me}.grad = {_num(g)} is final)")
-    locs = _locals(node)
-    lines = [_line(c, _wrap(me), g, loc) for c, loc in zip(node.children, locs)]
-    if node.op == "linear":
-        lines = _summarise_linear(node, lines)
+        return (f"{names[node]} is a leaf: it has no inputs, so it passes nothing on "
+                f"({me}.grad = {number(g)} is final)")
+    lines = [_line(c, me, g, loc, names)
+             for c, loc in zip(node.children, _locals(node, names))]
+    if node.op == "linear" and len(node.children) % 2 == 1:
+        lines = _summarise_linear(node, lines, me)
+    if getattr(node, "_closure", None) is not None:
+        lines.append(f"({me}'s local derivatives were observed by running its _backward, "
+                     "a micrograd closure)")
     return "\n".join(lines)
 
 
-def _summarise_linear(node: Value, lines: list[str]) -> list[str]:
+def _summarise_linear(node: Value, lines: list[str], me: str) -> list[str]:
     """Reorder a linear node's lines as b, (w0, x0), (w1, x1) ... and cut the middle."""
     k = len(node.children) // 2
     pairs = [(lines[1 + i], lines[1 + k + i]) for i in range(k)]
     out = [lines[0]]
-    if k <= _WIDE:
-        for w_line, x_line in pairs:
-            out += [w_line, x_line]
-        return out
-    for w_line, x_line in pairs[:2]:
+    shown = pairs if k <= _WIDE else pairs[:2]
+    for w_line, x_line in shown:
         out += [w_line, x_line]
-    me = _wrap(_name(node))
-    out.append(f"… {k - 3} more weights and inputs alike: w[i].grad += {me}.grad × x[i], "
-               f"x[i].grad += {me}.grad × w[i] …")
-    out += list(pairs[-1])
+    if k > _WIDE:
+        out.append(f"… {k - 3} more weights and inputs alike: w[i].grad += {me}.grad × x[i], "
+                   f"x[i].grad += {me}.grad × w[i] …")
+        out += list(pairs[-1])
     return out
 
 
 # ---------------------------------------------------------------------------------------------
 # explain_forward: how the value was computed
 # ---------------------------------------------------------------------------------------------
-def _forward_formula(node: Value) -> tuple[str, str] | None:
-    """(formula with names, formula with numbers) for ``node``'s forward computation."""
-    op, ch = node.op, node.children
-    n = [_wrap(_name(c)) for c in ch]
-    v = [_factor(c.data) for c in ch]
-    if op in ("+", "-", "/") and len(ch) == 2:
-        return f"{n[0]} {op} {n[1]}", f"{_num(ch[0].data)} {op} {v[1]}"
-    if op == "*":
-        return f"{n[0]} · {n[1]}", f"{v[0]} · {v[1]}"
-    if op == "neg":
-        return f"-{n[0]}", f"-{v[0]}"
-    if op == "**" and node._arg is not None:
-        return f"{n[0]}^{_num(node._arg)}", f"{v[0]}^{_num(node._arg)}"
-    if op == "c**" and node._arg is not None:
-        return f"{_num(node._arg)}^{n[0]}", f"{_num(node._arg)}^{v[0]}"
-    if op == "sigmoid":
-        return f"σ({_bare(ch[0])})", f"σ({_num(ch[0].data)})"
-    if op == "relu":
-        return f"relu({_bare(ch[0])})", f"max(0, {_num(ch[0].data)})"
-    if op == "abs":
-        return f"|{_bare(ch[0])}|", f"|{_num(ch[0].data)}|"
-    if op == "linear":
-        k = len(ch) // 2
-        b, ws, xs = ch[0], ch[1 : k + 1], ch[k + 1 :]
-        terms = [(f"{_wrap(_name(w))}·{_wrap(_name(x))}", f"{_factor(w.data)}·{_factor(x.data)}")
-                 for w, x in zip(ws, xs)]
-        if k > _WIDE:
-            names = (f"{_name(b)} + Σ w[i]·x[i] over {k} inputs")
-            nums = " + ".join([_num(b.data)] + [t[1] for t in terms[:2]]) + " + … + " + terms[-1][1]
-            return names, nums
-        return (" + ".join([_wrap(_name(b))] + [t[0] for t in terms]),
-                " + ".join([_num(b.data)] + [t[1] for t in terms]))
-    if ch:
-        return (f"{op}({', '.join(_bare(c) for c in ch)})",
-                f"{op}({', '.join(_num(c.data) for c in ch)})")
-    return None
-
-
-def explain_forward(node: Value) -> str:
+def explain_forward(node: Value, names: Names | None = None) -> str:
     """How ``node``'s value is computed from its inputs, e.g. ``n = s + b = -6 + 6.881 = 0.8814``.
 
     A leaf says that its value is given, not computed.
     """
     if not isinstance(node, Value):
         raise TypeError(f"explain_forward needs a Value, got {type(node).__name__}")
-    me = _name(node)
+    names = names if names is not None and node in names else Names(node)
+    me, value = names[node], number(node.data)
     if not node.children:
-        return f"{me} = {_num(node.data)} is a leaf: its value is given, not computed"
-    names, numbers = _forward_formula(node)  # type: ignore[misc]
-    if numbers in (names, _num(node.data)):
-        return f"{me} = {names} = {_num(node.data)}"
-    return f"{me} = {names} = {numbers} = {_num(node.data)}"
+        return f"{me} = {value} is a leaf: its value is given, not computed"
+    kids = node.children
+    if node.op == "linear" and len(kids) // 2 > _WIDE and len(kids) % 2 == 1:
+        k = len(kids) // 2
+        terms = [f"{factor(kids[1 + i].data)}·{factor(kids[1 + k + i].data)}"
+                 for i in (0, 1, k - 1)]
+        written = f"{names.grouped(kids[0])} + Σ w[i]·x[i] over {k} inputs"
+        numbers = f"{number(kids[0].data)} + {terms[0]} + {terms[1]} + … + {terms[2]}"
+    else:
+        written = _expression(node, [names.term(c) for c in kids])[0]
+        numbers = _expression(node, [_number_name(c.data) for c in kids])[0]
+    steps = [me] + [text for text in (written, numbers) if text != me] + [value]
+    return " = ".join(dict.fromkeys(steps))  # (each form once: "p = 2·3 = 6", not "6 = 6")
+
+
+def _number_name(x: float) -> tuple[str, int]:
+    text = number(x)
+    return text, _NEG if text.startswith("-") else _ATOM

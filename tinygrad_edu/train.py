@@ -25,6 +25,7 @@ from typing import Any
 
 from tinygrad_edu import args
 from tinygrad_edu import losses as _losses
+from tinygrad_edu.compile import TraceError, compile_step
 from tinygrad_edu.engine import Value
 from tinygrad_edu.grad_mode import no_grad
 
@@ -506,7 +507,7 @@ def fit(
     metrics: Sequence[str | Metric] | Mapping[str, Metric] | None = None,
     validation_data: tuple[Sequence[Any], Sequence[Any]] | None = None,
     callbacks: Sequence[Any] | None = None,
-    compiled: bool = False,
+    compiled: bool | str = "auto",
 ) -> History:
     """Train ``model`` on rows ``X`` with targets ``y``; return the per-epoch ``History``.
 
@@ -531,9 +532,12 @@ def fit(
     - ``on_step_end(epoch, step, model, loss)``: after every optimizer step (steps count from
       1 within the epoch; ``loss`` is that batch's loss, a float, before the step).
 
-    ``compiled=True`` traces forward and backward once with ``tinygrad_edu.compile`` and runs
-    that generated code for every batch (same numbers, faster); models or losses it cannot
-    trace raise ``tinygrad_edu.compile.TraceError``.
+    ``compiled="auto"`` (the default) records forward and backward once with
+    ``tinygrad_edu.compile.compile_step`` and runs that generated code for every batch: the
+    eager engine's numbers, several times faster. A model or loss it cannot compile (a
+    micrograd closure op, a forward that keeps state between calls) trains eagerly instead;
+    ``compiled=True`` raises ``tinygrad_edu.compile.TraceError`` then, ``compiled=False``
+    always trains on the graph.
 
     Raises ``FloatingPointError`` naming the epoch and step if the loss becomes NaN or
     infinite, or any number overflows (also inside fused layers, or in the optimizer): the
@@ -554,7 +558,8 @@ def fit(
         except TypeError:
             raise TypeError("fit: seed must be a whole number or None, got "
                             f"{type(seed).__name__} {args.short(seed)}") from None
-    compiled = _flag(compiled, "fit: compiled")
+    if not (isinstance(compiled, str) and compiled == "auto"):
+        compiled = _flag(compiled, 'fit: compiled (True, False or "auto")')
     shuffle = _flag(shuffle, "fit: shuffle")
     progress = _flag(progress, "fit: progress")
     _same_length(X, y, "fit: X has {} rows but y has {} targets; they must match")
@@ -578,12 +583,14 @@ def fit(
     val = None if validation_data is None else _validation_data(validation_data, _width(rows[0]))
     hooks = _resolve_callbacks(callbacks)
     step_fn = None
-    if compiled:
+    if compiled is not False:
         try:
-            from tinygrad_edu.compile import compile_step
-        except ImportError as err:
-            raise ImportError(f"fit(compiled=True) needs tinygrad_edu.compile: {err}") from err
-        step_fn = compile_step(model, loss_fn, rows[:8], targets[:8])  # traced and checked once
+            step_fn = compile_step(model, loss_fn, rows[:8], targets[:8])  # recorded, checked
+        except TraceError:
+            if compiled is True:
+                raise
+        except Exception:  # noqa: BLE001 (bad data, a model that raises: the graph path
+            pass  # below reports it in fit's words, naming the row)
 
     n = len(rows)
     bs = n if batch_size is None else min(batch_size, n)
@@ -594,21 +601,27 @@ def fit(
     history = History(
         names,
         {"epochs": epochs, "batch_size": batch_size, "steps_per_epoch": steps, "n": n,
-         "validation": None if val is None else len(val[0]), "compiled": compiled},
+         "validation": None if val is None else len(val[0]), "compiled": step_fn is not None},
     )
+
+    def graph_step(idx: list[int]) -> float:
+        """The batch's graph and ``backward()``: the loss, and (if finite) the gradients."""
+        preds = [_forward(model, rows[i], i, "X") for i in idx]
+        J = _call_loss(loss_fn, preds, idx, targets, "X", "y")
+        value = J.data
+        if math.isfinite(value):
+            optimizer.zero_grad()
+            J.backward()
+        return value
 
     def train_step(idx: list[int]) -> float:
         """One step on rows ``idx``: the batch loss, gradients, and (if finite) the update."""
-        if step_fn is not None:
+        if step_fn is not None:  # (it runs graph_step where its code cannot: same numbers)
             optimizer.zero_grad()
-            value = float(step_fn([rows[i] for i in idx], [targets[i] for i in idx]))
+            value = step_fn.run([rows[i] for i in idx], [targets[i] for i in idx],
+                                eager=lambda: graph_step(idx))
         else:
-            preds = [_forward(model, rows[i], i, "X") for i in idx]
-            J = _call_loss(loss_fn, preds, idx, targets, "X", "y")
-            value = J.data
-            if math.isfinite(value):
-                optimizer.zero_grad()
-                J.backward()
+            value = graph_step(idx)
         if math.isfinite(value):
             optimizer.step()
         return value

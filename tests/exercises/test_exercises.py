@@ -30,8 +30,8 @@ from tinygrad_edu.exercises.templates import make_template
 from tinygrad_edu.losses import binary_cross_entropy
 
 ROOT = Path(__file__).resolve().parents[2]
-SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("E*.py"))
-TEMPLATES = sorted((ROOT / "notebooks" / "exercises").glob("E*.py"))
+SOLUTIONS = sorted((ROOT / "notebooks" / "solutions" / "sources").glob("E*.py"))
+TEMPLATES = sorted((ROOT / "notebooks" / "exercises" / "sources").glob("E*.py"))
 NAMES = [p.stem for p in SOLUTIONS]
 
 
@@ -860,8 +860,8 @@ def test_every_exercise_has_a_solution_and_a_template():
 @pytest.mark.parametrize("name", NAMES)
 def test_template_is_the_solution_with_blanks(name):
     """Regenerate with `python -m tinygrad_edu.exercises.templates` after editing a solution."""
-    solution = (ROOT / "notebooks" / "solutions" / f"{name}.py").read_text(encoding="utf-8")
-    template = (ROOT / "notebooks" / "exercises" / f"{name}.py").read_text(encoding="utf-8")
+    solution = (ROOT / "notebooks" / "solutions" / "sources" / f"{name}.py").read_text("utf-8")
+    template = (ROOT / "notebooks" / "exercises" / "sources" / f"{name}.py").read_text("utf-8")
     assert template == make_template(solution, name.split("_")[0])
     blanks = len(re.findall(r"^\s+raise NotImplementedError\(", template, re.M))
     assert blanks == solution.count("# YOUR CODE HERE") >= 1
@@ -870,10 +870,10 @@ def test_template_is_the_solution_with_blanks(name):
 @pytest.mark.parametrize("folder", ["exercises", "solutions"])
 @pytest.mark.parametrize("name", NAMES)
 def test_ipynb_matches_its_py(folder, name):
-    """The paired .ipynb holds exactly the cells of the .py (jupytext --to ipynb --update)."""
+    """The paired .ipynb holds exactly the cells of its source sources/NAME.py (make sync)."""
     jupytext = pytest.importorskip("jupytext")
     nbformat = pytest.importorskip("nbformat")
-    py = jupytext.read(ROOT / "notebooks" / folder / f"{name}.py")
+    py = jupytext.read(ROOT / "notebooks" / folder / "sources" / f"{name}.py")
     nb = nbformat.read(ROOT / "notebooks" / folder / f"{name}.ipynb", as_version=4)
     assert [(c.cell_type, c.source) for c in nb.cells] == [
         (c.cell_type, c.source) for c in py.cells]
@@ -886,7 +886,7 @@ def test_template_runs_and_reports_not_implemented(name, capsys, monkeypatch):
     if name.startswith("E3") and not hasattr(tinygrad_edu, "Function"):
         pytest.skip("E3 needs tinygrad_edu.Function, not on this branch yet")
     monkeypatch.chdir(ROOT)
-    namespace = runpy.run_path(str(ROOT / "notebooks" / "exercises" / f"{name}.py"),
+    namespace = runpy.run_path(str(ROOT / "notebooks" / "exercises" / "sources" / f"{name}.py"),
                                run_name="__main__")
     out = capsys.readouterr().out
     assert "Traceback" not in out and "✗" not in out
@@ -904,7 +904,7 @@ def test_solution_notebook_all_checks_pass(name, capsys, monkeypatch):
     if name.startswith("E3") and not hasattr(tinygrad_edu, "Function"):
         pytest.skip("E3 needs tinygrad_edu.Function, not on this branch yet")
     monkeypatch.chdir(ROOT)
-    path = ROOT / "notebooks" / "solutions" / f"{name}.py"
+    path = ROOT / "notebooks" / "solutions" / "sources" / f"{name}.py"
     namespace = runpy.run_path(str(path), run_name="__main__")
     out = capsys.readouterr().out
     checks = len(re.findall(r"^report = check_\w+\(", path.read_text(encoding="utf-8"), re.M))

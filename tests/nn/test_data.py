@@ -11,16 +11,19 @@ from tinygrad_edu.data import (
     YOU,
     StandardScaler,
     make_blobs,
+    make_circles,
     make_grades,
     make_moons,
     make_pass_fail,
     make_spiral,
+    make_xor,
     standardize,
     to_pm1,
     train_test_split,
 )
 
-GENERATORS = [make_pass_fail, make_grades, make_moons, make_spiral, make_blobs]
+GENERATORS = [make_pass_fail, make_grades, make_moons, make_circles, make_xor, make_spiral,
+              make_blobs]
 
 
 @pytest.mark.parametrize("make", GENERATORS)
@@ -55,6 +58,18 @@ def test_grades_are_a_noisy_linear_function():
     errors = [g - (1 + 0.35 * lec + 0.55 * m) for (lec, m), g in zip(X, y)]
     assert abs(sum(errors) / len(errors)) < 0.15
     assert 0.3 < math.sqrt(sum(e * e for e in errors) / len(errors)) < 0.7
+
+
+def test_circles_and_xor_without_noise_follow_their_rule():
+    X, y = make_circles(40, noise=0.0, factor=0.3, seed=1)
+    assert sorted(y) == [0] * 20 + [1] * 20
+    for (a, b), t in zip(X, y):
+        assert math.hypot(a, b) == pytest.approx(0.3 if t == 1 else 1.0)
+    X, y = make_xor(50, noise=0.0, seed=1)
+    assert y == [1 if a * b > 0 else 0 for a, b in X]
+    assert 0 < sum(y) < 50 and all(abs(v) <= 1 for row in X for v in row)
+    with pytest.raises(ValueError, match="factor must be between 0 and 1"):
+        make_circles(10, factor=1.5)
 
 
 def test_moons_shape():

@@ -1,14 +1,14 @@
 """Make the exercise notebooks from the solution notebooks (for maintainers).
 
-The solutions in ``notebooks/solutions/*.py`` (jupytext percent files) are the source. A
+The solutions in ``notebooks/solutions/sources/*.py`` (jupytext percent files) are the source. A
 learner's template is the same file with every body that follows a ``# YOUR CODE HERE`` line
 replaced by ``raise NotImplementedError("E2: write Value.__add__")``, and " — solution"
 dropped from the title. So the two can never drift apart: edit a solution, then run
 
     python -m tinygrad_edu.exercises.templates
 
-which rewrites ``notebooks/exercises/*.py`` and, when jupytext is installed, the paired
-``.ipynb`` of both (``jupytext --to ipynb --update`` keeps the cell ids).
+which rewrites ``notebooks/exercises/sources/*.py`` and, when jupytext is installed, the paired
+``.ipynb`` of both, one folder up (``jupytext --to ipynb --update`` keeps the cell ids).
 """
 
 from __future__ import annotations
@@ -65,9 +65,9 @@ def _next_is_shallower(lines: list[str], i: int, depth: int) -> bool:
 
 
 def main(root: Path) -> None:
-    solutions = sorted((root / "notebooks" / "solutions").glob("E*.py"))
-    target = root / "notebooks" / "exercises"
-    target.mkdir(exist_ok=True)
+    solutions = sorted((root / "notebooks" / "solutions" / "sources").glob("E*.py"))
+    target = root / "notebooks" / "exercises" / "sources"
+    target.mkdir(parents=True, exist_ok=True)
     jupytext = shutil.which("jupytext") or str(Path(sys.executable).parent / "jupytext")
     for sol in solutions:
         exercise = sol.name.split("_")[0]
@@ -77,9 +77,10 @@ def main(root: Path) -> None:
         print(f"wrote {tpl.relative_to(root)}")
         if Path(jupytext).exists():
             for py in (sol, tpl):
-                subprocess.run([jupytext, "--quiet", "--to", "ipynb", "--update", str(py)],
-                               check=True)
-                print(f"wrote {py.with_suffix('.ipynb').relative_to(root)}")
+                ipynb = py.parent.parent / f"{py.stem}.ipynb"  # sources/NAME.py -> NAME.ipynb
+                subprocess.run([jupytext, "--quiet", "--to", "ipynb", "--update",
+                                "-o", str(ipynb), str(py)], check=True)
+                print(f"wrote {ipynb.relative_to(root)}")
 
 
 if __name__ == "__main__":
