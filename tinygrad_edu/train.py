@@ -85,9 +85,6 @@ class History:
 # ---------------------------------------------------------------------------------------------
 # Predictions and accuracy
 # ---------------------------------------------------------------------------------------------
-_short = args.short  # (kept for plot.py, which imports it from here; use args.short)
-
-
 def _flag(value: Any, what: str) -> bool:
     """True or False (a NumPy bool too), or a clear TypeError: an array's truth is ambiguous."""
     if isinstance(value, bool):
