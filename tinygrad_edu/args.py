@@ -13,7 +13,7 @@ import operator
 import random
 import reprlib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -113,19 +113,22 @@ def length(x: Any) -> int | None:
         return None
 
 
-def items(x: Any, what: str, n: int | None = None, most: int = MAX_ITEMS) -> list[Any]:
+def items(x: Any, what: str, n: int | None = None, most: int = MAX_ITEMS,
+          each: Callable[[int, Any], Any] | None = None) -> list[Any]:
     """``x`` (a list, tuple, range, array, tensor, or an iterator such as a generator) as a
     list: exactly ``n`` items when ``n`` is given, else at most ``most``. The length is known
     before anything is read (an iterator is read one item past the limit, no further), so
     ``range(10**18)`` is a ValueError naming the expected length, not a hang or a MemoryError.
-    Not a sequence: a TypeError."""
+    ``each(i, item)``, if given, checks (and may convert) every item as it is read, so an
+    endless iterator of junk stops at its first item. Not a sequence: a TypeError."""
     x = plain(x, what, most if n is None else n)
     if isinstance(x, (str, bytes, dict)) or not hasattr(x, "__iter__"):
         raise TypeError(f"{what} must be a list, got {type(x).__name__} {short(x)}")
     limit = most if n is None else n
     k = length(x)
     if k is None:  # an iterator: read no further than one past the limit
-        got = list(itertools.islice(x, limit + 1))
+        got = [v if each is None else each(i, v)
+               for i, v in enumerate(itertools.islice(x, limit + 1))]
         if len(got) <= limit and (n is None or len(got) == n):
             return got
         k = len(got)
@@ -137,7 +140,7 @@ def items(x: Any, what: str, n: int | None = None, most: int = MAX_ITEMS) -> lis
     if k > most:
         raise ValueError(f"{what} holds {shown} items, more than the {most:,} a scalar engine "
                          "can use (a typo such as range(10**18)?)")
-    return list(x)
+    return [v if each is None else each(i, v) for i, v in enumerate(x)]
 
 
 def whole(value: Any, what: str, low: int | None = 0, high: int | None = None) -> int:
@@ -214,7 +217,7 @@ def sequence(x: Any, what: str) -> list[Any]:
         x = x.tolist()
     if isinstance(x, (str, bytes, Mapping)) or not isinstance(x, Sequence):
         raise TypeError(f"{what} must be a list, got {type(x).__name__} {short(x)}")
-    return list(x)
+    return items(x, what)  # (its length is asked first: range(10**18) is refused, not read)
 
 
 def pair(x: Any, what: str) -> tuple[float, float]:

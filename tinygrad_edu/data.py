@@ -139,6 +139,7 @@ def make_circles(n: int = 100, noise: float = 0.1, factor: float = 0.5, seed: in
     scikit-learn's ``make_circles``; Gaussian noise of std ``noise``, examples shuffled."""
     n = _check_n(n)
     noise = _check_noise(noise)
+    factor = args.number(factor, "factor", finite=False)
     if not 0.0 < factor < 1.0:
         raise ValueError(f"factor must be between 0 and 1 (the inner radius), got {factor!r}")
     rng = _rng(seed)

@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator, Sequence
 
-from tinygrad_edu import checks
+from tinygrad_edu import args, checks
 from tinygrad_edu.engine import Value, local_derivatives, topological_order
 from tinygrad_edu.grad_mode import no_grad
 
@@ -81,9 +82,12 @@ def gradcheck(
     """Compare ``backward()`` with central finite differences for every input.
 
     ``f(*inputs)`` must return a ``Value``. For each input ``x_i`` the numeric gradient is
-    ``(f(.., x_i + eps, ..) - f(.., x_i - eps, ..)) / (2 eps)``; it must satisfy
+    ``(f(.., x_i + h, ..) - f(.., x_i - h, ..)) / (2 h)`` with the step scaled to the input,
+    ``h = eps * max(1, |x_i|)`` (a fixed 1e-6 would vanish into the rounding of 1e8 + 1e-6;
+    the division uses the step the floats really took); it must satisfy
     ``|analytic - numeric| <= atol + rtol * |numeric|``. Returns True, or raises
-    ``GradcheckError`` naming the input and both numbers.
+    ``GradcheckError`` naming the input and both numbers, and saying so when the finite
+    difference itself is lost to rounding (then a larger ``eps`` is the cure).
 
     Both sides are partial derivatives, one per argument position: ``f`` gets a fresh leaf
     per position, so the same Value passed twice is checked twice, on its own each time.
@@ -92,10 +96,15 @@ def gradcheck(
     """
     if not callable(f):
         raise TypeError(f"gradcheck: f must be a function, got {type(f).__name__}")
+    inputs = args.plain(inputs, "gradcheck: inputs")  # a NumPy array or tensor of inputs
     if isinstance(inputs, Value) or not isinstance(inputs, Sequence) or not inputs:
         raise TypeError("gradcheck: inputs must be a non-empty list of Values or numbers")
+    if (args.length(inputs) or 0) > args.MAX_ITEMS:  # (range(10**18): asked, never read)
+        raise ValueError(f"gradcheck: inputs holds {args.length(inputs):,} items, more than "
+                         f"the {args.MAX_ITEMS:,} a scalar engine can use")
     try:  # (a str, None or an int of 400 digits: a ValueError saying which, as before)
-        eps, atol, rtol = (checks.number(tol, f"gradcheck: {name}")
+        eps, atol, rtol = (checks.number(args.scalar(tol, f"gradcheck: {name}"),
+                                         f"gradcheck: {name}")
                            for name, tol in (("eps", eps), ("atol", atol), ("rtol", rtol)))
     except TypeError as err:
         raise ValueError(str(err)) from None
@@ -104,31 +113,51 @@ def gradcheck(
             raise ValueError(f"gradcheck: {name} must be a number >= 0, got {tol!r}")
     if not eps > 0:
         raise ValueError(f"gradcheck: eps must be positive, got {eps}")
-    xs = [x if isinstance(x, Value) else Value(x, f"x{i}") for i, x in enumerate(inputs)]
-    args = [Value(x.data, x.label) for x in xs]
-    out = f(*args)
+    xs = [x if isinstance(x, Value) else Value(args.scalar(x, f"gradcheck: inputs[{i}]"),
+                                               f"x{i}")
+          for i, x in enumerate(inputs)]
+    try:  # one input per argument of f: say so, not Python's "missing 1 required argument"
+        inspect.signature(f).bind(*xs)
+    except TypeError as err:
+        raise TypeError(f"gradcheck: f cannot take the {len(xs)} inputs given ({err}); pass "
+                        "one input per argument of f") from None
+    except ValueError:  # no signature to read (some builtins): f's call will tell
+        pass
+    leaves = [Value(x.data, x.label) for x in xs]
+    out = f(*leaves)
     if not isinstance(out, Value):
         raise TypeError(f"gradcheck: f must return a Value, got {type(out).__name__}")
     saved = {node: node.grad for node in topological_order(out)}
     try:
         out.backward()
-        analytic = [x.grad for x in args]
+        analytic = [x.grad for x in leaves]
     finally:
         for node, g in saved.items():
             node.grad = g
 
-    def f_at(i: int, delta: float) -> float:
+    def f_at(i: int, at: float) -> float:
         with no_grad():
-            args = [Value(x.data + delta) if j == i else Value(x.data) for j, x in enumerate(xs)]
-            return f(*args).data
+            moved = [Value(at) if j == i else Value(x.data) for j, x in enumerate(xs)]
+            return f(*moved).data
 
     for i, x in enumerate(xs):
-        numeric = (f_at(i, eps) - f_at(i, -eps)) / (2 * eps)
+        h = eps * max(1.0, abs(x.data))
+        up, down = x.data + h, x.data - h
+        if not -_TOP <= down <= up <= _TOP:  # (x near the largest float: step inwards only)
+            up, down = (x.data, x.data - h) if up > _TOP else (x.data + h, x.data)
+        width = up - down  # the step the floats took, not the one asked for
+        f_up, f_down = f_at(i, up), f_at(i, down)
+        numeric = (f_up - f_down) / width if width > 0 else 0.0
         if abs(analytic[i] - numeric) > atol + rtol * abs(numeric):
             name = f"'{x.label}'" if x.label else f"#{i}"
+            lost = ""
+            if width == 0 or (f_up == f_down and analytic[i] != 0):
+                lost = (f" The finite difference is 0 because the step {h:.3g} (eps={eps:g} "
+                        f"× max(1, |x|)) is lost to rounding: f(x ± step) came out equal. "
+                        "Pass a larger eps (e.g. 1e-6); the backward() number may be right.")
             raise GradcheckError(
                 f"gradient of input {name} (data={x.data}) is wrong: backward() gives "
                 f"{analytic[i]!r}, finite differences give {numeric!r} "
-                f"(|diff|={abs(analytic[i] - numeric):.3g} > atol + rtol*|numeric|)"
+                f"(|diff|={abs(analytic[i] - numeric):.3g} > atol + rtol*|numeric|).{lost}"
             )
     return True

@@ -47,16 +47,17 @@ class Optimizer:
                 f"{who}: params must be a list of Values, e.g. model.parameters(), "
                 f"got {type(params).__name__} {args.short(params)}"
             )
+
+        def value(i: int, p: object) -> Value:
+            if not isinstance(p, Value):
+                raise TypeError(f"{who}: parameter {i} is a {type(p).__name__}, not a Value; "
+                                "pass model.parameters()")
+            return p
+
         # (its length is asked first: SGD(range(10**18)) is an error, not a hang)
-        self.params: list[Value] = args.items(params, f"{who}: params")
+        self.params: list[Value] = args.items(params, f"{who}: params", each=value)
         if not self.params:
             raise ValueError(f"{who}: got an empty parameter list; pass model.parameters()")
-        for i, p in enumerate(self.params):
-            if not isinstance(p, Value):
-                raise TypeError(
-                    f"{who}: parameter {i} is a {type(p).__name__}, not a Value; "
-                    "pass model.parameters()"
-                )
         self._who = who
 
     def zero_grad(self) -> None:

@@ -47,10 +47,13 @@ class History:
                 not isinstance(names, Iterable):
             raise TypeError(f"History: names must be a list of str like ['loss', 'accuracy'], "
                             f"got {type(names).__name__}")
-        names = list(names)
-        for name in names:
+
+        def name_of(i: int, name: object) -> str:
             if not isinstance(name, str):
                 raise TypeError(f"History: names must be str, got {type(name).__name__}")
+            return name
+
+        names = args.items(names, "History: names", each=name_of)  # (range(10**20): refused)
         if params is not None and not isinstance(params, Mapping):
             raise TypeError(f"History: params must be a dict or None, got {type(params).__name__}")
         if params is not None and _nan_inside(params):

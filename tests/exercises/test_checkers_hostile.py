@@ -403,3 +403,15 @@ def test_in_a_kernel_the_report_fills_in_one_coloured_output(monkeypatch, capsys
     assert "error of the central difference shrinks like h²" in last["text/plain"]
     assert last["text/html"].count("color:#1a7f37") == 7  # 6 cases and the summary
     assert len(shown) > 10 and report._repr_html_() is None
+
+
+def test_without_threads_the_cases_run_inline_and_errors_are_still_crosses(monkeypatch):
+    """JupyterLite's Python (Pyodide) cannot start threads: no time limit there, the rest holds."""
+    from tinygrad_edu.exercises import _guard
+
+    monkeypatch.setattr(_guard, "_threads", lambda: False)
+    started = threading.active_count()
+    assert check_engine(Engine, quiet=True)
+    report = check_engine(MulReturnsFloat, quiet=True)
+    assert report["a * b"].mistake == "not-a-value" and not report
+    assert threading.active_count() == started

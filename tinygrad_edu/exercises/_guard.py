@@ -5,7 +5,8 @@ time is up, a ``TimeLimit`` exception is raised inside the worker (CPython's
 ``PyThreadState_SetAsyncExc``), which ends a Python loop at its next step; the case becomes a ✗
 naming the line the code was stuck on, and the notebook's kernel keeps running.
 
-Limits: code stuck inside one long C call (``sum(range(10**18))``, ``time.sleep(10**6)``)
+Limits: in a browser (JupyterLite's Pyodide) Python has no threads, and the cases run without
+a limit. Code stuck inside one long C call (``sum(range(10**18))``, ``time.sleep(10**6)``)
 cannot be interrupted there; it is reported as a ✗ all the same, and its thread is left to run
 in the background (a daemon thread: it ends when Python does). Code that catches
 ``BaseException`` (or uses a bare ``except:``) inside its loop is told to stop a few more times
@@ -17,7 +18,6 @@ the learner's code and then the checker.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 import threading
@@ -55,7 +55,7 @@ def time_limit(timeout: Any, who: str) -> float | None:
 def run(fn: Callable[[], Any], timeout: float | None) -> tuple[Any, BaseException | None]:
     """``fn()`` under the limit: (result, None), or (None, what it raised), or (None, a
     ``TimeLimit``) when it ran out of time. KeyboardInterrupt and SystemExit propagate."""
-    if timeout is None:
+    if timeout is None or not _threads():
         try:
             return fn(), None
         except _PROPAGATE:
@@ -92,6 +92,12 @@ def run(fn: Callable[[], Any], timeout: float | None) -> tuple[Any, BaseExceptio
     return box.get("value"), None
 
 
+def _threads() -> bool:
+    """Whether this Python can start a thread (Pyodide, in JupyterLite, cannot: there the
+    cases run without a time limit)."""
+    return sys.platform != "emscripten"
+
+
 def _start(worker: threading.Thread) -> None:
     try:
         old = threading.stack_size(_STACK)
@@ -106,6 +112,8 @@ def _start(worker: threading.Thread) -> None:
 
 def _stop(worker: threading.Thread) -> None:
     """Raise TimeLimit inside the worker until it ends, for at most _GRACE seconds."""
+    import ctypes  # (only here: a Python without threads never gets this far)
+
     ident = worker.ident
     for _ in range(10):
         if not worker.is_alive() or ident is None:

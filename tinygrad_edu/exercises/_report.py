@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TextIO
 
-from tinygrad_edu.exercises import _guard
+from tinygrad_edu.exercises._guard import DEFAULT_TIMEOUT, TimeLimit, in_package, learner_line
+from tinygrad_edu.exercises._guard import run as run_limited
 
 Status = Literal["pass", "fail", "todo", "note"]
 
@@ -108,7 +109,7 @@ class Report:
     """
 
     def __init__(self, title: str, stream: TextIO | None = None,
-                 timeout: float | None = _guard.DEFAULT_TIMEOUT) -> None:
+                 timeout: float | None = DEFAULT_TIMEOUT) -> None:
         self.title = title
         self.results: list[Result] = []
         self.notes: list[str] = []  # extra text printed with the report (tables, advice)
@@ -143,10 +144,10 @@ class Report:
         time the later ones wait (○): each would likely wait out its limit in the same loop."""
         if self._stuck:
             return self.add(Result(name, "todo", waiting=self._stuck))
-        result, err = _guard.run(run, self.timeout)
+        result, err = run_limited(run, self.timeout)
         if err is not None:
             result = escaped(name, err, doing, self.timeout)
-            if isinstance(err, _guard.TimeLimit):
+            if isinstance(err, TimeLimit):
                 self._stuck = f"{_short(result.name, 50)}, which ran out of time,"
         return self.add(result)
 
@@ -246,7 +247,7 @@ class Report:
         return f"<Report {self.title!r}: {self.summary()}>"
 
 
-def new_report(title: str, quiet: bool, timeout: float | None = _guard.DEFAULT_TIMEOUT
+def new_report(title: str, quiet: bool, timeout: float | None = DEFAULT_TIMEOUT
                ) -> Report:
     report = Report(title, None if quiet else sys.stdout, timeout)
     if not quiet:
@@ -257,7 +258,7 @@ def new_report(title: str, quiet: bool, timeout: float | None = _guard.DEFAULT_T
 
 def escaped(name: str, err: BaseException, doing: str, timeout: float | None) -> Result:
     """The ✗ (or ○) for an error that escaped a case, or for a case that ran out of time."""
-    if isinstance(err, _guard.TimeLimit):
+    if isinstance(err, TimeLimit):
         place = err.place
         func = place[3:].split(",")[0] if place.startswith("in ") else "your code"
         return Result(name, "fail", mistake="timeout",
@@ -403,7 +404,7 @@ def is_not_implemented(err: BaseException) -> bool:
 
 def where(err: BaseException) -> str:
     """The learner's line where ``err`` happened: "in __mul__: out = ..." ('' if none)."""
-    return _guard.learner_line(traceback.extract_tb(err.__traceback__))
+    return learner_line(traceback.extract_tb(err.__traceback__))
 
 
 def error_text(err: BaseException) -> str:
@@ -429,7 +430,7 @@ def todo_detail(err: BaseException) -> str:
         e = e.__cause__ or e.__context__
     msg = message(e) if e is not None else ""
     frames = traceback.extract_tb(e.__traceback__) if e is not None else []
-    raised_by_you = bool(frames) and not _guard.in_package(frames[-1].filename)
+    raised_by_you = bool(frames) and not in_package(frames[-1].filename)
     if msg and raised_by_you:
         return f"{_short(msg)} (replace the `raise` line with your code)"
     if msg:  # e.g. the library's "Sin.forward is missing: define it as ..."

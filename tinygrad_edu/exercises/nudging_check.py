@@ -15,8 +15,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from tinygrad_edu.exercises import _guard
-from tinygrad_edu.exercises._guard import DEFAULT_TIMEOUT, time_limit
+from tinygrad_edu.exercises._guard import DEFAULT_TIMEOUT, TimeLimit, time_limit
+from tinygrad_edu.exercises._guard import run as run_limited
 from tinygrad_edu.exercises._report import (
     Mismatch,
     Report,
@@ -141,8 +141,8 @@ def _orders(report: Report, one_sided: Callable[..., Any], central: Callable[...
         return {"one": [abs(float(one_sided(_cube, 2.0, h)) - 12.0) for h in HS],
                 "two": [abs(float(central(_cube, 2.0, h)) - 12.0) for h in HS]}
 
-    errors, err = _guard.run(measure, report.timeout)
-    if isinstance(err, _guard.TimeLimit):
+    errors, err = run_limited(measure, report.timeout)
+    if isinstance(err, TimeLimit):
         report.add(escaped("error orders", err, "calling one_sided and central for 4 h's",
                            report.timeout))
         return

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tinygrad_edu.data import make_pass_fail, standardize
-from tinygrad_edu.exercises import _guard
 from tinygrad_edu.exercises._guard import DEFAULT_TIMEOUT, time_limit
+from tinygrad_edu.exercises._guard import run as run_limited
 from tinygrad_edu.exercises._report import (
     Mismatch,
     Report,
@@ -79,7 +79,7 @@ def check_training_step(train_step: Callable[..., Any], quiet: bool = False,
     model = pass_fail_model()
     names = _param_names(model)
     first = f"step 1: train_step(model, X, y, lr={LR})"
-    loss, err = _guard.run(lambda: train_step(model, X, y, LR), timeout)
+    loss, err = run_limited(lambda: train_step(model, X, y, LR), timeout)
     if err is not None:
         cases = ("step 1: the loss it returns", "step 1: every parameter moved",
                  "step 1: p.grad", "step 2")
@@ -102,7 +102,7 @@ def check_training_step(train_step: Callable[..., Any], quiet: bool = False,
     report.case(after_grads, lambda: _grads_case(after_grads, grads, g1, names),
                 "reading p.grad")
     name = "step 2 (the grads of step 1 are still there): the same update as fit's second epoch"
-    _, err = _guard.run(lambda: train_step(model, X, y, LR), timeout)
+    _, err = run_limited(lambda: train_step(model, X, y, LR), timeout)
     if err is not None:
         report.add(escaped(name, err, "running train_step the second time", timeout))
         return report.finish()

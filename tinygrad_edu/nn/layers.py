@@ -193,7 +193,15 @@ class Neuron(Module):
         weight, bias = _init_draw(init, args.rng(seed), self.nin)
         self.w = [Value(weight(), f"w{i}") for i in range(self.nin)]
         self.b = Value(bias(), "b")
-        self.fused = args.flag(fused, "fused")
+        self.fused = fused
+
+    @property
+    def fused(self) -> bool:
+        return self._fused
+
+    @fused.setter
+    def fused(self, flag: bool) -> None:  # (checked when set: `if array:` is ambiguous)
+        self._fused = args.flag(flag, "fused")
 
     @property
     def activation(self) -> str:
