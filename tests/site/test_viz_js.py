@@ -62,7 +62,7 @@ def picture_sources() -> dict[str, tuple[str, str]]:
 
     dot_backend.render_many = record
     try:
-        step_through(neuron())  # lays the graph out once, as JSON
+        step_through(neuron()).html()  # lays the graph out once, as JSON, then draws it
     finally:
         dot_backend.render_many = real
     layouts = [s for s in seen if s[1] == "json"]
