@@ -47,6 +47,7 @@ from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.losses import binary_cross_entropy_with_logits
 from tinygrad_edu.nn import ACTIVATIONS, MLP
 from tinygrad_edu.optim import SGD, Adam
+from tinygrad_edu.pictures.player import widget_bundle
 from tinygrad_edu.train import _in_jupyter
 
 try:  # the live widget; without it the playground shows a static picture
@@ -514,8 +515,7 @@ class Playground:
         data: dict[str, Any] = {"text/html": self._repr_html_(),
                                 "image/png": base64.b64encode(self.png()).decode("ascii")}
         if anywidget is not None and _in_jupyter():
-            bundle = self.widget()._repr_mimebundle_()
-            data.update(bundle[0] if isinstance(bundle, tuple) else bundle)  # anywidget: a pair
+            data.update(widget_bundle(self.widget()))
         data["text/plain"] = repr(self)
         return data
 

@@ -41,7 +41,8 @@ from typing import Any
 
 from tinygrad_edu.pictures.style import FONT_FAMILY, esc
 
-__all__ = ["Player", "save_file", "check_target", "gif_bytes", "png_width"]
+__all__ = ["Player", "save_file", "check_target", "gif_bytes", "png_width",
+           "widget_bundle"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,13 +475,24 @@ class Player:
             meta["image/png"] = {"width": round(png_width(still) / self.still_ratio)}
         if _in_kernel():
             with contextlib.suppress(ImportError):
-                data.update(self.widget()._repr_mimebundle_())
+                data.update(widget_bundle(self.widget()))
         data["text/plain"] = repr(self)
         if include:
             data = {k: v for k, v in data.items() if k in include}
         if exclude:
             data = {k: v for k, v in data.items() if k not in exclude}
         return data, meta
+
+
+def widget_bundle(widget: Any) -> dict[str, Any]:
+    """A widget's display data, from ipywidgets 7 (Colab) or 8, or anywidget. 8 and anywidget
+    make it in ``_repr_mimebundle_`` (anywidget as a (data, metadata) pair); 7 has none, only
+    ``_ipython_display_``, which publishes on its own: there the view entry is made here."""
+    make = getattr(widget, "_repr_mimebundle_", None)
+    if make is None:
+        return {"application/vnd.jupyter.widget-view+json": widget.get_view_spec()}
+    bundle = make()
+    return dict(bundle[0] if isinstance(bundle, tuple) else bundle)
 
 
 def _make_widget(player: Player) -> Any:
