@@ -28,7 +28,7 @@ CDN = "https://cdn.jsdelivr.net/pyodide/v"
 NOTEBOOKS = {
     "01_derivatives_by_nudging.ipynb": (True, 2, False),
     "02_backprop_by_hand_then_automatically.ipynb": (True, 3, True),
-    "03_neuron_layer_network.ipynb": (True, 2, False),
+    "03_neuron_layer_network.ipynb": (True, 2, True),  # the network animation is a player
     "exercises/E2_your_own_engine.ipynb": (False, 0, False),
 }
 

@@ -47,7 +47,7 @@ def test_a_notebook_page_has_math_pictures_and_a_working_stepper(docs):
     sizes = page.evaluate("() => Array.from(document.querySelectorAll("
                           "'img[src^=\"data:image/svg+xml\"]')).map(i => i.naturalWidth)")
     assert len(sizes) >= 3 and min(sizes) > 50
-    stepper = page.locator(".tge-stepper").first
+    stepper = page.locator(".tge-player").first
     stepper.scroll_into_view_if_needed()
     count = stepper.locator(".tge-count")
     assert re.fullmatch(r"step \d+ of \d+", count.inner_text())

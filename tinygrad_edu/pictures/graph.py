@@ -177,6 +177,8 @@ class Diagram(graphviz.Digraph):
             "image/png": base64.b64encode(png).decode("ascii"),
             "text/plain": f"<{type(self).__name__}: {self.alt_text}>",
         }
+        if not png:
+            del data["image/png"]
         if include:
             data = {k: v for k, v in data.items() if k in include}
         if exclude:

@@ -409,7 +409,7 @@ class Player:
         if still:
             try:
                 png = self.still_png()
-            except ImportError:
+            except (ImportError, RuntimeError):  # no Pillow, or no dot (a browser): no still
                 png = b""
             if png:
                 picture = (f'<img class="tge-still" alt="{esc(self.alt_text())}" '
@@ -468,8 +468,8 @@ class Player:
         meta: dict[str, Any] = {}
         try:
             still = self.still_png()
-        except ImportError:
-            pass  # (no Pillow or Graphviz for a still: the HTML player alone)
+        except (ImportError, RuntimeError):
+            pass  # (no Pillow, or no dot program as in a browser: the HTML player alone)
         else:
             data["image/png"] = base64.b64encode(still).decode("ascii")
             meta["image/png"] = {"width": round(png_width(still) / self.still_ratio)}
