@@ -48,6 +48,7 @@ from tinygrad_edu.losses import binary_cross_entropy_with_logits
 from tinygrad_edu.nn import ACTIVATIONS, MLP
 from tinygrad_edu.optim import SGD, Adam
 from tinygrad_edu.pictures.player import widget_bundle
+from tinygrad_edu.pictures.style import FAIL, PASS, rgb
 from tinygrad_edu.train import _in_jupyter
 
 try:  # the live widget; without it the playground shows a static picture
@@ -82,8 +83,7 @@ OPTIMIZERS: dict[str, Callable[[list[Value], float], Any]] = {
 }
 
 # Same meaning as the notebooks' pass/fail pictures (tinygrad_edu.plot): green = class 1.
-_PASS = (44, 160, 44)
-_FAIL = (214, 39, 40)
+_PASS, _FAIL = rgb(PASS), rgb(FAIL)
 _WHITE = (255, 255, 255)
 
 _DEFAULTS: dict[str, Any] = {"data": "moons", "hidden": [8, 8], "activation": "tanh",

@@ -40,6 +40,7 @@ from tinygrad_edu.pictures.style import (
     PX_PER_PT,
     esc,
     mix,
+    rgb,
     text_width,
     value_color,
 )
@@ -68,11 +69,6 @@ class _Shape:
     bold: bool = False
     anchor: str = "middle"  # "middle" or "start"
     dashed: bool = False
-
-
-def _rgb(hex_colour: str) -> tuple[int, int, int]:
-    h = hex_colour.lstrip("#")
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
 
 def _wrap(text: str, size: float, width: float) -> list[str]:
@@ -198,7 +194,7 @@ def _unit_fill(u: Unit) -> str:
         return _PENDING
     fill = value_color(u.tint, 1.0)
     if u.faded and fill != OFF:
-        return mix(_WHITE, _rgb(fill), 0.35)
+        return mix(_WHITE, rgb(fill), 0.35)
     return fill
 
 

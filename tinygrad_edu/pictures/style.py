@@ -165,6 +165,12 @@ _NEGATIVE = (90, 140, 225)  # negative output: blue
 OFF = "#eeeeee"  # exactly 0 (a ReLU that does not fire)
 
 
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    """``"#rrggbb"`` as its (red, green, blue) numbers."""
+    h = hex_colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
 def mix(c0: tuple[int, int, int], c1: tuple[int, int, int], t: float) -> str:
     """The colour a fraction ``t`` of the way from ``c0`` to ``c1``, as ``#rrggbb``."""
     r, g, b = (round(a + (b_ - a) * t) for a, b_ in zip(c0, c1))
