@@ -138,8 +138,8 @@ def items(x: Any, what: str, n: int | None = None, most: int = MAX_ITEMS,
     if n is not None and k != n:
         raise ValueError(f"{what} must hold {n:,} items, got {shown}")
     if k > most:
-        raise ValueError(f"{what} holds {shown} items, more than the {most:,} a scalar engine "
-                         "can use (a typo such as range(10**18)?)")
+        raise ValueError(f"{what} holds {shown} items; a scalar engine uses at most {most:,} "
+                         "(a typo such as range(10**18)?)")
     return [v if each is None else each(i, v) for i, v in enumerate(x)]
 
 

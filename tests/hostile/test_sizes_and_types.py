@@ -41,6 +41,11 @@ def _model() -> MLP:
     return MLP(2, [3, 1], "tanh", "sigmoid", seed=0)
 
 
+def _plot():
+    from tinygrad_edu import plot  # (matplotlib: the pictures extra, in the test venv)
+    return plot
+
+
 def _fit(X=X4, y=Y4, **kw):
     model = _model()
     kw.setdefault("progress", False)
@@ -54,7 +59,7 @@ def _fit(X=X4, y=Y4, **kw):
     (lambda: _model()(range(10**20)), "expects 2 inputs, got 100,000,000,000,000,000,000"),
     (lambda: MLP(2, HUGE), f"MLP\\(nouts\\) lists {E18} layers"),
     (lambda: _fit(X=HUGE), f"fit: X has {E18} rows but y has 4 targets"),
-    (lambda: _fit(X=HUGE, y=HUGE), f"fit: X holds {E18} items, more than the 10,000,000"),
+    (lambda: _fit(X=HUGE, y=HUGE), f"fit: X holds {E18} items; a scalar engine uses at most 10,"),
     (lambda: predict(_model(), HUGE), f"predict: X holds {E18} items"),
     (lambda: accuracy(_model(), HUGE, Y4), f"accuracy: {E18} rows in X but 4 labels"),
     (lambda: SGD(HUGE, lr=0.1), f"SGD: params holds {E18} items"),
@@ -68,6 +73,11 @@ def _fit(X=X4, y=Y4, **kw):
     (lambda: D.train_test_split(HUGE, HUGE), f"train_test_split: X holds {E18} rows"),
     (lambda: D.to_pm1(HUGE), f"the labels y holds {E18} rows"),
     (lambda: History(range(10**20)), "History: names holds 100,000,000,000,000,000,000"),
+    (lambda: _plot().plot_history({"loss": HUGE}), f"history\\['loss'\\] holds {E18} items"),
+    (lambda: _plot().plot_history({"loss": itertools.repeat(1.0)}),
+     "history\\['loss'\\] holds more than 10,000,000 items; a scalar engine uses at most"),
+    (lambda: _plot().batch_descent_path(lambda w0, w1, batch: w0, np.array(10**18), (0, 0), 0.1,
+                                        1), "n must be a positive int of at most 10,000,000, got"),
 ])
 def test_huge_lazy_sequences_are_measured_not_read(call, message):
     with pytest.raises(ValueError, match=message) as info:

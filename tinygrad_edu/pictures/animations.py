@@ -124,7 +124,7 @@ def batch_descent_path(
     points, for :func:`animate_descent_paths` or ``plot_loss_landscape(path=...)``.
     """
     args.function(loss_fn, "batch_descent_path: loss_fn")
-    n = args.whole(n, "batch_descent_path: n", 1)
+    n = args.whole(n, "batch_descent_path: n", 1, args.MAX_ITEMS)  # (its order is a list)
     epochs = args.whole(epochs, "batch_descent_path: epochs", 0)
     bs = n if batch_size is None else min(args.whole(batch_size, "batch_descent_path: batch_size",
                                                  1), n)

@@ -120,12 +120,13 @@ def _series(values: Any, where: str) -> list[float]:
         raise TypeError(
             f"{where} must be a list of numbers (one per epoch), got {type(values).__name__}"
         )
-    out = []
-    for k, v in enumerate(values):
+
+    def each(k: int, v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, Real):
             raise TypeError(f"{where}[{k}] is {short(v)} ({type(v).__name__}), not a number")
-        out.append(args.number(v, f"{where}[{k}]", finite=False))  # a gap in the curve: fine
-    return out
+        return args.number(v, f"{where}[{k}]", finite=False)  # a gap in the curve: fine
+
+    return args.items(values, where, each=each)  # (range(10**18): an error, not a hang)
 
 
 def _as_series(h: Any, what: str) -> dict[str, list[float]]:
