@@ -65,6 +65,15 @@ class Unusual(Exception):
     """Raised by generated code on something the eager engine should judge (and explain)."""
 
 
+def _negative_zero(*xs: float) -> bool:
+    """Whether any of ``xs`` is -0.0 (which == 0.0 does not tell)."""
+    return any(x == 0.0 and math.copysign(1.0, x) < 0.0 for x in xs)
+
+
+def _unusual() -> None:
+    raise Unusual
+
+
 def _function_forward(cls: Any, *xs: float) -> tuple[float, Any]:
     """A Function's own forward on numbers, with a fresh ctx for its backward."""
     ctx = function.FunctionCtx(cls)
@@ -87,6 +96,7 @@ class RuntimeNode:
 RUNTIME: dict[str, Any] = {
     "_m": engine.Math, "_math": math, "_abs": abs, "_max": max, "_format": format,
     "_logsumexp": _logsumexp, "_function_forward": _function_forward, "_node": RuntimeNode,
+    "_sum": sum, "_inf": math.inf, "_negative_zero": _negative_zero, "_unusual": _unusual,
 }
 
 
@@ -161,6 +171,8 @@ class Emitter:
         self.rows: dict[str, tuple[int, ...]] = {}  # a list of inputs -> its nodes
         self.slices: dict[str, tuple[int, int]] = {}  # a list of weights -> its slots in _C
         self.grads: dict[int, str] = {}  # a node whose gradient lives in a list -> g_X[i]
+        self.layers: dict[int, list[int]] = {}  # first neuron of a layer -> its neurons
+        self.in_layer: set[int] = set()  # neurons computed with their layer
 
     def grad_name(self, i: int) -> str:
         """Where node ``i``'s gradient is kept in the code."""
@@ -206,6 +218,44 @@ class Emitter:
                 nodes[w].name = f"{wname}[{j}]"  # its gradient: g_W[j]
             used |= set(slots)
             self.vec[i] = (wname, rows[xs])
+
+    def group_layers(self) -> None:
+        """Find layers: two or more neurons (``linear`` nodes) whose weights and bias are
+        parameters and whose inputs are the same relu outputs. The forward computes a layer
+        input by input, skipping an input that is 0.0 (a relu that did not fire: about half
+        of them), whose terms ``w * 0.0`` would add nothing. Adding a zero leaves a sum as it
+        is unless the sum is -0.0, which it can only be if its bias is: so the skip gives the
+        eager floats bit for bit while every weight is finite (``inf * 0.0`` is NaN) and no
+        bias is -0.0, which ``prologue`` checks on every call."""
+        nodes = self.p.nodes
+        found: dict[tuple[int, ...], list[int]] = {}
+        for i, n in enumerate(nodes):
+            if n.kind != "op" or n.op != "linear" or i in self.vec or len(n.kids) % 2 == 0:
+                continue
+            half = (len(n.kids) - 1) // 2
+            params, xs = n.kids[:1 + half], n.kids[1 + half:]
+            if (half and all(nodes[k].kind == "captured" and not nodes[k].kids for k in params)
+                    and all(nodes[x].kind == "op" and nodes[x].op == "relu" for x in xs)):
+                found.setdefault(xs, []).append(i)
+        for members in found.values():
+            if len(members) >= 2:
+                self.layers[members[0]] = members
+                self.in_layer.update(members)
+
+    def prologue(self) -> list[str]:
+        """Lines run once per call, before any example: the layers' assumptions checked."""
+        if not self.layers:
+            return []
+        nodes = self.p.nodes
+        neurons = [nodes[i] for members in self.layers.values() for i in members]
+        biases = ", ".join(self.ref(n.kids[0]) for n in neurons)
+        weights = ", ".join(self.ref(k) for n in neurons for k in n.kids[1:1 + len(n.kids) // 2])
+        return ["# a layer skips an input that is 0.0 (its terms w * 0.0 add nothing): the same "
+                "floats while",
+                "# every weight is finite and no bias is -0.0; else the eager engine runs this",
+                f"if not -_inf < _sum(({weights},)) < _inf or (0.0 in ({biases},) and "
+                f"_negative_zero({biases})):",
+                "    _unusual()"]
 
     def captured_lines(self, names: Sequence[str]) -> tuple[list[str], list[str]]:
         """Lines that load ``_C`` and ``_G`` into ``names`` (the captured Values' names, by
@@ -253,7 +303,11 @@ class Emitter:
             while g < len(guards) and guards[g][0] <= i:
                 lines += self.guard(guards[g][1], bail)
                 g += 1
-            if i in self.vec:  # a wide neuron: b, then its products added in order
+            if i in self.layers:
+                lines += self._layer(self.layers[i])
+            elif i in self.in_layer:
+                pass  # (computed with the first neuron of its layer)
+            elif i in self.vec:  # a wide neuron: b, then its products added in order
                 wname, xname = self.vec[i]
                 if xname not in built:
                     built.add(xname)
@@ -270,6 +324,22 @@ class Emitter:
                              f"{comment(n.op)} made by hand: its number while its inputs stay")
         for _, d in guards[g:]:
             lines += self.guard(d, bail)
+        return lines
+
+    def _layer(self, members: list[int]) -> list[str]:
+        """A layer's neurons, ``b + w0 * x0 + w1 * x1 ...`` added in the same order, input by
+        input; an input that is 0.0 is skipped (see ``group_layers``)."""
+        nodes = self.p.nodes
+        neurons = [nodes[i] for i in members]
+        half = len(neurons[0].kids) // 2
+        xs = [self.ref(x) for x in neurons[0].kids[1 + half:]]
+        lines = [f"# a layer of {len(neurons)} neurons, b + w0 * {xs[0]} + ..., "
+                 "an input that is 0.0 skipped",
+                 f"{_tuple([n.name for n in neurons])} = "
+                 f"{_tuple([self.ref(n.kids[0]) for n in neurons])}"]
+        for j, x in enumerate(xs):
+            lines.append(f"if {x}:")
+            lines += [f"    {n.name} += {self.ref(n.kids[1 + j])} * {x}" for n in neurons]
         return lines
 
     def _compute(self, i: int, n: Node) -> str:

@@ -372,6 +372,7 @@ class CompiledStep:
                 n.name = ""
         model = Emitter(p, names, ns)
         model.vectorize()  # (names the weights it puts in lists: W[j])
+        model.group_layers()
         cap = list(self.captured)
         cap_names = {n.value: n.name for n in p.nodes if n.kind == "captured" and n.name}
         cap_names.update((v, names.value(v.label, fallback="p")) for v in cap
@@ -398,6 +399,7 @@ class CompiledStep:
         if cap:
             lines += ["    # the parameters' numbers, and their .grad (this step adds to it)"]
             lines += ["    " + line for line in load]
+        lines += ["    " + line for line in model.prologue()]
         lines += ["    _chk = 0.0  # stays finite unless a number overflowed",
                   "    _st = 0  # 1: a decision of the model went the other way, 2: of the loss",
                   "    for _i in range(_i, _stop, -1):",
