@@ -429,3 +429,28 @@ def test_a_bias_of_minus_zero_or_a_weight_not_finite_runs_the_layer_eagerly():
     quiet.neurons[0].w[2].data = math.inf  # inf * 0.0 is NaN: the eager engine says so
     with pytest.raises(ArithmeticError, match="nan"):
         traced(-1.0, -2.0, -3.0)
+
+
+CALLS = 0
+
+
+def test_a_call_that_rebinds_a_global_or_a_closure_variable_is_refused_and_undone():
+    def counting_loss(preds, targets):
+        global CALLS
+        CALLS += 1
+        return losses.mse_loss(preds, targets)
+
+    with pytest.raises(TraceError, match="loss changed CALLS"):
+        compile_step(MLP(2, [2, 1], seed=3), counting_loss, X[:3], Y_01[:3])
+    assert CALLS == 0
+    count = 0
+
+    def closure_loss(preds, targets):
+        nonlocal count
+        count += 1
+        return losses.mse_loss(preds, targets)
+
+    with pytest.raises(TraceError, match="loss changed count"):
+        compile_step(MLP(2, [2, 1], seed=3), closure_loss, X[:3], Y_01[:3])
+    assert count == 0
+

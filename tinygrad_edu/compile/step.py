@@ -115,7 +115,7 @@ class CompiledStep:
             model = watched(forward)
             model.pop("self", None)  # (the model itself, below by its name)
             roots.update(model)
-            roots.put.update(model.put)
+            roots.homes.update(model.homes)
         roots["model"] = self.model
         return roots
 
