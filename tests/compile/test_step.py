@@ -454,3 +454,10 @@ def test_a_call_that_rebinds_a_global_or_a_closure_variable_is_refused_and_undon
         compile_step(MLP(2, [2, 1], seed=3), closure_loss, X[:3], Y_01[:3])
     assert count == 0
 
+
+def test_the_loops_variables_are_numbered_before_the_parameters():
+    model = MLP(2, [16, 16, 1], seed=0)  # 337 parameters: more variables than 256
+    step = compile_step(model, losses.hinge_loss, X[:4], Y_PM1[:4])
+    names = step._models[0].code.__code__.co_varnames
+    assert max(names.index(v) for v in ("x0", "relu_17", "linear_33", "g_linear_17")) < 256
+    assert names.index("g_b_33") > 256

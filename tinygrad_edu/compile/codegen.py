@@ -172,6 +172,7 @@ class Emitter:
         self.slices: dict[str, tuple[int, int]] = {}  # a list of weights -> its slots in _C
         self.grads: dict[int, str] = {}  # a node whose gradient lives in a list -> g_X[i]
         self.layers: dict[int, list[int]] = {}  # first neuron of a layer -> its neurons
+        self.written: dict[str, None] = {}  # the variables the lines assign, in order
         self.in_layer: set[int] = set()  # neurons computed with their layer
 
     def grad_name(self, i: int) -> str:
@@ -226,7 +227,7 @@ class Emitter:
         of them), whose terms ``w * 0.0`` would add nothing. Adding a zero leaves a sum as it
         is unless the sum is -0.0, which it can only be if its bias is: so the skip gives the
         eager floats bit for bit while every weight is finite (``inf * 0.0`` is NaN) and no
-        bias is -0.0, which ``prologue`` checks on every call."""
+        bias is -0.0, which ``prologue`` checks on every call (``_C``: the parameters)."""
         nodes = self.p.nodes
         found: dict[tuple[int, ...], list[int]] = {}
         for i, n in enumerate(nodes):
@@ -247,13 +248,12 @@ class Emitter:
         if not self.layers:
             return []
         nodes = self.p.nodes
-        neurons = [nodes[i] for members in self.layers.values() for i in members]
-        biases = ", ".join(self.ref(n.kids[0]) for n in neurons)
-        weights = ", ".join(self.ref(k) for n in neurons for k in n.kids[1:1 + len(n.kids) // 2])
+        biases = ", ".join(self.ref(nodes[i].kids[0]) for members in self.layers.values()
+                           for i in members)
         return ["# a layer skips an input that is 0.0 (its terms w * 0.0 add nothing): the same "
                 "floats while",
-                "# every weight is finite and no bias is -0.0; else the eager engine runs this",
-                f"if not -_inf < _sum(({weights},)) < _inf or (0.0 in ({biases},) and "
+                "# every parameter is finite and no bias is -0.0; else the eager engine runs this",
+                f"if not -_inf < _sum(_C) < _inf or (0.0 in ({biases},) and "
                 f"_negative_zero({biases})):",
                 "    _unusual()"]
 
@@ -303,6 +303,8 @@ class Emitter:
             while g < len(guards) and guards[g][0] <= i:
                 lines += self.guard(guards[g][1], bail)
                 g += 1
+            if n.kind in ("op", "detached", "leaf", "handmade"):
+                self.written[n.name] = None
             if i in self.layers:
                 lines += self._layer(self.layers[i])
             elif i in self.in_layer:
@@ -311,6 +313,7 @@ class Emitter:
                 wname, xname = self.vec[i]
                 if xname not in built:
                     built.add(xname)
+                    self.written[xname] = None
                     lines.append(f"{xname} = [{', '.join(self.ref(x) for x in self.rows[xname])}]")
                 lines += [f"{n.name} = {self.ref(n.kids[0])}",
                           f"for _w, _x in zip({wname}, {xname}): {n.name} += _w * _x"]
@@ -346,6 +349,7 @@ class Emitter:
         kids = [self.ref(k) for k in n.kids]
         if n.rule is function.function_rule:  # a Function: its own forward, a ctx for backward
             self.ctx[i] = ctx = self.names.value(f"ctx_{n.name}")
+            self.written[ctx] = None
             cls = n.arg.function
             return (f"{n.name}, {ctx} = _function_forward({self.ns.ref(cls)}, {', '.join(kids)})"
                     f"  # {comment(cls.__name__)}.apply")
@@ -492,8 +496,12 @@ class Emitter:
         for path in sorted((p for p in zero if p), key=lambda p: -opened[p[-1]]):
             for line in reversed(zeros(zero[path])):
                 items.insert(opened[path[-1]], (len(path), line))
+        for grads in zero.values():
+            self.written.update(dict.fromkeys(grads))
         lines = []
         for it in items:
+            if not isinstance(it, tuple):
+                self.written[it[2]] = None
             if isinstance(it, tuple):
                 lines.append("    " * it[0] + it[1])
             elif it[3] == "list":

@@ -391,18 +391,18 @@ class CompiledStep:
         fixed = [j for j, r in enumerate(out) if not r.isidentifier()]  # a constant output
         for j in fixed:
             out[j] = names.value(f"out{j}")
-        lines = [f"def {fname}(_X, _Y, _C, _G, _T, _seed, _i, _stop):",
-                 '    """One training step, one example at a time (the last first, as '
-                 "backward() visits a batch's graph): its forward, loss and backward, the "
-                 'gradients added into _G."""']
+        head = [f"def {fname}(_X, _Y, _C, _G, _T, _seed, _i, _stop):",
+                '    """One training step, one example at a time (the last first, as '
+                "backward() visits a batch's graph): its forward, loss and backward, the "
+                'gradients added into _G."""',
+                "    _chk = 0.0  # stays finite unless a number overflowed",
+                "    _st = 0  # 1: a decision of the model went the other way, 2: of the loss"]
         load, store = model.captured_lines([cap_names[v] for v in cap])
         if cap:
-            lines += ["    # the parameters' numbers, and their .grad (this step adds to it)"]
-            lines += ["    " + line for line in load]
-        lines += ["    " + line for line in model.prologue()]
-        lines += ["    _chk = 0.0  # stays finite unless a number overflowed",
-                  "    _st = 0  # 1: a decision of the model went the other way, 2: of the loss",
-                  "    for _i in range(_i, _stop, -1):",
+            load = ["    # the parameters' numbers, and their .grad (this step adds to it)",
+                    *("    " + line for line in load)]
+        load += ["    " + line for line in model.prologue()]
+        lines = ["    for _i in range(_i, _stop, -1):",
                   f"        {_tuple(xs)} = _X[_i]",
                   "        _y = _Y[_i]",
                   "        # the model's forward"]
@@ -440,7 +440,7 @@ class CompiledStep:
             rest = [model.grad_name(k) for k in sorted(handed - done) if k not in model.grads]
             return ([f"{' = '.join(rest)} = 0.0"] if rest else []) + zero + body
 
-        lines += self._loss_code(out, names, ns, cap_names, first_steps)
+        lines += self._loss_code(out, names, ns, cap_names, first_steps, model.written)
         lines.append("        # backward through the model, in backward()'s order")
         body, zero = model.backward(common, assigned | handed, [*ends, *inputs])
         lines += ["        " + line for line in zero + body]
@@ -451,15 +451,27 @@ class CompiledStep:
         if cap:
             lines += ["    " + line for line in store]
         lines.append("    return _i, _st, _chk")
-        source = "\n".join(lines) + "\n"
+        # CPython numbers a function's variables as they first appear, and reads the first
+        # 256 in one instruction: the loop's own variables (read for every example) come
+        # first, named once before the parameters (read once per step, mostly)
+        params = set(cap_names.values())
+        params |= {names.grad(v) for v in params}
+        first = [v for v in ["_y", "_key", *xs, *model.written] if v not in params and v != "_"]
+        head += ["    # the loop's variables, named before the parameters: Python numbers "
+                 "variables as",
+                 "    # they first appear, and reads the first 256 in one instruction (later "
+                 "ones, two)",
+                 f"    {' = '.join(dict.fromkeys(first))} = None"]
+        source = "\n".join(head + load + lines) + "\n"
         exec(compile(source, f"<{fname} of {type(self.model).__name__}>", "exec"),  # noqa: S102
              ns.values)
         return source, ns.values[fname]
 
     def _loss_code(self, out: list[str], names: Names, ns: Namespace,
-                   cap_names: dict[Value, str], first_steps: Callable[[int], list[str]]
-                   ) -> list[str]:
-        """The loss for the example's target: the recorded code whose targets it is."""
+                   cap_names: dict[Value, str], first_steps: Callable[[int], list[str]],
+                   written: dict[str, None]) -> list[str]:
+        """The loss for the example's target: the recorded code whose targets it is
+        (``written``: where its emitters note the variables they assign)."""
         pad = "        "
         scalar = all(lv.scalar for lv in self._losses)
         flags = any(lv.program.guards for lv in self._losses)  # (if/elif when none decides)
@@ -478,6 +490,7 @@ class CompiledStep:
                     n.name = cap_names[n.value]
             name_nodes(p, names)
             emit = Emitter(p, names, ns)
+            emit.written = written
             emit.targets = ["_y"] if lv.scalar else [f"_y[{j}]" for j in range(
                 max((n.slot for n in p.nodes if n.kind == "target"), default=-1) + 1)]
             keys = ns.ref(lv.keys)
