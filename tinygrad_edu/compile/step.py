@@ -271,7 +271,9 @@ class CompiledStep:
     # ---- recording ------------------------------------------------------------------------
     def _record(self, call: Callable[[], Any], what: str) -> tuple[Any, Recording]:
         """``record(call)``; a call that changes state is undone and refused."""
-        before = Snapshot(self._watched)
+        before = self._state  # (the model as the step last saw it: checked, not copied again)
+        if not before.unchanged():
+            before = Snapshot(self._watched)
         out, rec = record(call)
         if not before.unchanged():
             changed = before.changed() or "its state"
