@@ -145,10 +145,19 @@ def _reads_as_linear(rule: Any, half: int) -> bool:
 
 
 class _Shape:
-    """A node as ``formula`` reads it: only its rule (and no argument)."""
+    """A node as ``formula`` reads it: only its rule (and its argument)."""
 
-    def __init__(self, rule: Any) -> None:
-        self._rule, self._arg = rule, None
+    def __init__(self, rule: Any, arg: Any = None) -> None:
+        self._rule, self._arg = rule, arg
+
+
+@functools.lru_cache(maxsize=256)
+def _template(rule: Any, n: int, arg: Any, _shown: str) -> tuple[tuple[str, int], ...] | None:
+    """A rule's formula for ``n`` inputs, with ``{o}`` for the node and ``{0}``, ``{1}`` ...
+    for its inputs, as (text, precedence): read once per kind of node, not per node.
+    (``_shown``: ``repr(arg)``, so that 1 and 1.0, 0.0 and -0.0 are different keys.)"""
+    out = formula(_Shape(rule, arg), "{o}", [f"{{{j}}}" for j in range(n)], _MATH)
+    return None if out is None else tuple((t.text, t.prec) for t in out)
 
 
 def _container(grad: str) -> str:
@@ -513,9 +522,15 @@ class Emitter:
         return lines, zeros(zero.get((), []))
 
     def _locals(self, n: Node) -> list[Sym] | None:
+        arg = n.value._arg
+        if n.value._closure is not None or (arg is not None and (
+                isinstance(arg, bool) or not isinstance(arg, (int, float)))):
+            return None  # (no formula: see symbolic.formula)
+        template = _template(n.value._rule, len(n.kids), arg, repr(arg))
+        if template is None:
+            return None
         names = [self.ref(k) for k in n.kids]
-        out = formula(n.value, n.name, names, _MATH)
-        return None if out is None else list(out)
+        return [Sym(text.format(*names, o=n.name), prec) for text, prec in template]
 
     def _rule_call(self, i: int, n: Node) -> str:
         kids = ", ".join(self.ref(k) for k in n.kids)
