@@ -152,12 +152,13 @@ class _Shape:
 
 
 @functools.lru_cache(maxsize=256)
-def _template(rule: Any, n: int, arg: Any, _shown: str) -> tuple[tuple[str, int], ...] | None:
+def _template(rule: Any, n: int, arg: Any, _shown: str) -> tuple[tuple[str, str], ...] | None:
     """A rule's formula for ``n`` inputs, with ``{o}`` for the node and ``{0}``, ``{1}`` ...
-    for its inputs, as (text, precedence): read once per kind of node, not per node.
-    (``_shown``: ``repr(arg)``, so that 1 and 1.0, 0.0 and -0.0 are different keys.)"""
+    for its inputs: each local derivative, and the gradient ``{g}`` times it (parenthesised
+    where it must be). Read once per kind of node, not per node. (``_shown``: ``repr(arg)``,
+    so that 1 and 1.0, 0.0 and -0.0 are different keys.)"""
     out = formula(_Shape(rule, arg), "{o}", [f"{{{j}}}" for j in range(n)], _MATH)
-    return None if out is None else tuple((t.text, t.prec) for t in out)
+    return None if out is None else tuple((t.text, (Sym("{g}") * t).text) for t in out)
 
 
 def _container(grad: str) -> str:
@@ -449,7 +450,7 @@ class Emitter:
             path = tuple(b for b, _ in blocks)
             g = self.grad_name(i)
             readers.setdefault(_container(g), []).append(path)
-            locals_ = self._locals(n)
+            locals_ = self._locals(n, g)
             if locals_ is None or sum(nodes[k].grad_flows for k in n.kids) >= skip_min:
                 items.append((len(blocks), f"if {g}:  # a gradient of 0 passes nothing on"))
                 opened[i] = len(items)
@@ -457,7 +458,7 @@ class Emitter:
                 path += (i,)
             if locals_ is None:  # the rule runs at run time: its numbers, then the same sums
                 items.append((len(blocks), f"_l = {self._rule_call(i, n)}"))
-                locals_ = [Sym(f"_l[{j}]") for j in range(len(n.kids))]
+                locals_ = [(f"_l[{j}]", f"{g} * _l[{j}]") for j in range(len(n.kids))]
             if i in self.vec:  # w_i.grad += g * x_i and x_i.grad += g * w_i, as lists
                 wname, xname = self.vec[i]
                 locals_ = locals_[:1]
@@ -467,11 +468,11 @@ class Emitter:
                             f"[_a + {g} * _b for _a, _b in zip({gl}, {other})]", target == wname]
                     items.append(stmt)
                     stmts.setdefault(gl, []).append(stmt)
-            for k, local in zip(n.kids, locals_):
+            for k, (local, times) in zip(n.kids, locals_):
                 if nodes[k].grad_flows:
                     gk = self.grad_name(k)
-                    sign, term = ("-", g) if local.text == "-1.0" else (
-                        "+", g if local.text == "1.0" else str(Sym(g) * local))
+                    sign, term = ("-", g) if local == "-1.0" else (
+                        "+", g if local == "1.0" else times)
                     stmt = [len(blocks), path, gk, sign, term, k in assigned]
                     items.append(stmt)
                     stmts.setdefault(_container(gk), []).append(stmt)
@@ -521,7 +522,8 @@ class Emitter:
                 lines.append("    " * it[0] + f"{it[2]} {it[3]}= {it[4]}")
         return lines, zeros(zero.get((), []))
 
-    def _locals(self, n: Node) -> list[Sym] | None:
+    def _locals(self, n: Node, g: str) -> list[tuple[str, str]] | None:
+        """Each input's local derivative, and ``g`` times it, as code (None: no formula)."""
         arg = n.value._arg
         if n.value._closure is not None or (arg is not None and (
                 isinstance(arg, bool) or not isinstance(arg, (int, float)))):
@@ -530,7 +532,8 @@ class Emitter:
         if template is None:
             return None
         names = [self.ref(k) for k in n.kids]
-        return [Sym(text.format(*names, o=n.name), prec) for text, prec in template]
+        return [(local.format(*names, o=n.name), times.format(*names, o=n.name, g=g))
+                for local, times in template]
 
     def _rule_call(self, i: int, n: Node) -> str:
         kids = ", ".join(self.ref(k) for k in n.kids)
