@@ -330,12 +330,15 @@ class Program:
                 before.append(v)
             elif v not in seen:
                 seen.add(v)
-                if id(v) in made:
-                    now[made[id(v)]] = v
-                    stack.extend((k, False) for k in reversed(self._inputs_of(v)))
+                when = made.get(id(v))
+                if when is not None:
+                    now[when] = v
+                    kids = self._inputs_of(v)
                 else:
                     stack.append((v, True))
-                    stack.extend((k, False) for k in reversed(v.children))
+                    kids = v.children
+                if kids:
+                    stack += [(k, False) for k in reversed(kids)]
         for v in [*self.inputs, *before, *(now[k] for k in sorted(now))]:
             self.at[v] = len(self.nodes)
             self.nodes.append(self._node(v))
@@ -370,7 +373,7 @@ class Program:
         return Node(v, "const" if isinstance(v, Constant) else "leaf")
 
     def _kids(self, kids: Iterable[Value]) -> tuple[int, ...]:
-        return tuple(self.at[k] for k in kids)
+        return tuple(map(self.at.__getitem__, kids))
 
     # ---- a second recording on nudged inputs must give the same program ------------------
     def _arg_key(self, arg: Any) -> Any:
