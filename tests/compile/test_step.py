@@ -461,3 +461,13 @@ def test_the_loops_variables_are_numbered_before_the_parameters():
     names = step._models[0].code.__code__.co_varnames
     assert max(names.index(v) for v in ("x0", "relu_17", "linear_33", "g_linear_17")) < 256
     assert names.index("g_b_33") > 256
+
+
+def test_an_overflow_that_a_relu_would_hide_reaches_the_check():
+    model = MLP(2, [4, 4, 1], seed=0)
+    step = compile_step(model, losses.hinge_loss, X[:2], Y_PM1[:2])
+    assert "relu = linear if linear > 0.0 else linear - linear" in step.source
+    model.layers[0].neurons[0].w[0].data = -1e300  # linear = -inf there, whose relu is 0.0:
+    with pytest.raises(OverflowError, match="too large"):  # the eager engine stops at it
+        step([[1e10, 0.5], [0.5, 0.5]], [1.0, -1.0])
+    assert step.eager_steps == 1

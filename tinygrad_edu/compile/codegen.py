@@ -43,7 +43,8 @@ _FORWARD: dict[str, Callable[[Sequence[str], str], str]] = {
     "log": lambda k, _: f"_m.log({k[0]})", "log1p": lambda k, _: f"_math.log1p({k[0]})",
     "tanh": lambda k, _: f"_math.tanh({k[0]})", "sigmoid": lambda k, _: f"_m.sigmoid({k[0]})",
     "softplus": lambda k, _: f"_max({k[0]}, 0.0) + _math.log1p(_math.exp(-_abs({k[0]})))",
-    "relu": lambda k, _: f"{k[0]} if {k[0]} > 0.0 else 0.0", "sin": lambda k, _: f"_m.sin({k[0]})",
+    "relu": lambda k, _: f"{k[0]} if {k[0]} > 0.0 else {k[0]} - {k[0]}",  # (see _CARRIES_INF)
+    "sin": lambda k, _: f"_m.sin({k[0]})",
     "cos": lambda k, _: f"_m.cos({k[0]})", "abs": lambda k, _: f"_abs({k[0]})",
     "linear": _linear, "logsumexp": lambda k, _: f"_logsumexp({', '.join(k)})",
 }
@@ -57,8 +58,9 @@ def _logsumexp(*z: float) -> float:
 
 
 # Ops whose result is inf or NaN whenever an input is: a value used only by these needs no
-# finiteness check of its own (relu(-inf) = 0 hides an overflow; -inf + 1 does not).
-_CARRIES_INF = {"+", "-", "*", "neg", "linear"}
+# finiteness check of its own (tanh(inf) = 1 hides an overflow; -inf + 1 does not). relu is
+# written x if x > 0.0 else x - x: 0.0 for a number (as the engine's 0.0), NaN for -inf or NaN.
+_CARRIES_INF = {"+", "-", "*", "neg", "linear", "relu"}
 
 
 class Unusual(Exception):
