@@ -174,15 +174,16 @@ class Recorded(Value):
 
     @property  # type: ignore[override]
     def data(self) -> float:
+        # The engine's own reads (most of them) come first and call as little as possible:
+        # while recording, the profiler hook runs on every call, builtins' too.
         x = _DATA.__get__(self)
-        rec = getattr(_state, "recording", None)
-        if rec is None:
-            return x
         code = sys._getframe(1).f_code
-        engine = _ENGINE_CODE.get(code)
-        if engine is None:  # (decided once per piece of code)
-            _ENGINE_CODE[code] = engine = os.path.normcase(code.co_filename) in _ENGINE_FILES
-        return x if engine else Number(x, self, rec)
+        if code not in _ENGINE_CODE:  # (decided once per piece of code)
+            _ENGINE_CODE[code] = os.path.normcase(code.co_filename) in _ENGINE_FILES
+        if _ENGINE_CODE[code]:
+            return x
+        rec = getattr(_state, "recording", None)
+        return x if rec is None else Number(x, self, rec)
 
     @data.setter
     def data(self, x: float) -> None:
