@@ -155,11 +155,11 @@ class _Shape:
 
 @functools.lru_cache(maxsize=256)
 def _template(rule: Any, n: int, arg: Any, _shown: str) -> tuple[tuple[str, str], ...] | None:
-    """A rule's formula for ``n`` inputs, with ``{o}`` for the node and ``{0}``, ``{1}`` ...
+    """A rule's formula for ``n`` inputs, with ``{o}`` for the node and ``{x0}``, ``{x1}`` ...
     for its inputs: each local derivative, and the gradient ``{g}`` times it (parenthesised
     where it must be). Read once per kind of node, not per node. (``_shown``: ``repr(arg)``,
     so that 1 and 1.0, 0.0 and -0.0 are different keys.)"""
-    out = formula(_Shape(rule, arg), "{o}", [f"{{{j}}}" for j in range(n)], _MATH)
+    out = formula(_Shape(rule, arg), "{o}", [f"{{x{j}}}" for j in range(n)], _MATH)
     return None if out is None else tuple((t.text, (Sym("{g}") * t).text) for t in out)
 
 
@@ -185,6 +185,7 @@ class Emitter:
         self.grads: dict[int, str] = {}  # a node whose gradient lives in a list -> g_X[i]
         self.layers: dict[int, list[int]] = {}  # first neuron of a layer -> its neurons
         self.written: dict[str, None] = {}  # the variables the lines assign, in order
+        self._graphs: dict[tuple[int, ...], tuple[tuple[int, ...], frozenset[int]]] = {}
         self.in_layer: set[int] = set()  # neurons computed with their layer
 
     def grad_name(self, i: int) -> str:
@@ -212,10 +213,12 @@ class Emitter:
             if half < min_inputs or len(set(n.kids)) != len(n.kids):
                 continue
             slots = [nodes[w].slot for w in ws]
+            row = rows.get(xs)  # (hashing 128 inputs once, not once per input)
             if (any(nodes[w].kind != "captured" or nodes[w].kids for w in ws)
-                    or slots != list(range(slots[0], slots[0] + half)) or used & set(slots)
+                    or slots != list(range(slots[0], slots[0] + half))
+                    or not used.isdisjoint(slots)
                     or any(nodes[x].kind in ("const", "target", "captured") for x in xs)
-                    or any(owner.get(x, rows.get(xs)) != rows.get(xs) for x in xs)):
+                    or any(owner.get(x, row) != row for x in xs)):
                 continue
             if not _reads_as_linear(n.rule, half):
                 continue
@@ -395,13 +398,18 @@ class Emitter:
         fails = f"not ({test})" if holds else test
         return [f"if {fails}:  # decided at {comment(d.where, 60)}", *("    " + b for b in bail)]
 
-    def graph(self, roots: Sequence[int]) -> tuple[list[int], set[int]]:
+    def graph(self, roots: Sequence[int]) -> tuple[tuple[int, ...], frozenset[int]]:
         """The nodes below ``roots`` in ``backward()``'s order (those with inputs), and all
         of them: the roots taken in the order given, as a batch's graph reaches them."""
-        values = [self.p.nodes[r].value for r in roots]
-        top = values[0] if len(values) == 1 else Value(0.0, tuple(values), "outputs")
-        walk = topological_order(top)[0 if len(values) == 1 else 1:]
-        return [self.p.at[v] for v in walk if v.children], {self.p.at[v] for v in walk}
+        key = tuple(roots)
+        if key not in self._graphs:  # (asked several times for one program: walked once)
+            values = [self.p.nodes[r].value for r in roots]
+            top = values[0] if len(values) == 1 else Value(0.0, tuple(values), "outputs")
+            walk = topological_order(top)[0 if len(values) == 1 else 1:]
+            at = self.p.at
+            self._graphs[key] = (tuple(at[v] for v in walk if v.children),
+                                 frozenset(at[v] for v in walk))
+        return self._graphs[key]
 
     def finite(self, in_graph: set[int]) -> tuple[list[str], list[int]]:
         """What must come out finite for the eager engine to have raised nothing: the
@@ -533,9 +541,9 @@ class Emitter:
         template = _template(n.value._rule, len(n.kids), arg, repr(arg))
         if template is None:
             return None
-        names = [self.ref(k) for k in n.kids]
-        return [(local.format(*names, o=n.name), times.format(*names, o=n.name, g=g))
-                for local, times in template]
+        names = {f"x{j}": self.ref(k) for j, k in enumerate(n.kids)}
+        names["o"], names["g"] = n.name, g
+        return [(local.format_map(names), times.format_map(names)) for local, times in template]
 
     def _rule_call(self, i: int, n: Node) -> str:
         kids = ", ".join(self.ref(k) for k in n.kids)
