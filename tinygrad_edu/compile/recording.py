@@ -335,9 +335,12 @@ class Program:
                 if when is not None:
                     now[when] = v
                     kids = self._inputs_of(v)
-                else:
+                elif v.children:
                     stack.append((v, True))
                     kids = v.children
+                else:  # (a parameter: nothing below it)
+                    before.append(v)
+                    continue
                 if kids:
                     stack += [(k, False) for k in reversed(kids)]
         for v in [*self.inputs, *before, *(now[k] for k in sorted(now))]:
@@ -355,10 +358,9 @@ class Program:
         if v in self.inputs:
             return Node(v, "input", self.inputs[v])
         if id(v) not in self.rec.order:  # it existed before the call
-            if v not in self.captured:
-                self.captured[v] = len(self.captured)
-            return Node(v, "captured", self.captured[v], self._kids(v.children), v.op,
-                        v._rule, v._arg)
+            slot = self.captured.setdefault(v, len(self.captured))
+            kids = self._kids(v.children) if v.children else ()
+            return Node(v, "captured", slot, kids, v.op, v._rule, v._arg)
         made = self.rec.ops.get(id(v))
         if made is not None:
             op, kids, rule, arg = made
