@@ -153,6 +153,11 @@ class _Shape:
         self._rule, self._arg = rule, arg
 
 
+@functools.lru_cache(maxsize=64)
+def _placeholders(n: int) -> tuple[str, ...]:
+    return tuple(f"x{j}" for j in range(n))
+
+
 @functools.lru_cache(maxsize=256)
 def _template(rule: Any, n: int, arg: Any, _shown: str) -> tuple[tuple[str, str], ...] | None:
     """A rule's formula for ``n`` inputs, with ``{o}`` for the node and ``{x0}``, ``{x1}`` ...
@@ -415,14 +420,15 @@ class Emitter:
         """What must come out finite for the eager engine to have raised nothing: the
         values a later op could hide, and the nodes whose gradient is passed on to nothing."""
         nodes = self.p.nodes
-        users: dict[int, set[str]] = {}
+        used: set[int] = set()  # nodes something uses,
+        hiding: set[int] = set()  # and those used by an op that could hide inf, or a guard
         for n in nodes:
-            for k in n.kids:
-                users.setdefault(k, set()).add(n.op if n.kind in ("op", "detached") else "")
-        for _, d in self.p.guards:
-            users.setdefault(self.p.at[d.value], set()).add("")
+            used.update(n.kids)
+            if n.kind not in ("op", "detached") or n.op not in _CARRIES_INF:
+                hiding.update(n.kids)
+        hiding.update(self.p.at[d.value] for _, d in self.p.guards)
         values = [n.name for i, n in enumerate(nodes) if n.kind in ("op", "detached")
-                  and not users.get(i, {""}) <= _CARRIES_INF]
+                  and (i in hiding or i not in used)]
         ends = [i for i in in_graph if nodes[i].kind in ("leaf", "detached") or (
             nodes[i].inner and not any(nodes[k].grad_flows for k in nodes[i].kids))]
         return values, sorted(ends)
@@ -460,7 +466,7 @@ class Emitter:
             path = tuple(b for b, _ in blocks)
             g = self.grad_name(i)
             readers.setdefault(_container(g), []).append(path)
-            locals_ = self._locals(n, g)
+            locals_ = self._locals(n, g, 1 if i in self.vec else None)
             if locals_ is None or sum(nodes[k].grad_flows for k in n.kids) >= skip_min:
                 items.append((len(blocks), f"if {g}:  # a gradient of 0 passes nothing on"))
                 opened[i] = len(items)
@@ -470,8 +476,7 @@ class Emitter:
                 items.append((len(blocks), f"_l = {self._rule_call(i, n)}"))
                 locals_ = [(f"_l[{j}]", f"{g} * _l[{j}]") for j in range(len(n.kids))]
             if i in self.vec:  # w_i.grad += g * x_i and x_i.grad += g * w_i, as lists
-                wname, xname = self.vec[i]
-                locals_ = locals_[:1]
+                wname, xname = self.vec[i]  # (locals_: the bias's alone)
                 for target, other in ((wname, xname), (xname, wname)):
                     gl = f"g_{target}"
                     stmt = [len(blocks), path, gl, "list",
@@ -532,8 +537,10 @@ class Emitter:
                 lines.append("    " * it[0] + f"{it[2]} {it[3]}= {it[4]}")
         return lines, zeros(zero.get((), []))
 
-    def _locals(self, n: Node, g: str) -> list[tuple[str, str]] | None:
-        """Each input's local derivative, and ``g`` times it, as code (None: no formula)."""
+    def _locals(self, n: Node, g: str, count: int | None = None
+                ) -> list[tuple[str, str]] | None:
+        """Each input's local derivative, and ``g`` times it, as code (None: no formula);
+        ``count``: for the first inputs only."""
         arg = n.value._arg
         if n.value._closure is not None or (arg is not None and (
                 isinstance(arg, bool) or not isinstance(arg, (int, float)))):
@@ -541,9 +548,10 @@ class Emitter:
         template = _template(n.value._rule, len(n.kids), arg, repr(arg))
         if template is None:
             return None
-        names = {f"x{j}": self.ref(k) for j, k in enumerate(n.kids)}
+        names = dict(zip(_placeholders(len(n.kids)), map(self.ref, n.kids)))
         names["o"], names["g"] = n.name, g
-        return [(local.format_map(names), times.format_map(names)) for local, times in template]
+        return [(local.format_map(names), times.format_map(names))
+                for local, times in template[:count]]
 
     def _rule_call(self, i: int, n: Node) -> str:
         kids = ", ".join(self.ref(k) for k in n.kids)

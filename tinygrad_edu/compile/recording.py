@@ -398,7 +398,8 @@ class Program:
 
     def shape(self) -> list[tuple[Any, ...]]:
         """Each node and guard as it must be again when the inputs move a little."""
-        out = [(n.kind, n.op, n.kids, n.slot, self._arg_key(n.arg),
+        key = self._arg_key
+        out = [(n.kind, n.op, n.kids, n.slot, None if n.arg is None else key(n.arg),
                 n.value.data if n.kind in ("const", "leaf") else None) for n in self.nodes]
         out += [(pos, d.kind, self.at[d.value],
                  self.at[d.other] if isinstance(d.other, Value) else d.other)
