@@ -471,3 +471,27 @@ def test_an_overflow_that_a_relu_would_hide_reaches_the_check():
     with pytest.raises(OverflowError, match="too large"):  # the eager engine stops at it
         step([[1e10, 0.5], [0.5, 0.5]], [1.0, -1.0])
     assert step.eager_steps == 1
+
+
+def test_a_later_recording_that_changes_state_is_undone_and_its_example_runs_eagerly():
+    class Sometimes(Module):
+        """Counts the examples whose first input is positive: a second recording would."""
+
+        def __init__(self):
+            self.net, self.calls = MLP(2, [3, 1], seed=5), 0
+
+        def forward(self, x):
+            xs = [v if isinstance(v, Value) else Value(v) for v in x]
+            if xs[0] > 0:
+                self.calls += 1
+            return self.net(xs)
+
+    batch, targets = [[-0.5, 0.5], [1.0, 0.5], [-1.0, 2.0]], [0.25, 0.5, -0.5]
+    twin = Sometimes()
+    want = eager_step(twin, losses.mse_loss, batch, targets)
+    m = Sometimes()
+    step = compile_step(m, losses.mse_loss, [[-1.0, 0.5]], [0.25])
+    assert step(batch, targets) == want
+    assert [p.grad for p in m.parameters()] == [p.grad for p in twin.parameters()]
+    assert m.calls == twin.calls == 1  # counted once, by the eager run of that example
+    assert step.eager_examples == 1
