@@ -303,15 +303,17 @@ class Program:
                                            rec.order[id(n.value)])
                                   for k in n.kids if self.nodes[k].grad_flows]
         # a decision is checked before any node the call made after it: where it happened
-        made = [rec.order.get(id(n.value), -1) for n in self.nodes]
-        seen: set[tuple[Any, ...]] = set()  # (the same decision again adds no check)
         self.guards = []
-        for d in rec.decisions:
-            key = (d.kind, id(d.value), id(d.other) if isinstance(d.other, Value) else d.other,
-                   d.outcome)
-            if key not in seen:
-                seen.add(key)
-                self.guards.append((bisect.bisect_left(made, d.at, lo=made.count(-1)), d))
+        if rec.decisions:
+            made = [rec.order.get(id(n.value), -1) for n in self.nodes]
+            first = made.count(-1)  # (the inputs and what existed before come first)
+            seen: set[tuple[Any, ...]] = set()  # (the same decision again adds no check)
+            for d in rec.decisions:
+                key = (d.kind, id(d.value), id(d.other) if isinstance(d.other, Value)
+                       else d.other, d.outcome)
+                if key not in seen:
+                    seen.add(key)
+                    self.guards.append((bisect.bisect_left(made, d.at, lo=first), d))
 
     def _inputs_of(self, v: Value) -> tuple[Value, ...]:
         made = self.rec.ops.get(id(v))
@@ -343,9 +345,10 @@ class Program:
                     continue
                 if kids:
                     stack += [(k, False) for k in reversed(kids)]
+        at, nodes, node = self.at, self.nodes, self._node
         for v in [*self.inputs, *before, *(now[k] for k in sorted(now))]:
-            self.at[v] = len(self.nodes)
-            self.nodes.append(self._node(v))
+            at[v] = len(nodes)
+            nodes.append(node(v))
 
     def _node(self, v: Value) -> Node:
         if v._closure is not None:
