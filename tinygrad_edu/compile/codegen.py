@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from tinygrad_edu import engine, function
@@ -189,9 +190,9 @@ class Emitter:
         self.slices: dict[str, tuple[int, int]] = {}  # a list of weights -> its slots in _C
         self.grads: dict[int, str] = {}  # a node whose gradient lives in a list -> g_X[i]
         self.layers: dict[int, list[int]] = {}  # first neuron of a layer -> its neurons
+        self.in_layer: set[int] = set()  # neurons computed with their layer
         self.written: dict[str, None] = {}  # the variables the lines assign, in order
         self._graphs: dict[tuple[int, ...], tuple[tuple[int, ...], frozenset[int]]] = {}
-        self.in_layer: set[int] = set()  # neurons computed with their layer
 
     def grad_name(self, i: int) -> str:
         """Where node ``i``'s gradient is kept in the code."""
@@ -416,7 +417,7 @@ class Emitter:
                                  frozenset(at[v] for v in walk))
         return self._graphs[key]
 
-    def finite(self, in_graph: set[int]) -> tuple[list[str], list[int]]:
+    def finite(self, in_graph: AbstractSet[int]) -> tuple[list[str], list[int]]:
         """What must come out finite for the eager engine to have raised nothing: the
         values a later op could hide, and the nodes whose gradient is passed on to nothing."""
         nodes = self.p.nodes
@@ -525,11 +526,11 @@ class Emitter:
             self.written.update(dict.fromkeys(grads))
         lines = []
         for it in items:
-            if not isinstance(it, tuple):
-                self.written[it[2]] = None
             if isinstance(it, tuple):
                 lines.append("    " * it[0] + it[1])
-            elif it[3] == "list":
+                continue
+            self.written[it[2]] = None
+            if it[3] == "list":
                 lines.append("    " * it[0] + f"{it[2]} = {it[4]}")
             elif it[5] is None:
                 lines.append("    " * it[0] + f"{it[2]} = {'-' if it[3] == '-' else ''}{it[4]}")

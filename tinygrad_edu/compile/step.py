@@ -404,9 +404,9 @@ class CompiledStep:
                     *("    " + line for line in load)]
         load += ["    " + line for line in model.prologue()]
         lines = ["    for _i in range(_i, _stop, -1):",
-                  f"        {_tuple(xs)} = _X[_i]",
-                  "        _y = _Y[_i]",
-                  "        # the model's forward"]
+                 f"        {_tuple(xs)} = _X[_i]",
+                 "        _y = _Y[_i]",
+                 "        # the model's forward"]
         lines += ["        " + line for line in model.forward(["_st = 1", "break"])]
         lines += [f"        {out[j]} = {model.ref(p.roots[j])}" for j in fixed]
         # backward() walks each example's graph from the loss: it reaches the model's outputs
