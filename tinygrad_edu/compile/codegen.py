@@ -295,8 +295,13 @@ class Emitter:
                     end += 1
                 run = names[j:end]
                 grads = [self.names.grad(n) for n in run]
-                load += [f"{_tuple(run)} = _C[{j}:{end}]", f"{_tuple(grads)} = _G[{j}:{end}]"]
-                store.append(f"_G[{j}:{end}] = {_tuple(grads)}")
+                if len(run) == 1:  # (a bias between two weight lists: one number)
+                    load += [f"{run[0]} = _C[{j}]", f"{grads[0]} = _G[{j}]"]
+                    store.append(f"_G[{j}] = {grads[0]}")
+                else:
+                    load += [f"{_tuple(run)} = _C[{j}:{end}]",
+                             f"{_tuple(grads)} = _G[{j}:{end}]"]
+                    store.append(f"_G[{j}:{end}] = {_tuple(grads)}")
             j = end
         if not self.slices:  # (no lists: all in one go)
             load = [f"{_tuple(list(names))} = _C",
@@ -424,9 +429,10 @@ class Emitter:
         used: set[int] = set()  # nodes something uses,
         hiding: set[int] = set()  # and those used by an op that could hide inf, or a guard
         for n in nodes:
-            used.update(n.kids)
-            if n.kind not in ("op", "detached") or n.op not in _CARRIES_INF:
-                hiding.update(n.kids)
+            if n.kids:
+                used.update(n.kids)
+                if n.kind not in ("op", "detached") or n.op not in _CARRIES_INF:
+                    hiding.update(n.kids)
         hiding.update(self.p.at[d.value] for _, d in self.p.guards)
         values = [n.name for i, n in enumerate(nodes) if n.kind in ("op", "detached")
                   and (i in hiding or i not in used)]
@@ -457,9 +463,11 @@ class Emitter:
         readers: dict[str, list[tuple[int, ...]]] = {}
         blocks: list[tuple[int, set[int]]] = []  # the open ``if g:`` blocks, with their nodes
         opened: dict[int, int] = {}  # a block's node -> where its lines start in items
+        flows = [n.grad_flows for n in nodes]
         for i in order:
             n = nodes[i]
-            if not any(nodes[k].grad_flows for k in n.kids):
+            flowing = sum(map(flows.__getitem__, n.kids))  # inputs that get a gradient
+            if not flowing:
                 continue
             while blocks and (i in assigned or not all(u in blocks[-1][1]
                                                          for u in users.get(i, ()))):
@@ -468,7 +476,7 @@ class Emitter:
             g = self.grad_name(i)
             readers.setdefault(_container(g), []).append(path)
             locals_ = self._locals(n, g, 1 if i in self.vec else None)
-            if locals_ is None or sum(nodes[k].grad_flows for k in n.kids) >= skip_min:
+            if locals_ is None or flowing >= skip_min:
                 items.append((len(blocks), f"if {g}:  # a gradient of 0 passes nothing on"))
                 opened[i] = len(items)
                 blocks.append((i, set()))
@@ -485,7 +493,7 @@ class Emitter:
                     items.append(stmt)
                     stmts.setdefault(gl, []).append(stmt)
             for k, (local, times) in zip(n.kids, locals_):
-                if nodes[k].grad_flows:
+                if flows[k]:
                     gk = self.grad_name(k)
                     sign, term = ("-", g) if local == "-1.0" else (
                         "+", g if local == "1.0" else times)
