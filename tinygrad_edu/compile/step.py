@@ -378,16 +378,13 @@ class CompiledStep:
         cap_names = {n.value: n.name for n in p.nodes if n.kind == "captured" and n.name}
         cap_names.update((v, names.value(v.label, fallback="p")) for v in cap
                          if v not in cap_names)
-        for n in p.nodes:
-            if n.kind == "input":
-                n.name = names.value(n.value.label, fallback="x")
-            elif n.kind == "captured":
-                n.name = cap_names[n.value]
-        name_nodes(p, names)
         xs = ["_"] * self.nin
         for n in p.nodes:
             if n.kind == "input":
-                xs[n.slot] = n.name
+                n.name = xs[n.slot] = names.value(n.value.label, fallback="x")
+            elif n.kind == "captured":
+                n.name = cap_names[n.value]
+        name_nodes(p, names)
         out = [model.ref(r) for r in p.roots]
         fixed = [j for j, r in enumerate(out) if not r.isidentifier()]  # a constant output
         for j in fixed:
@@ -456,8 +453,8 @@ class CompiledStep:
         # 256 in one instruction: the loop's own variables (read for every example) come
         # first, named once before the parameters (read once per step, mostly)
         params = set(cap_names.values())
-        params |= {names.grad(v) for v in params}
-        first = [v for v in ["_y", "_key", *xs, *model.written] if v not in params and v != "_"]
+        first = [v for v in ["_y", "_key", *xs, *model.written] if v != "_" and v not in params
+                 and not (v.startswith("g_") and v[2:] in params)]  # (nor their gradients)
         head += ["    # the loop's variables, named before the parameters: Python numbers "
                  "variables as",
                  "    # they first appear, and reads the first 256 in one instruction (later "
