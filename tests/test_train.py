@@ -651,3 +651,34 @@ def test_fit_refuses_bad_arguments_clearly(setup, kwargs, error, message):
     loss = args.pop("loss")
     with pytest.raises(error, match=message):
         fit(model, [[1.0, 2.0], [0.0, 1.0]], [1.0, 0.0], loss, opt, epochs=1, **args)
+
+
+# ---------------------------------------------------------------------------------------------
+# The optimizer's shortcuts fit relies on: the same floats and state as the general loop
+# ---------------------------------------------------------------------------------------------
+def test_sgd_with_weight_decay_only_gives_the_loops_floats_and_state():
+    start = [0.5, -1.5, 3.0, 1e-300]
+    grads = [0.25, -0.125, 1e-3, 7.0]
+    ps = [Value(x) for x in start]
+    opt = SGD(ps, lr=0.1, weight_decay=0.01)
+    for p, g in zip(ps, grads):
+        p.grad = g
+    opt.step()
+    assert [p.data for p in ps] == [x + -0.1 * (g + 0.01 * x) for x, g in zip(start, grads)]
+    assert opt._buffers == [0.0] * 4  # (what the general loop leaves: a later momentum
+    opt.momentum = 0.5  # starts from these buffers)
+    g0 = grads[0] + 0.01 * ps[0].data
+    opt.step()
+    assert opt._buffers[0] == 0.0 * 0.5 + 1.0 * g0
+
+
+def test_a_step_whose_numbers_sum_to_inf_but_are_finite_is_taken():
+    ps = [Value(1e308), Value(1e308), Value(0.5)]
+    opt = SGD(ps, lr=0.1)
+    for p in ps:
+        p.grad = 1.0
+    opt.step()  # (the quick check, a sum, overflows: each number is checked then)
+    assert [p.data for p in ps] == [1e308 - 0.1, 1e308 - 0.1, 0.4]
+    ps[2].grad = math.inf
+    with pytest.raises(FloatingPointError, match="parameter 2"):
+        opt.step()

@@ -76,6 +76,9 @@ class Optimizer:
         gradient of 1e155 leaves the parameter finite but makes Adam's ``v = g²`` infinite, and
         that parameter would never move again.
         """
+        if -math.inf < sum(news) < math.inf and all(  # (a sum is inf or NaN when an item is)
+                -math.inf < sum(values) < math.inf for values in state.values()):
+            return
         for i, new in enumerate(news):
             if not -math.inf < new < math.inf:
                 raise self._bad(i, self.params[i], f"would become {new}")
@@ -139,6 +142,14 @@ class SGD(Optimizer):
         if mom == 0.0 and wd == 0.0:  # plain gradient descent: p -= lr * g
             news = [p.data + -lr * p.grad for p in params]
             self._check(news)
+            for p, new in zip(params, news):
+                p.data = new
+            return
+        if mom == 0.0:  # weight decay only: the loop below, without its branches
+            news = [p.data + -lr * (p.grad + wd * p.data) for p in params]
+            self._check(news)
+            if self._buffers is None:
+                self._buffers = [0.0] * len(params)  # (as the loop leaves them)
             for p, new in zip(params, news):
                 p.data = new
             return

@@ -4,8 +4,9 @@
 240 runs over random models (MLPs of every activation, op by op, a Function op, a Python
 branch on the input, a maxout, a forward with a call counter), losses, optimizers, batch
 sizes and epochs. A model that cannot be compiled (the counter) must raise ``TraceError``
-with ``compiled=True`` and train exactly as eagerly with ``"auto"``. Tiny models and data:
-the whole file runs in a few seconds.
+with ``compiled=True`` and train exactly as eagerly with ``"auto"``. 64 more runs over relu
+MLPs with neurons that rarely fire (layers whose compiled forward skips inputs that are 0.0).
+Tiny models and data: the whole file runs in a few seconds.
 """
 
 from __future__ import annotations
@@ -122,13 +123,25 @@ def random_task(r: random.Random):
     return losses.cross_entropy, k, "linear", lambda: r.randrange(k)
 
 
-def run_once(case: int, compiled):
+def relu_layers(r: random.Random, nin: int, nout: int, out_act: str):
+    """A relu MLP of 2-3 hidden layers, some neurons rarely firing: its layers read relu
+    outputs that are often 0.0, which the compiled forward skips (the same floats)."""
+    widths = [r.randint(2, 6) for _ in range(r.randint(2, 3))]
+    model = MLP(nin, widths + [nout], output_activation=out_act, seed=r.randrange(1000))
+    for layer in model.layers[:-1]:
+        for neuron in layer.neurons:
+            if r.random() < 0.4:
+                neuron.b.data -= r.uniform(0.5, 3.0)
+    return model
+
+
+def run_once(case: int, compiled, make_model=random_model):
     r = random.Random(case)
     loss_fn, nout, out_act, target = random_task(r)
     nin, n = r.randint(1, 3), r.randint(3, 10)
     X = [[r.uniform(-2, 2) for _ in range(nin)] for _ in range(n)]
     y = [target() for _ in range(n)]
-    model = random_model(r, nin, nout, out_act)
+    model = make_model(r, nin, nout, out_act)
     params = model.parameters()
     opt = r.choice([
         lambda: SGD(params, lr=r.choice([0.05, 0.3]), momentum=r.choice([0.0, 0.9]),
@@ -176,3 +189,15 @@ def test_random_training_runs_compiled_and_eager_agree(chunk):
         assert same(got_w, want_w), (case, kind)
         assert all(math.isfinite(w) for w in got_w) or want[0] == "diverged"
     assert len(kinds) >= 5  # every chunk meets most kinds of model
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_random_relu_layers_compiled_and_eager_agree(chunk):
+    """64 more runs, each model a relu MLP whose layers skip the inputs that are 0.0."""
+    for case in range(1000 + chunk, 1064, 2):
+        kind, want, want_w = run_once(case, False, relu_layers)
+        got_kind, got, got_w = run_once(case, True if case % 4 < 2 else "auto", relu_layers)
+        assert got[0] == want[0], (case, want, got)
+        assert same(got[1], want[1]), (case, want, got)
+        assert got[2] in (True, None)  # (None: it diverged, as eagerly)
+        assert same(got_w, want_w), case

@@ -381,3 +381,117 @@ def test_wide_layers_as_loops_over_lists_give_the_same_floats(monkeypatch):
     src = compile_step(model, losses.hinge_loss, X[:2], Y_PM1[:2]).source
     assert "for _w, _x in zip(W, X): linear_9 += _w * _x" in src
     assert "g_W = [_a + g_linear_9 * _b for _a, _b in zip(g_W, X)]" in src
+
+
+def bits(x):
+    """Floats as their exact text (repr tells -0.0 from 0.0), lists item by item."""
+    return [bits(v) for v in x] if isinstance(x, (list, tuple)) else repr(x)
+
+
+def test_a_layer_on_relu_outputs_skips_the_inputs_that_are_zero_bit_for_bit():
+    model = MLP(2, [8, 8, 3], seed=5)
+    for neuron in model.layers[0].neurons[:5]:  # most of the first layer's relus stay 0
+        neuron.b.data -= 2.5
+    src = compile_step(model, losses.cross_entropy, X[:2], Y_CLASS[:2]).source
+    assert "if relu:" in src and "linear_9 += w0_9 * relu" in src
+    for start in (0.0, -0.0, 0.25):
+        eager, compiled = both(model, losses.cross_entropy, X, Y_CLASS, start_grad=start)
+        assert bits(compiled) == bits(eager)
+
+
+def test_a_bias_of_minus_zero_or_a_weight_not_finite_runs_the_layer_eagerly():
+    from tinygrad_edu.compile import trace
+
+    layer = Layer(3, 2, activation="tanh", seed=0)
+    for neuron in layer.neurons:
+        neuron.b.data = -0.0
+        for w in neuron.w:
+            w.data = abs(w.data) + 0.5
+
+    def f(a, b, c):  # dead relus: the eager sums are -0.0 + 0.0 = 0.0, tanh(0.0) = 0.0
+        out = layer([a.relu(), b.relu(), c.relu()])
+        return out[0] + out[1]
+
+    traced = trace(f, 1.0, 2.0, 3.0)
+    assert "if relu:" in traced.source
+    calls = traced.eager_calls
+    assert bits(traced(-1.0, -2.0, -3.0)) == bits((0.0, [0.0, 0.0, 0.0]))
+    assert traced.eager_calls == calls + 1  # (skipping would have kept the bias's -0.0)
+    for neuron in layer.neurons:
+        neuron.b.data = 0.0
+    assert bits(traced(-1.0, -2.0, -3.0)) == bits((0.0, [0.0, 0.0, 0.0]))
+    assert traced.eager_calls == calls + 1  # the code ran
+    quiet = Layer(3, 2, seed=0)  # relu neurons that do not fire: no gradient flows back
+    for neuron in quiet.neurons:
+        neuron.b.data = -1.0
+    traced = trace(lambda a, b, c: sum(quiet([a.relu(), b.relu(), c.relu()])), 1.0, 2.0, 3.0)
+    assert traced(-1.0, -2.0, -3.0) == (0.0, [0.0, 0.0, 0.0])
+    quiet.neurons[0].w[2].data = math.inf  # inf * 0.0 is NaN: the eager engine says so
+    with pytest.raises(ArithmeticError, match="nan"):
+        traced(-1.0, -2.0, -3.0)
+
+
+CALLS = 0
+
+
+def test_a_call_that_rebinds_a_global_or_a_closure_variable_is_refused_and_undone():
+    def counting_loss(preds, targets):
+        global CALLS
+        CALLS += 1
+        return losses.mse_loss(preds, targets)
+
+    with pytest.raises(TraceError, match="loss changed CALLS"):
+        compile_step(MLP(2, [2, 1], seed=3), counting_loss, X[:3], Y_01[:3])
+    assert CALLS == 0
+    count = 0
+
+    def closure_loss(preds, targets):
+        nonlocal count
+        count += 1
+        return losses.mse_loss(preds, targets)
+
+    with pytest.raises(TraceError, match="loss changed count"):
+        compile_step(MLP(2, [2, 1], seed=3), closure_loss, X[:3], Y_01[:3])
+    assert count == 0
+
+
+def test_the_loops_variables_are_numbered_before_the_parameters():
+    model = MLP(2, [16, 16, 1], seed=0)  # 337 parameters: more variables than 256
+    step = compile_step(model, losses.hinge_loss, X[:4], Y_PM1[:4])
+    names = step._models[0].code.__code__.co_varnames
+    assert max(names.index(v) for v in ("x0", "relu_17", "linear_33", "g_linear_17")) < 256
+    assert names.index("g_b_33") > 256
+
+
+def test_an_overflow_that_a_relu_would_hide_reaches_the_check():
+    model = MLP(2, [4, 4, 1], seed=0)
+    step = compile_step(model, losses.hinge_loss, X[:2], Y_PM1[:2])
+    assert "relu = linear if linear > 0.0 else linear - linear" in step.source
+    model.layers[0].neurons[0].w[0].data = -1e300  # linear = -inf there, whose relu is 0.0:
+    with pytest.raises(OverflowError, match="too large"):  # the eager engine stops at it
+        step([[1e10, 0.5], [0.5, 0.5]], [1.0, -1.0])
+    assert step.eager_steps == 1
+
+
+def test_a_later_recording_that_changes_state_is_undone_and_its_example_runs_eagerly():
+    class Sometimes(Module):
+        """Counts the examples whose first input is positive: a second recording would."""
+
+        def __init__(self):
+            self.net, self.calls = MLP(2, [3, 1], seed=5), 0
+
+        def forward(self, x):
+            xs = [v if isinstance(v, Value) else Value(v) for v in x]
+            if xs[0] > 0:
+                self.calls += 1
+            return self.net(xs)
+
+    batch, targets = [[-0.5, 0.5], [1.0, 0.5], [-1.0, 2.0]], [0.25, 0.5, -0.5]
+    twin = Sometimes()
+    want = eager_step(twin, losses.mse_loss, batch, targets)
+    m = Sometimes()
+    step = compile_step(m, losses.mse_loss, [[-1.0, 0.5]], [0.25])
+    assert step(batch, targets) == want
+    assert [p.grad for p in m.parameters()] == [p.grad for p in twin.parameters()]
+    assert m.calls == twin.calls == 1  # counted once, by the eager run of that example
+    assert step.eager_examples == 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from tinygrad_edu import engine, function
@@ -43,7 +44,8 @@ _FORWARD: dict[str, Callable[[Sequence[str], str], str]] = {
     "log": lambda k, _: f"_m.log({k[0]})", "log1p": lambda k, _: f"_math.log1p({k[0]})",
     "tanh": lambda k, _: f"_math.tanh({k[0]})", "sigmoid": lambda k, _: f"_m.sigmoid({k[0]})",
     "softplus": lambda k, _: f"_max({k[0]}, 0.0) + _math.log1p(_math.exp(-_abs({k[0]})))",
-    "relu": lambda k, _: f"{k[0]} if {k[0]} > 0.0 else 0.0", "sin": lambda k, _: f"_m.sin({k[0]})",
+    "relu": lambda k, _: f"{k[0]} if {k[0]} > 0.0 else {k[0]} - {k[0]}",  # (see _CARRIES_INF)
+    "sin": lambda k, _: f"_m.sin({k[0]})",
     "cos": lambda k, _: f"_m.cos({k[0]})", "abs": lambda k, _: f"_abs({k[0]})",
     "linear": _linear, "logsumexp": lambda k, _: f"_logsumexp({', '.join(k)})",
 }
@@ -57,12 +59,22 @@ def _logsumexp(*z: float) -> float:
 
 
 # Ops whose result is inf or NaN whenever an input is: a value used only by these needs no
-# finiteness check of its own (relu(-inf) = 0 hides an overflow; -inf + 1 does not).
-_CARRIES_INF = {"+", "-", "*", "neg", "linear"}
+# finiteness check of its own (tanh(inf) = 1 hides an overflow; -inf + 1 does not). relu is
+# written x if x > 0.0 else x - x: 0.0 for a number (as the engine's 0.0), NaN for -inf or NaN.
+_CARRIES_INF = {"+", "-", "*", "neg", "linear", "relu"}
 
 
 class Unusual(Exception):
     """Raised by generated code on something the eager engine should judge (and explain)."""
+
+
+def _negative_zero(*xs: float) -> bool:
+    """Whether any of ``xs`` is -0.0 (which == 0.0 does not tell)."""
+    return any(x == 0.0 and math.copysign(1.0, x) < 0.0 for x in xs)
+
+
+def _unusual() -> None:
+    raise Unusual
 
 
 def _function_forward(cls: Any, *xs: float) -> tuple[float, Any]:
@@ -87,6 +99,7 @@ class RuntimeNode:
 RUNTIME: dict[str, Any] = {
     "_m": engine.Math, "_math": math, "_abs": abs, "_max": max, "_format": format,
     "_logsumexp": _logsumexp, "_function_forward": _function_forward, "_node": RuntimeNode,
+    "_sum": sum, "_inf": math.inf, "_negative_zero": _negative_zero, "_unusual": _unusual,
 }
 
 
@@ -135,10 +148,25 @@ def _reads_as_linear(rule: Any, half: int) -> bool:
 
 
 class _Shape:
-    """A node as ``formula`` reads it: only its rule (and no argument)."""
+    """A node as ``formula`` reads it: only its rule (and its argument)."""
 
-    def __init__(self, rule: Any) -> None:
-        self._rule, self._arg = rule, None
+    def __init__(self, rule: Any, arg: Any = None) -> None:
+        self._rule, self._arg = rule, arg
+
+
+@functools.lru_cache(maxsize=64)
+def _placeholders(n: int) -> tuple[str, ...]:
+    return tuple(f"x{j}" for j in range(n))
+
+
+@functools.lru_cache(maxsize=256)
+def _template(rule: Any, n: int, arg: Any, _shown: str) -> tuple[tuple[str, str], ...] | None:
+    """A rule's formula for ``n`` inputs, with ``{o}`` for the node and ``{x0}``, ``{x1}`` ...
+    for its inputs: each local derivative, and the gradient ``{g}`` times it (parenthesised
+    where it must be). Read once per kind of node, not per node. (``_shown``: ``repr(arg)``,
+    so that 1 and 1.0, 0.0 and -0.0 are different keys.)"""
+    out = formula(_Shape(rule, arg), "{o}", [f"{{x{j}}}" for j in range(n)], _MATH)
+    return None if out is None else tuple((t.text, (Sym("{g}") * t).text) for t in out)
 
 
 def _container(grad: str) -> str:
@@ -161,6 +189,10 @@ class Emitter:
         self.rows: dict[str, tuple[int, ...]] = {}  # a list of inputs -> its nodes
         self.slices: dict[str, tuple[int, int]] = {}  # a list of weights -> its slots in _C
         self.grads: dict[int, str] = {}  # a node whose gradient lives in a list -> g_X[i]
+        self.layers: dict[int, list[int]] = {}  # first neuron of a layer -> its neurons
+        self.in_layer: set[int] = set()  # neurons computed with their layer
+        self.written: dict[str, None] = {}  # the variables the lines assign, in order
+        self._graphs: dict[tuple[int, ...], tuple[tuple[int, ...], frozenset[int]]] = {}
 
     def grad_name(self, i: int) -> str:
         """Where node ``i``'s gradient is kept in the code."""
@@ -187,10 +219,12 @@ class Emitter:
             if half < min_inputs or len(set(n.kids)) != len(n.kids):
                 continue
             slots = [nodes[w].slot for w in ws]
+            row = rows.get(xs)  # (hashing 128 inputs once, not once per input)
             if (any(nodes[w].kind != "captured" or nodes[w].kids for w in ws)
-                    or slots != list(range(slots[0], slots[0] + half)) or used & set(slots)
+                    or slots != list(range(slots[0], slots[0] + half))
+                    or not used.isdisjoint(slots)
                     or any(nodes[x].kind in ("const", "target", "captured") for x in xs)
-                    or any(owner.get(x, rows.get(xs)) != rows.get(xs) for x in xs)):
+                    or any(owner.get(x, row) != row for x in xs)):
                 continue
             if not _reads_as_linear(n.rule, half):
                 continue
@@ -206,6 +240,43 @@ class Emitter:
                 nodes[w].name = f"{wname}[{j}]"  # its gradient: g_W[j]
             used |= set(slots)
             self.vec[i] = (wname, rows[xs])
+
+    def group_layers(self) -> None:
+        """Find layers: two or more neurons (``linear`` nodes) whose weights and bias are
+        parameters and whose inputs are the same relu outputs. The forward computes a layer
+        input by input, skipping an input that is 0.0 (a relu that did not fire: about half
+        of them), whose terms ``w * 0.0`` would add nothing. Adding a zero leaves a sum as it
+        is unless the sum is -0.0, which it can only be if its bias is: so the skip gives the
+        eager floats bit for bit while every weight is finite (``inf * 0.0`` is NaN) and no
+        bias is -0.0, which ``prologue`` checks on every call (``_C``: the parameters)."""
+        nodes = self.p.nodes
+        found: dict[tuple[int, ...], list[int]] = {}
+        for i, n in enumerate(nodes):
+            if n.kind != "op" or n.op != "linear" or i in self.vec or len(n.kids) % 2 == 0:
+                continue
+            half = (len(n.kids) - 1) // 2
+            params, xs = n.kids[:1 + half], n.kids[1 + half:]
+            if (half and all(nodes[k].kind == "captured" and not nodes[k].kids for k in params)
+                    and all(nodes[x].kind == "op" and nodes[x].op == "relu" for x in xs)):
+                found.setdefault(xs, []).append(i)
+        for members in found.values():
+            if len(members) >= 2:
+                self.layers[members[0]] = members
+                self.in_layer.update(members)
+
+    def prologue(self) -> list[str]:
+        """Lines run once per call, before any example: the layers' assumptions checked."""
+        if not self.layers:
+            return []
+        nodes = self.p.nodes
+        biases = ", ".join(self.ref(nodes[i].kids[0]) for members in self.layers.values()
+                           for i in members)
+        return ["# a layer skips an input that is 0.0 (its terms w * 0.0 add nothing): the same "
+                "floats while",
+                "# every parameter is finite and no bias is -0.0; else the eager engine runs this",
+                f"if not -_inf < _sum(_C) < _inf or (0.0 in ({biases},) and "
+                f"_negative_zero({biases})):",
+                "    _unusual()"]
 
     def captured_lines(self, names: Sequence[str]) -> tuple[list[str], list[str]]:
         """Lines that load ``_C`` and ``_G`` into ``names`` (the captured Values' names, by
@@ -224,8 +295,13 @@ class Emitter:
                     end += 1
                 run = names[j:end]
                 grads = [self.names.grad(n) for n in run]
-                load += [f"{_tuple(run)} = _C[{j}:{end}]", f"{_tuple(grads)} = _G[{j}:{end}]"]
-                store.append(f"_G[{j}:{end}] = {_tuple(grads)}")
+                if len(run) == 1:  # (a bias between two weight lists: one number)
+                    load += [f"{run[0]} = _C[{j}]", f"{grads[0]} = _G[{j}]"]
+                    store.append(f"_G[{j}] = {grads[0]}")
+                else:
+                    load += [f"{_tuple(run)} = _C[{j}:{end}]",
+                             f"{_tuple(grads)} = _G[{j}:{end}]"]
+                    store.append(f"_G[{j}:{end}] = {_tuple(grads)}")
             j = end
         if not self.slices:  # (no lists: all in one go)
             load = [f"{_tuple(list(names))} = _C",
@@ -253,10 +329,17 @@ class Emitter:
             while g < len(guards) and guards[g][0] <= i:
                 lines += self.guard(guards[g][1], bail)
                 g += 1
-            if i in self.vec:  # a wide neuron: b, then its products added in order
+            if n.kind in ("op", "detached", "leaf", "handmade"):
+                self.written[n.name] = None
+            if i in self.layers:
+                lines += self._layer(self.layers[i])
+            elif i in self.in_layer:
+                pass  # (computed with the first neuron of its layer)
+            elif i in self.vec:  # a wide neuron: b, then its products added in order
                 wname, xname = self.vec[i]
                 if xname not in built:
                     built.add(xname)
+                    self.written[xname] = None
                     lines.append(f"{xname} = [{', '.join(self.ref(x) for x in self.rows[xname])}]")
                 lines += [f"{n.name} = {self.ref(n.kids[0])}",
                           f"for _w, _x in zip({wname}, {xname}): {n.name} += _w * _x"]
@@ -272,10 +355,27 @@ class Emitter:
             lines += self.guard(d, bail)
         return lines
 
+    def _layer(self, members: list[int]) -> list[str]:
+        """A layer's neurons, ``b + w0 * x0 + w1 * x1 ...`` added in the same order, input by
+        input; an input that is 0.0 is skipped (see ``group_layers``)."""
+        nodes = self.p.nodes
+        neurons = [nodes[i] for i in members]
+        half = len(neurons[0].kids) // 2
+        xs = [self.ref(x) for x in neurons[0].kids[1 + half:]]
+        lines = [f"# a layer of {len(neurons)} neurons, b + w0 * {xs[0]} + ..., "
+                 "an input that is 0.0 skipped",
+                 f"{_tuple([n.name for n in neurons])} = "
+                 f"{_tuple([self.ref(n.kids[0]) for n in neurons])}"]
+        for j, x in enumerate(xs):
+            lines.append(f"if {x}:")
+            lines += [f"    {n.name} += {self.ref(n.kids[1 + j])} * {x}" for n in neurons]
+        return lines
+
     def _compute(self, i: int, n: Node) -> str:
         kids = [self.ref(k) for k in n.kids]
         if n.rule is function.function_rule:  # a Function: its own forward, a ctx for backward
             self.ctx[i] = ctx = self.names.value(f"ctx_{n.name}")
+            self.written[ctx] = None
             cls = n.arg.function
             return (f"{n.name}, {ctx} = _function_forward({self.ns.ref(cls)}, {', '.join(kids)})"
                     f"  # {comment(cls.__name__)}.apply")
@@ -309,26 +409,33 @@ class Emitter:
         fails = f"not ({test})" if holds else test
         return [f"if {fails}:  # decided at {comment(d.where, 60)}", *("    " + b for b in bail)]
 
-    def graph(self, roots: Sequence[int]) -> tuple[list[int], set[int]]:
+    def graph(self, roots: Sequence[int]) -> tuple[tuple[int, ...], frozenset[int]]:
         """The nodes below ``roots`` in ``backward()``'s order (those with inputs), and all
         of them: the roots taken in the order given, as a batch's graph reaches them."""
-        values = [self.p.nodes[r].value for r in roots]
-        top = values[0] if len(values) == 1 else Value(0.0, tuple(values), "outputs")
-        walk = topological_order(top)[0 if len(values) == 1 else 1:]
-        return [self.p.at[v] for v in walk if v.children], {self.p.at[v] for v in walk}
+        key = tuple(roots)
+        if key not in self._graphs:  # (asked several times for one program: walked once)
+            values = [self.p.nodes[r].value for r in roots]
+            top = values[0] if len(values) == 1 else Value(0.0, tuple(values), "outputs")
+            walk = topological_order(top)[0 if len(values) == 1 else 1:]
+            at = self.p.at
+            self._graphs[key] = (tuple(at[v] for v in walk if v.children),
+                                 frozenset(at[v] for v in walk))
+        return self._graphs[key]
 
-    def finite(self, in_graph: set[int]) -> tuple[list[str], list[int]]:
+    def finite(self, in_graph: AbstractSet[int]) -> tuple[list[str], list[int]]:
         """What must come out finite for the eager engine to have raised nothing: the
         values a later op could hide, and the nodes whose gradient is passed on to nothing."""
         nodes = self.p.nodes
-        users: dict[int, set[str]] = {}
+        used: set[int] = set()  # nodes something uses,
+        hiding: set[int] = set()  # and those used by an op that could hide inf, or a guard
         for n in nodes:
-            for k in n.kids:
-                users.setdefault(k, set()).add(n.op if n.kind in ("op", "detached") else "")
-        for _, d in self.p.guards:
-            users.setdefault(self.p.at[d.value], set()).add("")
+            if n.kids:
+                used.update(n.kids)
+                if n.kind not in ("op", "detached") or n.op not in _CARRIES_INF:
+                    hiding.update(n.kids)
+        hiding.update(self.p.at[d.value] for _, d in self.p.guards)
         values = [n.name for i, n in enumerate(nodes) if n.kind in ("op", "detached")
-                  and not users.get(i, {""}) <= _CARRIES_INF]
+                  and (i in hiding or i not in used)]
         ends = [i for i in in_graph if nodes[i].kind in ("leaf", "detached") or (
             nodes[i].inner and not any(nodes[k].grad_flows for k in nodes[i].kids))]
         return values, sorted(ends)
@@ -356,9 +463,11 @@ class Emitter:
         readers: dict[str, list[tuple[int, ...]]] = {}
         blocks: list[tuple[int, set[int]]] = []  # the open ``if g:`` blocks, with their nodes
         opened: dict[int, int] = {}  # a block's node -> where its lines start in items
+        flows = [n.grad_flows for n in nodes]
         for i in order:
             n = nodes[i]
-            if not any(nodes[k].grad_flows for k in n.kids):
+            flowing = sum(map(flows.__getitem__, n.kids))  # inputs that get a gradient
+            if not flowing:
                 continue
             while blocks and (i in assigned or not all(u in blocks[-1][1]
                                                          for u in users.get(i, ()))):
@@ -366,29 +475,28 @@ class Emitter:
             path = tuple(b for b, _ in blocks)
             g = self.grad_name(i)
             readers.setdefault(_container(g), []).append(path)
-            locals_ = self._locals(n)
-            if locals_ is None or sum(nodes[k].grad_flows for k in n.kids) >= skip_min:
+            locals_ = self._locals(n, g, 1 if i in self.vec else None)
+            if locals_ is None or flowing >= skip_min:
                 items.append((len(blocks), f"if {g}:  # a gradient of 0 passes nothing on"))
                 opened[i] = len(items)
                 blocks.append((i, set()))
                 path += (i,)
             if locals_ is None:  # the rule runs at run time: its numbers, then the same sums
                 items.append((len(blocks), f"_l = {self._rule_call(i, n)}"))
-                locals_ = [Sym(f"_l[{j}]") for j in range(len(n.kids))]
+                locals_ = [(f"_l[{j}]", f"{g} * _l[{j}]") for j in range(len(n.kids))]
             if i in self.vec:  # w_i.grad += g * x_i and x_i.grad += g * w_i, as lists
-                wname, xname = self.vec[i]
-                locals_ = locals_[:1]
+                wname, xname = self.vec[i]  # (locals_: the bias's alone)
                 for target, other in ((wname, xname), (xname, wname)):
                     gl = f"g_{target}"
                     stmt = [len(blocks), path, gl, "list",
                             f"[_a + {g} * _b for _a, _b in zip({gl}, {other})]", target == wname]
                     items.append(stmt)
                     stmts.setdefault(gl, []).append(stmt)
-            for k, local in zip(n.kids, locals_):
-                if nodes[k].grad_flows:
+            for k, (local, times) in zip(n.kids, locals_):
+                if flows[k]:
                     gk = self.grad_name(k)
-                    sign, term = ("-", g) if local.text == "-1.0" else (
-                        "+", g if local.text == "1.0" else str(Sym(g) * local))
+                    sign, term = ("-", g) if local == "-1.0" else (
+                        "+", g if local == "1.0" else times)
                     stmt = [len(blocks), path, gk, sign, term, k in assigned]
                     items.append(stmt)
                     stmts.setdefault(_container(gk), []).append(stmt)
@@ -422,11 +530,15 @@ class Emitter:
         for path in sorted((p for p in zero if p), key=lambda p: -opened[p[-1]]):
             for line in reversed(zeros(zero[path])):
                 items.insert(opened[path[-1]], (len(path), line))
+        for grads in zero.values():
+            self.written.update(dict.fromkeys(grads))
         lines = []
         for it in items:
             if isinstance(it, tuple):
                 lines.append("    " * it[0] + it[1])
-            elif it[3] == "list":
+                continue
+            self.written[it[2]] = None
+            if it[3] == "list":
                 lines.append("    " * it[0] + f"{it[2]} = {it[4]}")
             elif it[5] is None:
                 lines.append("    " * it[0] + f"{it[2]} = {'-' if it[3] == '-' else ''}{it[4]}")
@@ -434,10 +546,21 @@ class Emitter:
                 lines.append("    " * it[0] + f"{it[2]} {it[3]}= {it[4]}")
         return lines, zeros(zero.get((), []))
 
-    def _locals(self, n: Node) -> list[Sym] | None:
-        names = [self.ref(k) for k in n.kids]
-        out = formula(n.value, n.name, names, _MATH)
-        return None if out is None else list(out)
+    def _locals(self, n: Node, g: str, count: int | None = None
+                ) -> list[tuple[str, str]] | None:
+        """Each input's local derivative, and ``g`` times it, as code (None: no formula);
+        ``count``: for the first inputs only."""
+        arg = n.value._arg
+        if n.value._closure is not None or (arg is not None and (
+                isinstance(arg, bool) or not isinstance(arg, (int, float)))):
+            return None  # (no formula: see symbolic.formula)
+        template = _template(n.value._rule, len(n.kids), arg, repr(arg))
+        if template is None:
+            return None
+        names = dict(zip(_placeholders(len(n.kids)), map(self.ref, n.kids)))
+        names["o"], names["g"] = n.name, g
+        return [(local.format_map(names), times.format_map(names))
+                for local, times in template[:count]]
 
     def _rule_call(self, i: int, n: Node) -> str:
         kids = ", ".join(self.ref(k) for k in n.kids)

@@ -10,6 +10,7 @@ hint never does; a value's gradient is ``g_`` + its name, and no value name star
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 import unicodedata
@@ -51,6 +52,11 @@ def _ascii_word(hint: object) -> str:
     starting with ``g_`` (gradients' names), or "" if nothing usable is left."""
     if not isinstance(hint, str):
         return ""
+    return _word(hint) if type(hint) is str else _word.__wrapped__(hint)
+
+
+@functools.lru_cache(maxsize=4096)  # (labels repeat: every neuron has a b and a w0)
+def _word(hint: str) -> str:
     text = _NOT_ASCII_WORD.sub("_", unicodedata.normalize("NFKC", hint)).strip("_")
     if not text:
         return ""

@@ -174,15 +174,16 @@ class Recorded(Value):
 
     @property  # type: ignore[override]
     def data(self) -> float:
+        # The engine's own reads (most of them) come first and call as little as possible:
+        # while recording, the profiler hook runs on every call, builtins' too.
         x = _DATA.__get__(self)
-        rec = getattr(_state, "recording", None)
-        if rec is None:
-            return x
         code = sys._getframe(1).f_code
-        engine = _ENGINE_CODE.get(code)
-        if engine is None:  # (decided once per piece of code)
-            _ENGINE_CODE[code] = engine = os.path.normcase(code.co_filename) in _ENGINE_FILES
-        return x if engine else Number(x, self, rec)
+        if code not in _ENGINE_CODE:  # (decided once per piece of code)
+            _ENGINE_CODE[code] = os.path.normcase(code.co_filename) in _ENGINE_FILES
+        if _ENGINE_CODE[code]:
+            return x
+        rec = getattr(_state, "recording", None)
+        return x if rec is None else Number(x, self, rec)
 
     @data.setter
     def data(self, x: float) -> None:
@@ -302,15 +303,17 @@ class Program:
                                            rec.order[id(n.value)])
                                   for k in n.kids if self.nodes[k].grad_flows]
         # a decision is checked before any node the call made after it: where it happened
-        made = [rec.order.get(id(n.value), -1) for n in self.nodes]
-        seen: set[tuple[Any, ...]] = set()  # (the same decision again adds no check)
         self.guards = []
-        for d in rec.decisions:
-            key = (d.kind, id(d.value), id(d.other) if isinstance(d.other, Value) else d.other,
-                   d.outcome)
-            if key not in seen:
-                seen.add(key)
-                self.guards.append((bisect.bisect_left(made, d.at, lo=made.count(-1)), d))
+        if rec.decisions:
+            made = [rec.order.get(id(n.value), -1) for n in self.nodes]
+            first = made.count(-1)  # (the inputs and what existed before come first)
+            seen: set[tuple[Any, ...]] = set()  # (the same decision again adds no check)
+            for d in rec.decisions:
+                key = (d.kind, id(d.value), id(d.other) if isinstance(d.other, Value)
+                       else d.other, d.outcome)
+                if key not in seen:
+                    seen.add(key)
+                    self.guards.append((bisect.bisect_left(made, d.at, lo=first), d))
 
     def _inputs_of(self, v: Value) -> tuple[Value, ...]:
         made = self.rec.ops.get(id(v))
@@ -330,15 +333,22 @@ class Program:
                 before.append(v)
             elif v not in seen:
                 seen.add(v)
-                if id(v) in made:
-                    now[made[id(v)]] = v
-                    stack.extend((k, False) for k in reversed(self._inputs_of(v)))
-                else:
+                when = made.get(id(v))
+                if when is not None:
+                    now[when] = v
+                    kids = self._inputs_of(v)
+                elif v.children:
                     stack.append((v, True))
-                    stack.extend((k, False) for k in reversed(v.children))
+                    kids = v.children
+                else:  # (a parameter: nothing below it)
+                    before.append(v)
+                    continue
+                if kids:
+                    stack += [(k, False) for k in reversed(kids)]
+        at, nodes, node = self.at, self.nodes, self._node
         for v in [*self.inputs, *before, *(now[k] for k in sorted(now))]:
-            self.at[v] = len(self.nodes)
-            self.nodes.append(self._node(v))
+            at[v] = len(nodes)
+            nodes.append(node(v))
 
     def _node(self, v: Value) -> Node:
         if v._closure is not None:
@@ -351,10 +361,9 @@ class Program:
         if v in self.inputs:
             return Node(v, "input", self.inputs[v])
         if id(v) not in self.rec.order:  # it existed before the call
-            if v not in self.captured:
-                self.captured[v] = len(self.captured)
-            return Node(v, "captured", self.captured[v], self._kids(v.children), v.op,
-                        v._rule, v._arg)
+            slot = self.captured.setdefault(v, len(self.captured))
+            kids = self._kids(v.children) if v.children else ()
+            return Node(v, "captured", slot, kids, v.op, v._rule, v._arg)
         made = self.rec.ops.get(id(v))
         if made is not None:
             op, kids, rule, arg = made
@@ -370,7 +379,7 @@ class Program:
         return Node(v, "const" if isinstance(v, Constant) else "leaf")
 
     def _kids(self, kids: Iterable[Value]) -> tuple[int, ...]:
-        return tuple(self.at[k] for k in kids)
+        return tuple(map(self.at.__getitem__, kids))
 
     # ---- a second recording on nudged inputs must give the same program ------------------
     def _arg_key(self, arg: Any) -> Any:
@@ -392,7 +401,8 @@ class Program:
 
     def shape(self) -> list[tuple[Any, ...]]:
         """Each node and guard as it must be again when the inputs move a little."""
-        out = [(n.kind, n.op, n.kids, n.slot, self._arg_key(n.arg),
+        key = self._arg_key
+        out = [(n.kind, n.op, n.kids, n.slot, None if n.arg is None else key(n.arg),
                 n.value.data if n.kind in ("const", "leaf") else None) for n in self.nodes]
         out += [(pos, d.kind, self.at[d.value],
                  self.at[d.other] if isinstance(d.other, Value) else d.other)

@@ -13,8 +13,6 @@ that set ``model.activation = "tanh"`` makes them record again).
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import Callable
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
@@ -79,12 +77,16 @@ class Snapshot:
             elif hasattr(obj, "__dict__"):
                 self.objects.append((obj, dict(vars(obj)), path))
                 stack += _inside(path, vars(obj).items(), ".{}")
+        # the same, as parallel lists: unchanged() compares them in one == each (C loops)
+        self._owners = [o for o, _, _ in self.objects]
+        self._attrs = [c for _, c, _ in self.objects]
+        self._live = [o for o, c, _ in self.containers if c is not None]
+        self._copies = [c for _, c, _ in self.containers if c is not None]
 
     def unchanged(self) -> bool:
         try:
-            return (self._roots() == self.top
-                    and all(vars(o) == c for o, c, _ in self.objects)
-                    and all(c is None or o == c for o, c, _ in self.containers))
+            return (self._roots() == self.top and list(map(vars, self._owners)) == self._attrs
+                    and self._live == self._copies)
         except Exception:  # noqa: BLE001 (arrays among the attributes: the careful way)
             return not self.changed()
 
@@ -92,9 +94,9 @@ class Snapshot:
         """Put every attribute, list and dict back as it was (after a call that changed them:
         trying to compile must not change the model the eager engine then trains)."""
         now = self._roots()
-        for name, put in getattr(now, "put", {}).items():
+        for name in getattr(now, "homes", {}):
             if name in self.top and not _same(now[name], self.top[name]):
-                put(self.top[name])  # a global or closure variable the call rebound
+                now.put(name, self.top[name])  # a global or closure variable the call rebound
         for obj, copy, _ in self.objects:
             if not _same(vars(obj), copy):
                 vars(obj).clear()
@@ -133,11 +135,19 @@ class Snapshot:
 
 
 class Roots(dict):  # type: ignore[type-arg]
-    """Name -> object, and for a global or a closure variable how to put its value back."""
+    """Name -> object, and for a global or a closure variable where it lives (``homes``: the
+    globals dict or the cell), to put its value back."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.put: dict[str, Callable[[Any], None]] = {}
+        self.homes: dict[str, Any] = {}
+
+    def put(self, name: str, value: Any) -> None:
+        home = self.homes[name]
+        if type(home) is dict:
+            home[name] = value
+        else:
+            home.cell_contents = value
 
 
 def watched(fn: Any) -> Roots:
@@ -156,12 +166,12 @@ def watched(fn: Any) -> Roots:
     for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
         with contextlib.suppress(ValueError):  # (a cell not filled yet)
             roots[name] = cell.cell_contents
-            roots.put[name] = functools.partial(setattr, cell, "cell_contents")
+            roots.homes[name] = cell
     env = fn.__globals__
     for name in code.co_names:
         if name in env:
             roots[name] = env[name]
-            roots.put[name] = functools.partial(env.__setitem__, name)
+            roots.homes[name] = env
     if fn.__defaults__:
         roots["defaults"] = fn.__defaults__
     return roots

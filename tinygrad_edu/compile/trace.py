@@ -243,6 +243,7 @@ class Traced:
         name_nodes(p, names)
         emit = Emitter(p, names, ns)
         emit.vectorize()
+        emit.group_layers()
         root = p.nodes[p.roots[0]]
         captured = sorted((n for n in p.nodes if n.kind == "captured"), key=lambda n: n.slot)
         inner = [n for n in captured if n.kids]
@@ -261,6 +262,7 @@ class Traced:
         if captured:
             lines.append("    # Values fn reads from outside (parameters): numbers, and .grad")
             lines += ["    " + line for line in load]
+        lines += ["    " + line for line in emit.prologue()]
         lines.append("    # forward: each node's number from its inputs'")
         lines += ["    " + line for line in emit.forward(["return None"])]
         lines.append("    # backward: d(output)/d(node) for every node, in backward()'s order")
