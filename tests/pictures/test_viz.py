@@ -605,6 +605,22 @@ def test_digits_sized_network_stays_readable():
     assert width_pt <= FIT_WIDTH_PT  # readable at notebook width
 
 
+@needs_dot
+def test_digits_network_top_to_bottom_fits_a_screen_with_all_ten_outputs():
+    # notebook 6: the digit, its network and its ten probabilities in one 1000 x 800 view
+    model = MLP(64, [16, 10], seed=0)
+    x = [(i % 17) / 16 for i in range(64)]
+    dot = draw_network(model, x=x, softmax=True, rankdir="TB", max_neurons=10, digits=1)
+    circles, _ = network_counts(dot.source)
+    assert circles == 9 + 9 + 10
+    assert "hidden layer 1<br/>(ReLU)" in dot.source  # titles: a narrow column on the left
+    width_pt, height_pt = svg_size(dot.pipe(format="svg", encoding="utf-8"))
+    # at the width of a notebook's output in a 1000-px window (about 820 px) its 10-pt text
+    # stays >= 10.5 px, and it is far less tall than the view
+    scale = min(1.0, 820 / (width_pt * 4 / 3))
+    assert 10 * 4 / 3 * scale >= 10.5 and height_pt * 4 / 3 * scale <= 450
+
+
 # ---------------------------------------------------------------------------------------------
 # Fitting the page
 # ---------------------------------------------------------------------------------------------

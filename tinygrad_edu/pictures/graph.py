@@ -1015,8 +1015,9 @@ def draw_network(
         rankdir = "LR" if lr <= FIT_WIDTH_PT or lr <= tb else "TB"
     dot = Diagram(
         format=format,
+        # top to bottom, a wide layer is a row: units closer, so ten of them fit a notebook
         graph_attr={"rankdir": rankdir, "ranksep": "2.6" if labelled else "1.1",
-                    "nodesep": "0.45" if labelled else "0.2",
+                    "nodesep": "0.45" if labelled else "0.1" if rankdir == "TB" else "0.2",
                     "splines": "line", "ordering": "out"},
         node_attr={"fontname": "Helvetica", "fontsize": "10"},
         edge_attr={"arrowsize": "0.5", "color": "#777777", "fontname": "Helvetica",
@@ -1038,8 +1039,9 @@ def draw_network(
         with dot.subgraph(name=f"col_{name}") as sub:
             # One rank per column; invisible edges keep the units in order, title on top.
             sub.attr(rank="same")
-            sub.node(f"{name}_title", label=f"<{esc(title)}>", shape="plaintext",
-                     fontsize="11")
+            # top to bottom the titles are a column on the left: "(ReLU)" on a line of its own
+            text = esc(title).replace(" (", "<br/>(") if rankdir == "TB" else esc(title)
+            sub.node(f"{name}_title", label=f"<{text}>", shape="plaintext", fontsize="11")
             for pos, i in enumerate(shown):
                 if hidden and pos == head:
                     more = f"{name}_more"
