@@ -7,6 +7,7 @@ pyproject.toml). Every later cell that needs torch runs under ``if HAVE_TORCH:``
 below read the notebooks for that shape, then execute each notebook (course, exercises,
 solutions), first cell to last, in a kernel where ``import torch`` fails as if torch were not
 installed (a ``sitecustomize`` on PYTHONPATH puts a finder first on ``sys.meta_path``).
+Notebook 6 also runs without ipywidgets: its image selector becomes a picture.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ pytest.importorskip("nbclient")
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 NOTEBOOKS = COURSE + sorted((ROOT / "notebooks").glob("*/E*.ipynb"))
+DIGITS = ROOT / "notebooks" / "06_digits_softmax.ipynb"
 # A cell needs torch when its code names it, or converts a model to or from it.
 TORCH_NAMES = {"torch", "to_torch", "from_torch"}
 FLAG = "HAVE_TORCH"
@@ -66,6 +68,11 @@ def _without(tmp_path, monkeypatch, *names: str) -> dict[str, str]:
 @pytest.fixture
 def no_torch(tmp_path, monkeypatch) -> dict[str, str]:
     return _without(tmp_path, monkeypatch, "torch")
+
+
+@pytest.fixture
+def no_torch_no_widgets(tmp_path, monkeypatch) -> dict[str, str]:
+    return _without(tmp_path, monkeypatch, "torch", "ipywidgets")
 
 
 def _uses_torch(code: str | ast.AST) -> bool:
@@ -229,6 +236,20 @@ def test_notebook_runs_to_its_end_without_torch(path, no_torch):
     for i in later:
         assert nb.cells[i].outputs == [], (
             f"{path.name}, cell {i} shows something without torch: {nb.cells[i].outputs}")
+
+
+@pytest.mark.slow
+def test_notebook_6_shows_a_picture_for_the_selector_without_ipywidgets(no_torch_no_widgets):
+    nb = _run(DIGITS, ["try:\n    import ipywidgets\nexcept ModuleNotFoundError:\n    pass\n"
+                       "else:\n    raise AssertionError('ipywidgets was importable')\n"])
+    cell = next(c for c in nb.cells if c.cell_type == "code"
+                and "import ipywidgets" in c.source)
+    said = "".join(_texts(cell))
+    assert "ipywidgets is not installed" in said and "look_inside(i)" in said, said
+    kinds = [set(out.get("data", {})) for out in cell.outputs]
+    assert any("image/png" in k for k in kinds), kinds  # the digit
+    assert any("image/svg+xml" in k for k in kinds), kinds  # its network
+    assert not any("application/vnd.jupyter.widget-view+json" in k for k in kinds), kinds
 
 
 def test_the_guard_is_read_from_code_not_words():

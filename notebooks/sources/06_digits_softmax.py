@@ -22,13 +22,12 @@
 # with scikit-learn (no download).
 
 # %%
-import base64
 import io
 import math
 import time
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from IPython.display import Image, display
 from sklearn.datasets import load_digits
 
 from tinygrad_edu import Value, no_grad
@@ -237,57 +236,91 @@ plt.show()
 # %% [markdown]
 # The same for one image, on the network itself: `draw_network(model, x=image)` shows every
 # unit's value for that input (orange: fires, grey: exactly 0), and `softmax=True` turns the
-# ten outputs into probabilities; the predicted digit has a thick border. `max_neurons=17`
-# draws all 16 hidden neurons (of the 64 inputs it draws the first and last few).
+# ten outputs into probabilities; the predicted digit has a thick border. `rankdir="TB"` draws
+# the layers as rows, top to bottom, so that all ten outputs fit on the screen beside each
+# other; `max_neurons=10` draws the ten outputs and, of the 64 pixels and the 16 hidden
+# neurons, the first and last few. `digits=1` rounds every number to one significant digit.
 
 # %%
-i = firsts[3]
-print(f"test image {i}: a {y_test[i]}, predicted {y_pred[i]}")
-draw_network(model, x=X_test[i], softmax=True, max_neurons=17)
-
-# %% [markdown]
-# Pick a test image and watch which neurons fire (the selector needs a running kernel; in a
-# saved copy of the notebook the pictures above stand in for it):
-
-# %%
-def digit_picture(i):
-    """The image and the network's values for it, as HTML for the widget below."""
-    fig, ax = plt.subplots(figsize=(1.2, 1.2))
+def digit_png(i):
+    """Test image i as a small picture (PNG bytes)."""
+    fig, ax = plt.subplots(figsize=(0.8, 0.8))
     ax.imshow([X_test[i][r * 8:(r + 1) * 8] for r in range(8)], cmap="gray_r")
     ax.set_axis_off()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
     plt.close(fig)
-    image = base64.b64encode(buf.getvalue()).decode()
-    network = draw_network(model, x=X_test[i], softmax=True, max_neurons=17)
-    return (f'<p><img src="data:image/png;base64,{image}"> a {y_test[i]}, '
-            f"predicted {y_pred[i]}</p>{network.html()}")
+    return png.getvalue()
 
 
-choices = [(f"test image {i}: a {y_test[i]}", i) for i in range(30)]
-chooser = widgets.Dropdown(options=choices, value=firsts[3], description="image")
-picture = widgets.HTML(digit_picture(chooser.value))
-chooser.observe(lambda change: setattr(picture, "value", digit_picture(change["new"])),
-                names="value")
-widgets.VBox([chooser, picture])
+def network_for(i):
+    """The network's values and probabilities for test image i."""
+    return draw_network(model, x=X_test[i], softmax=True, rankdir="TB", max_neurons=10,
+                        digits=1)
+
+
+def show_digit(i):
+    """Test image i: what it is, what the network says, and the picture."""
+    print(f"test image {i}: a {y_test[i]}, the network says {y_pred[i]}")
+    display(Image(digit_png(i)))
+
+
+def look_inside(i):
+    """Test image i, then the network's values and probabilities for it."""
+    show_digit(i)
+    display(network_for(i))
+
+
+look_inside(firsts[3])
 
 # %% [markdown]
-# ### One training step on this digit
+# Pick a test image and watch which neurons fire. The selector is a widget: it needs
+# ipywidgets and a running kernel (in a saved copy of the notebook the picture above stands in
+# for it). Without ipywidgets, call `look_inside(i)` with the number of a test image instead.
+
+# %%
+try:
+    import ipywidgets as widgets
+except ImportError:
+    widgets = None
+    print("ipywidgets is not installed, so here is one more test image instead of a selector.\n"
+          "Call look_inside(i) for any other image i (or pip install ipywidgets, then restart).")
+
+if widgets is None:
+    look_inside(firsts[5])
+else:
+    choices = [(f"test image {i}: a {y_test[i]}", i) for i in range(30)]
+    chooser = widgets.Dropdown(options=choices, value=firsts[5], description="image")
+    said, network = widgets.Label(), widgets.HTML()
+    digit = widgets.Image(format="png", layout=widgets.Layout(width="64px"))
+
+    def show(change=None):
+        i = chooser.value
+        said.value = f"the network says {y_pred[i]}"
+        digit.value = digit_png(i)
+        network.value = network_for(i).html()
+
+    chooser.observe(show, names="value")
+    show()
+    display(widgets.VBox([widgets.HBox([chooser, said]), digit, network]))
+
+# %% [markdown]
+# ### One training step on one digit
 #
 # How does training change the network for one image? `animate_network` plays one step of
 # SGD on it. We take the first test image the network gets wrong (on the ones it gets right
-# the loss is close to 0 and so are all the gradients). All ten outputs are drawn, of the
-# hidden units and pixels the first and last few. The 64 pixels go forward (hidden ReLU units fire or stay grey), the ten outputs
-# are scores for the ten digits, and cross-entropy turns the score of the right digit into the
-# loss. Backward, each unit gets its $\partial L/\partial z$: at the output it is
-# $\text{softmax} - 1$ for the right digit and $\text{softmax}$ for the others, and it flows
-# back only through the hidden units that fired. The update then nudges every weight. Press
-# **Play**, or step with **Next**.
+# the loss is close to 0 and so are all the gradients). As above, the layers are rows and all
+# ten outputs are drawn. The 64 pixels go forward (hidden ReLU units fire or stay grey), the
+# ten outputs are scores for the ten digits, and cross-entropy turns the score of the right
+# digit into the loss. Backward, each unit gets its $\partial L/\partial z$: at the output it
+# is $\text{softmax} - 1$ for the right digit and $\text{softmax}$ for the others, and it
+# flows back only through the hidden units that fired. The update then nudges every weight.
+# Press **Play**, or step with **Next**.
 
 # %%
 i = next(k for k in range(len(X_test)) if y_pred[k] != y_test[k])
-print(f"test image {i}: a {y_test[i]}, predicted {y_pred[i]}")
-animate_network(model, X_test[i], y_test[i], lr=0.05, max_neurons=11,
+show_digit(i)
+animate_network(model, X_test[i], y_test[i], lr=0.05, rankdir="TB", max_neurons=10,
                 output_labels=[str(d) for d in range(10)])
 
 # %% [markdown]
