@@ -5,9 +5,9 @@ is ``draw_network``'s: its Graphviz layout (columns, "⋮ N more" for wide layer
 computed once with a loss box added after the output layer, and every frame redraws the same
 positions with that frame's numbers and colours, so nothing moves. Every unit is a circle of
 one size, big enough for the longest text a frame writes in a unit. Units are coloured as in
-``draw_network(x=...)`` (orange > 0, blue < 0, grey exactly 0), edges as its weights (blue > 0,
-red < 0, thicker = larger). The caption sits inside the picture, in an area as tall as the
-longest caption, so the player never changes height.
+``draw_network(x=...)`` (orange > 0, blue < 0, grey exactly 0), edges as its weights (the
+same: orange > 0, blue < 0, thicker = larger). The caption sits inside the picture, in an
+area as tall as the longest caption, so the player never changes height.
 
 A frame is a list of shapes (lines, circles, boxes, texts); shapes that several frames share
 are written once. The SVG holds every shape, each tagged with the frames it belongs to, and a
@@ -38,7 +38,9 @@ from tinygrad_edu.pictures.network_frames import (
 from tinygrad_edu.pictures.player import Player
 from tinygrad_edu.pictures.style import (
     FONT_FAMILY,
+    NEGATIVE_EDGE,
     OFF,
+    POSITIVE_EDGE,
     PX_PER_PT,
     esc,
     mix,
@@ -49,7 +51,8 @@ from tinygrad_edu.pictures.style import (
 
 __all__ = ["NetworkAnimation", "animate_network"]
 
-_BLUE, _RED, _WHITE = (31, 95, 191), (214, 39, 40), (255, 255, 255)  # draw_network's edges
+_POSITIVE, _NEGATIVE = rgb(POSITIVE_EDGE), rgb(NEGATIVE_EDGE)  # draw_network's edges
+_WHITE = (255, 255, 255)
 _CURRENT = "#d62728"  # border of the units computed in this frame
 _PENDING = "#f2f2f2"
 _MIN_WIDTH = 600.0  # points: room for two lines of caption on any network
@@ -221,7 +224,7 @@ def _unit_fill(u: Unit) -> str:
 
 def _edge_style(tint: float, current: bool, faded: bool) -> tuple[str, float]:
     t = min(abs(tint), 1.0)
-    base = _BLUE if tint >= 0 else _RED
+    base = _POSITIVE if tint >= 0 else _NEGATIVE
     if faded and not current:
         return mix(_WHITE, base, 0.12 + 0.3 * t), 0.4 + 1.2 * t
     return mix(_WHITE, base, 0.25 + 0.75 * t), 0.4 + 3.6 * t
@@ -237,7 +240,7 @@ def _frame_shapes(lay: _Layout, frame: NetworkFrame, labelled: bool, dx: float,
         moved = tuple(v + dx if n % 2 == 0 else v for n, v in enumerate(geometry))
         shapes.append(_Shape("line", moved, stroke=stroke, width=w))
         if labelled and at is not None:
-            colour = mix(_WHITE, _BLUE if edge.tint >= 0 else _RED, 1.0 if not edge.faded
+            colour = mix(_WHITE, _POSITIVE if edge.tint >= 0 else _NEGATIVE, 1.0 if not edge.faded
                           else 0.45)
             labels.append(_Shape("text", (at[0] + dx, at[1]), fill=colour, text=edge.text,
                                  size=8.0, stroke="white"))

@@ -254,7 +254,7 @@ def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
         "forward", "Forward pass: the input enters the network",
         [f"The input: {shown_x}.",
          "Each unit of the next layer computes z = b + Σ w·(its inputs), then out = act(z); "
-         "edges are the weights (blue > 0, red < 0, thicker = larger)."],
+         "edges are the weights (orange > 0, blue < 0, thicker = larger)."],
         forward_units(0, None), weight_edges(faded=False)))
     for k in range(1, L + 1):
         edges = weight_edges()
@@ -273,11 +273,11 @@ def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
                            "0 (grey) and pass nothing on.")
         elif set(acts) == {"linear"}:
             caption.append("A linear unit outputs z itself. Edges into this layer show "
-                           "w·input (blue > 0, red < 0).")
+                           "w·input (orange > 0, blue < 0).")
         else:
             act = _ACT_NAME.get(acts[0], acts[0]) if len(set(acts)) == 1 else "act"
             caption.append(f"out = {act}(z) for every unit. Edges into this layer show w·input "
-                           "(blue > 0, red < 0).")
+                           "(orange > 0, blue < 0).")
         frames.append(NetworkFrame(
             "forward", f"Forward pass: {layer_name(k)}", caption,
             forward_units(k, k), edges))
