@@ -45,8 +45,8 @@ pg
 
 # %%
 pg.step(300)
-print(pg)
-print(f"mean loss over all points: {pg.loss():.3f}, accuracy {pg.accuracy():.0%}")
+print(f"after {len(pg.history)} steps: loss over all points {pg.loss():.3f}, "
+      f"accuracy {pg.accuracy():.0%}")
 
 # %% [markdown]
 # ## How to use it: predict first
