@@ -157,7 +157,8 @@ def gradcheck(
                         "Pass a larger eps (e.g. 1e-6); the backward() number may be right.")
             raise GradcheckError(
                 f"gradient of input {name} (data={x.data}) is wrong: backward() gives "
-                f"{analytic[i]!r}, finite differences give {numeric!r} "
-                f"(|diff|={abs(analytic[i] - numeric):.3g} > atol + rtol*|numeric|).{lost}"
+                f"{analytic[i]!r}, finite differences give {numeric!r} (they differ by "
+                f"{abs(analytic[i] - numeric):.3g}, more than the tolerance atol + rtol × "
+                f"|finite difference| = {atol + rtol * abs(numeric):.3g}).{lost}"
             )
     return True

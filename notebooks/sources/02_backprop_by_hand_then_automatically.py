@@ -395,38 +395,51 @@ print("other numbers:", traced(1.0, 2.0, 3.0, 4.0))
 #
 # PyTorch does the same thing on tensors. With `dtype=torch.float64` (Python floats are
 # 64-bit too) the gradients agree to the last digit or two. This section is the only one that
-# needs PyTorch: `pip install torch==2.13.0` (`make test` and `make notebooks` install it).
+# needs PyTorch. Without it the next cell says so and the comparison is skipped; to see it,
+# `pip install torch==2.13.0`, then restart the kernel and run the notebook again (`make test`
+# and `make notebooks` install it).
 
 # %%
-import torch
+try:
+    import torch
 
-a, b, c, f, e, d, L = build()
-L.backward()
+    HAVE_TORCH = True
+except ImportError:
+    HAVE_TORCH = False
+    print("PyTorch is not installed, so this comparison is skipped: pip install torch==2.13.0 "
+          "to see it.")
 
-ta, tb, tc, tf = (torch.tensor(v, dtype=torch.float64, requires_grad=True)
-                  for v in (3.0, -2.0, 5.0, -1.5))
-tL = (ta * tb + tc) * tf
-tL.backward()
-print(f"L: ours {L.data}, torch {tL.item()}")
-for ours, theirs in [(a, ta), (b, tb), (c, tc), (f, tf)]:
-    print(f"d L/d {ours.label}: ours {ours.grad:+.4f}   torch {theirs.grad.item():+.4f}")
+# %%
+if HAVE_TORCH:
+    a, b, c, f, e, d, L = build()
+    L.backward()
+
+    ta, tb, tc, tf = (torch.tensor(v, dtype=torch.float64, requires_grad=True)
+                      for v in (3.0, -2.0, 5.0, -1.5))
+    tL = (ta * tb + tc) * tf
+    tL.backward()
+    print(f"L: ours {L.data}, torch {tL.item()}")
+    for ours, theirs in [(a, ta), (b, tb), (c, tc), (f, tf)]:
+        print(f"dL/d{ours.label}: ours {ours.grad:+.4f}   torch {theirs.grad.item():+.4f}")
 
 
 # %% [markdown]
 # The longer expression of `gradcheck` above, compared the same way:
 
 # %%
-xs = [Value(v, n) for v, n in [(3.0, "a"), (-2.0, "b"), (5.0, "c"), (-1.5, "f")]]
-y = expr(*xs, lib=None)
-y.backward()
-ts = [torch.tensor(v.data, dtype=torch.float64, requires_grad=True) for v in xs]
-ty = expr(*ts, lib=torch)
-ty.backward()
-print(f"y: ours {y.data!r}, torch {ty.item()!r}")
-for v, t in zip(xs, ts):
-    diff = abs(v.grad - t.grad.item())
-    print(f"dy/d{v.label}: ours {v.grad:+.12f}  torch {t.grad.item():+.12f}  |diff| {diff:.1e}")
-    assert diff < 1e-12
+if HAVE_TORCH:
+    xs = [Value(v, n) for v, n in [(3.0, "a"), (-2.0, "b"), (5.0, "c"), (-1.5, "f")]]
+    y = expr(*xs, lib=None)
+    y.backward()
+    ts = [torch.tensor(v.data, dtype=torch.float64, requires_grad=True) for v in xs]
+    ty = expr(*ts, lib=torch)
+    ty.backward()
+    print(f"y: ours {y.data!r}, torch {ty.item()!r}")
+    for v, t in zip(xs, ts):
+        diff = abs(v.grad - t.grad.item())
+        print(f"dy/d{v.label}: ours {v.grad:+.12f}  torch {t.grad.item():+.12f}  "
+              f"|diff| {diff:.1e}")
+        assert diff < 1e-12
 
 # %% [markdown]
 # ## Summary

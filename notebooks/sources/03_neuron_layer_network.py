@@ -108,7 +108,7 @@ for j in range(2):
 
 # %% [markdown]
 # `draw_network` shows the layer as a diagram: inputs on the left, one circle per neuron,
-# one edge per weight (here labelled with its value; blue positive, red negative).
+# one edge per weight (here labelled with its value; orange positive, blue negative).
 
 # %%
 draw_network(layer, show_weights=True)
@@ -152,7 +152,7 @@ draw_network(net, x=[5.0, 4.0], input_labels=["lectures", "marks"])
 
 # %% [markdown]
 # With `contributions=True` each edge is drawn as wide as its share $w_i x_i$ of the sum the
-# next neuron computes (blue adds, red subtracts), so you can see which input drives which
+# next neuron computes (orange adds, blue subtracts), so you can see which input drives which
 # neuron. A student with 10 lectures and a score of 9:
 
 # %%
@@ -169,7 +169,8 @@ draw_network(net, x=[10.0, 9.0], input_labels=["lectures", "marks"], contributio
 # - forward: each layer's units get their values (the input layer first, the loss last);
 # - backward: each unit shows $\partial L/\partial z$, how much the loss changes with its sum
 #   $z$, starting at the output layer; each edge is coloured and sized by its
-#   $\partial L/\partial w$ (blue positive, red negative, thicker = larger);
+#   $\partial L/\partial w$ (orange positive, blue negative, thicker = larger): in every
+#   network picture orange is above 0 and blue below, for units and edges alike;
 # - the update: each weight moves by $-\text{lr}\cdot\partial L/\partial w$, and the loss on
 #   this example goes down.
 #

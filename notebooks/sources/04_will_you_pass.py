@@ -252,14 +252,16 @@ plot_decision_boundary(lambda x: model(scaler.transform_one(x)), X, y, query=YOU
 #
 # A hidden neuron computes $\sigma(w_1 x_1 + w_2 x_2 + b)$. Where $w_1 x_1 + w_2 x_2 + b = 0$
 # it outputs exactly $0.5$: that is a **straight line** in the plane. On one side the neuron
-# fires (towards 1, red below), on the other it stays off (towards 0, blue); the size of the
-# weights sets how sharp the change is. So each hidden neuron splits the plane along its own
-# line.
+# fires (its output goes towards 1: green in the maps below), on the other it stays off
+# (towards 0: red); the size of the weights sets how sharp the change is. So each hidden
+# neuron splits the plane along its own line.
 #
 # The output neuron then takes a weighted sum of the three hidden outputs and squashes it
 # again: it **combines the three soft half-planes** into its answer. `plot_neuron_maps` draws
 # every neuron's output over the (standardized) plane, one column per layer, with the
-# students on top (white: failed, black: passed) and the resulting decision regions last.
+# students on top (white dots: failed, black dots: passed) and the resulting decision regions
+# last. The colours mean what they mean in the other pictures: for the output neuron green is
+# "pass" (its output is near 1) and red "fail", exactly as in the decision regions.
 
 # %%
 plot_neuron_maps(model, Xs, y, class_names=("fail", "pass"),

@@ -22,13 +22,12 @@
 # with scikit-learn (no download).
 
 # %%
-import base64
 import io
 import math
 import time
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from IPython.display import Image, display
 from sklearn.datasets import load_digits
 
 from tinygrad_edu import Value, no_grad
@@ -237,57 +236,91 @@ plt.show()
 # %% [markdown]
 # The same for one image, on the network itself: `draw_network(model, x=image)` shows every
 # unit's value for that input (orange: fires, grey: exactly 0), and `softmax=True` turns the
-# ten outputs into probabilities; the predicted digit has a thick border. `max_neurons=17`
-# draws all 16 hidden neurons (of the 64 inputs it draws the first and last few).
+# ten outputs into probabilities; the predicted digit has a thick border. `rankdir="TB"` draws
+# the layers as rows, top to bottom, so that all ten outputs fit on the screen beside each
+# other; `max_neurons=10` draws the ten outputs and, of the 64 pixels and the 16 hidden
+# neurons, the first and last few. `digits=1` rounds every number to one significant digit.
 
 # %%
-i = firsts[3]
-print(f"test image {i}: a {y_test[i]}, predicted {y_pred[i]}")
-draw_network(model, x=X_test[i], softmax=True, max_neurons=17)
-
-# %% [markdown]
-# Pick a test image and watch which neurons fire (the selector needs a running kernel; in a
-# saved copy of the notebook the pictures above stand in for it):
-
-# %%
-def digit_picture(i):
-    """The image and the network's values for it, as HTML for the widget below."""
-    fig, ax = plt.subplots(figsize=(1.2, 1.2))
+def digit_png(i):
+    """Test image i as a small picture (PNG bytes)."""
+    fig, ax = plt.subplots(figsize=(0.8, 0.8))
     ax.imshow([X_test[i][r * 8:(r + 1) * 8] for r in range(8)], cmap="gray_r")
     ax.set_axis_off()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
     plt.close(fig)
-    image = base64.b64encode(buf.getvalue()).decode()
-    network = draw_network(model, x=X_test[i], softmax=True, max_neurons=17)
-    return (f'<p><img src="data:image/png;base64,{image}"> a {y_test[i]}, '
-            f"predicted {y_pred[i]}</p>{network.html()}")
+    return png.getvalue()
 
 
-choices = [(f"test image {i}: a {y_test[i]}", i) for i in range(30)]
-chooser = widgets.Dropdown(options=choices, value=firsts[3], description="image")
-picture = widgets.HTML(digit_picture(chooser.value))
-chooser.observe(lambda change: setattr(picture, "value", digit_picture(change["new"])),
-                names="value")
-widgets.VBox([chooser, picture])
+def network_for(i):
+    """The network's values and probabilities for test image i."""
+    return draw_network(model, x=X_test[i], softmax=True, rankdir="TB", max_neurons=10,
+                        digits=1)
+
+
+def show_digit(i):
+    """Test image i: what it is, what the network says, and the picture."""
+    print(f"test image {i}: a {y_test[i]}, the network says {y_pred[i]}")
+    display(Image(digit_png(i)))
+
+
+def look_inside(i):
+    """Test image i, then the network's values and probabilities for it."""
+    show_digit(i)
+    display(network_for(i))
+
+
+look_inside(firsts[3])
 
 # %% [markdown]
-# ### One training step on this digit
+# Pick a test image and watch which neurons fire. The selector is a widget: it needs
+# ipywidgets and a running kernel (in a saved copy of the notebook the picture above stands in
+# for it). Without ipywidgets, call `look_inside(i)` with the number of a test image instead.
+
+# %%
+try:
+    import ipywidgets as widgets
+except ImportError:
+    widgets = None
+    print("ipywidgets is not installed, so here is one more test image instead of a selector.\n"
+          "Call look_inside(i) for any other image i (or pip install ipywidgets, then restart).")
+
+if widgets is None:
+    look_inside(firsts[5])
+else:
+    choices = [(f"test image {i}: a {y_test[i]}", i) for i in range(30)]
+    chooser = widgets.Dropdown(options=choices, value=firsts[5], description="image")
+    said, network = widgets.Label(), widgets.HTML()
+    digit = widgets.Image(format="png", layout=widgets.Layout(width="64px"))
+
+    def show(change=None):
+        i = chooser.value
+        said.value = f"the network says {y_pred[i]}"
+        digit.value = digit_png(i)
+        network.value = network_for(i).html()
+
+    chooser.observe(show, names="value")
+    show()
+    display(widgets.VBox([widgets.HBox([chooser, said]), digit, network]))
+
+# %% [markdown]
+# ### One training step on one digit
 #
 # How does training change the network for one image? `animate_network` plays one step of
 # SGD on it. We take the first test image the network gets wrong (on the ones it gets right
-# the loss is close to 0 and so are all the gradients). All ten outputs are drawn, of the
-# hidden units and pixels the first and last few. The 64 pixels go forward (hidden ReLU units fire or stay grey), the ten outputs
-# are scores for the ten digits, and cross-entropy turns the score of the right digit into the
-# loss. Backward, each unit gets its $\partial L/\partial z$: at the output it is
-# $\text{softmax} - 1$ for the right digit and $\text{softmax}$ for the others, and it flows
-# back only through the hidden units that fired. The update then nudges every weight. Press
-# **Play**, or step with **Next**.
+# the loss is close to 0 and so are all the gradients). As above, the layers are rows and all
+# ten outputs are drawn. The 64 pixels go forward (hidden ReLU units fire or stay grey), the
+# ten outputs are scores for the ten digits, and cross-entropy turns the score of the right
+# digit into the loss. Backward, each unit gets its $\partial L/\partial z$: at the output it
+# is $\text{softmax} - 1$ for the right digit and $\text{softmax}$ for the others, and it
+# flows back only through the hidden units that fired. The update then nudges every weight.
+# Press **Play**, or step with **Next**.
 
 # %%
 i = next(k for k in range(len(X_test)) if y_pred[k] != y_test[k])
-print(f"test image {i}: a {y_test[i]}, predicted {y_pred[i]}")
-animate_network(model, X_test[i], y_test[i], lr=0.05, max_neurons=11,
+show_digit(i)
+animate_network(model, X_test[i], y_test[i], lr=0.05, rankdir="TB", max_neurons=10,
                 output_labels=[str(d) for d in range(10)])
 
 # %% [markdown]
@@ -297,55 +330,70 @@ animate_network(model, X_test[i], y_test[i], lr=0.05, max_neurons=11,
 # epoch. PyTorch does the same mathematics on whole arrays (tensors) at once: a batch becomes
 # a matrix product $Z = XW^\top + b$ instead of thousands of `Value` nodes. `to_torch`
 # converts the model into an equivalent `torch.nn.Sequential` with the same weights. This
-# section is the only one that needs PyTorch: `pip install torch==2.13.0` (`make test` and
-# `make notebooks` install it).
+# section is the only one that needs PyTorch. Without it the next cell says so and the rest of
+# the section is skipped; to see it, `pip install torch==2.13.0`, then restart the kernel and run
+# the notebook again (`make test` and `make notebooks` install it).
 
 # %%
-import torch
+try:
+    import torch
 
-from tinygrad_edu.interop import from_torch, to_torch
+    HAVE_TORCH = True
+except ImportError:
+    HAVE_TORCH = False
+    print("PyTorch is not installed, so this section is skipped: pip install torch==2.13.0 "
+          "to see it.")
 
-torch_model = to_torch(model)
-print(torch_model)
-X_test_t = torch.tensor(X_test, dtype=torch.float64)
-ours = torch.tensor(scores, dtype=torch.float64)
-with torch.no_grad():
-    theirs = torch_model(X_test_t)
-print("largest difference between our logits and PyTorch's:", (ours - theirs).abs().max().item())
+# %%
+if HAVE_TORCH:
+    from tinygrad_edu.interop import from_torch, to_torch
+
+    torch_model = to_torch(model)
+    print(torch_model)
+    X_test_t = torch.tensor(X_test, dtype=torch.float64)
+    ours = torch.tensor(scores, dtype=torch.float64)
+    with torch.no_grad():
+        theirs = torch_model(X_test_t)
+    print(f"largest difference between our logits and PyTorch's: "
+          f"{(ours - theirs).abs().max().item():.1e}")
 
 # %% [markdown]
 # From here PyTorch trains on all training images, for many epochs, in a second or two: the
 # same loop as `fit` (forward, loss, `zero_grad`, `backward`, `step`), on tensors.
 
 # %%
-X_train_all, _, y_train_all, _ = train_test_split(X_all, y_all, test_fraction=0.25, seed=0)
-Xt = torch.tensor(X_train_all, dtype=torch.float64)
-yt = torch.tensor(y_train_all)
-start = time.perf_counter()
-torch.manual_seed(0)
-torch.set_num_threads(1)  # tensors this small are fastest on one thread
-opt = torch.optim.SGD(torch_model.parameters(), lr=0.1, momentum=0.9)
-for _ in range(30):  # epochs
-    order = torch.randperm(len(Xt))
-    for first in range(0, len(Xt), 32):
-        idx = order[first:first + 32]
-        loss = torch.nn.functional.cross_entropy(torch_model(Xt[idx]), yt[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-with torch.no_grad():
-    torch_acc = (torch_model(X_test_t).argmax(dim=1) == torch.tensor(y_test)).double().mean()
-print(f"PyTorch, 30 epochs on {len(Xt)} images in {time.perf_counter() - start:.1f} s "
-      f"(ours: 10 epochs on {len(X_train)} images in {ours_seconds:.1f} s)")
-print(f"test accuracy {torch_acc.item():.3f}")
+if HAVE_TORCH:
+    X_train_all, _, y_train_all, _ = train_test_split(X_all, y_all, test_fraction=0.25, seed=0)
+    Xt = torch.tensor(X_train_all, dtype=torch.float64)
+    yt = torch.tensor(y_train_all)
+    start = time.perf_counter()
+    torch.manual_seed(0)
+    torch.set_num_threads(1)  # tensors this small are fastest on one thread
+    opt = torch.optim.SGD(torch_model.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(30):  # epochs
+        order = torch.randperm(len(Xt))
+        for first in range(0, len(Xt), 32):
+            idx = order[first:first + 32]
+            loss = torch.nn.functional.cross_entropy(torch_model(Xt[idx]), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        predicted = torch_model(X_test_t).argmax(dim=1)
+        torch_acc = (predicted == torch.tensor(y_test)).double().mean()
+    print(f"PyTorch: 30 epochs on {len(Xt)} images in {time.perf_counter() - start:.1f} s "
+          f"(ours: 10 epochs on {len(X_train)} images in {ours_seconds:.1f} s)")
+    print(f"PyTorch's test accuracy: {torch_acc.item():.3f}")
 
 # %% [markdown]
 # And back: `from_torch` turns the trained PyTorch model into one of ours, to inspect it with
 # the tools of these notebooks.
 
 # %%
-back = from_torch(torch_model)
-print(back, f"test accuracy with our engine: {accuracy(back, X_test, y_test):.3f}")
+if HAVE_TORCH:
+    back = from_torch(torch_model)
+    print(back)
+    print(f"its test accuracy, computed by our engine: {accuracy(back, X_test, y_test):.3f}")
 
 # %% [markdown]
 # ## Summary

@@ -45,8 +45,8 @@ pg
 
 # %%
 pg.step(300)
-print(pg)
-print(f"mean loss over all points: {pg.loss():.3f}, accuracy {pg.accuracy():.0%}")
+print(f"after {len(pg.history)} steps: loss over all points {pg.loss():.3f}, "
+      f"accuracy {pg.accuracy():.0%}")
 
 # %% [markdown]
 # ## How to use it: predict first
@@ -138,8 +138,10 @@ for batch_size in (1, 10, None):
     trial.step(100)
     h = trial.history
     jumps = sum(abs(a - b) for a, b in zip(h, h[1:])) / (len(h) - 1)
-    print(f"batch_size = {str(batch_size):<5} loss {trial.loss():.3f}, "
-          f"mean change between steps {jumps:.3f}, {trial.status()}")
+    seen = 100 * (batch_size or len(trial.X))  # points looked at in 100 steps
+    print(f"batch_size = {str(batch_size):<5} loss over all points {trial.loss():.3f}, "
+          f"mean change between steps {jumps:.3f}, {seen} points seen "
+          f"({seen / len(trial.X):g} epochs)")
 
 # %% [markdown]
 # One point per step gives the noisiest curve (each step sees a different single point);

@@ -158,6 +158,39 @@ def test_wide_layers_show_the_more_summary_of_draw_network():
     assert f"probability {p:.4g}" in " ".join(loss_frame.caption)
 
 
+def test_every_unit_is_one_circle_size_and_the_edges_end_on_the_circles():
+    # draw_network sizes each circle to its label ("σ", b=..., the value): the animation,
+    # which writes other text in them, draws every unit the same size
+    anim = animate_network(pass_fail_net(), [5.0, 4.0], 1, input_labels=["lectures", "marks"])
+    circles = [s.geometry for s in anim.shapes(0) if s.kind == "circle"]
+    assert len(circles) == 2 + 3 + 1 and len({r for _, _, r in circles}) == 1
+    r = circles[0][2]
+    arrows = [s.geometry[4:] for s in anim.shapes(0) if s.kind == "line" and len(s.geometry) > 4
+              and not s.dashed]
+    assert len(arrows) == 2 * 3 + 3 * 1
+    for points in arrows:  # each arrowhead's tip touches the circle it points at
+        tips = list(zip(points[::2], points[1::2]))
+        gap = min(abs(math.dist(tip, (cx, cy)) - r) for tip in tips for cx, cy, _ in circles)
+        assert gap < 1.5, gap
+
+
+def test_top_to_bottom_puts_ten_outputs_in_a_row_that_fits_a_screen():
+    model = MLP(64, [16, 10], seed=0)
+    x = [float(i % 17) / 16 for i in range(64)]
+    digits = [str(d) for d in range(10)]
+    anim = animate_network(model, x, 3, max_neurons=10, rankdir="TB", output_labels=digits)
+    outputs = [s.geometry for s in anim.shapes(0) if s.kind == "circle"][-10:]
+    assert len({round(cy) for _, cy, _ in outputs}) == 1  # one row
+    assert len({round(cx) for cx, _, _ in outputs}) == 10
+    # at its own size it fits a 1000 x 800 browser view with the player's controls
+    assert anim.width * 4 / 3 <= 1000 and anim.height * 4 / 3 <= 620
+    # the captions name an output by its label: the output labelled 3 is not "output 4"
+    text = " ".join(line for f in anim.frames for line in f.caption)
+    assert re.search(r"Output “\d”: z = ", text) and not re.search(r"[Oo]utput \d+[:.]", text)
+    with pytest.raises(ValueError, match='rankdir must be "LR"'):
+        animate_network(model, x, 3, rankdir="BT")
+
+
 def test_save_html_and_gif(tmp_path):
     PIL = pytest.importorskip("PIL.Image")
     anim = animate_network(pass_fail_net(), [5.0, 4.0], 1, input_labels=["lectures", "marks"])

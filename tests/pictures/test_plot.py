@@ -519,22 +519,38 @@ def test_neuron_maps_show_each_neurons_output():
 
 
 def test_neuron_map_colours_follow_the_activation():
-    # one tanh neuron computing tanh(x1): red where it fires (x1 > 0), blue below, white at 0
+    # one tanh neuron computing tanh(x1): green where it fires (x1 > 0), red below, white at 0
+    # (the playground's colours, and the pass/fail colours of the decision panel)
     neuron = Neuron(2, activation="tanh", seed=0)
     neuron.w[0].data, neuron.w[1].data, neuron.b.data = 2.0, 0.0, 0.0
     fig = plot_neuron_maps(neuron, resolution=41)
     ax = next(a for a in fig.axes if a.get_label() == "layer 1 neuron 0")
-    red, blue, white = pixel(fig, ax, 2.5, 0.0), pixel(fig, ax, -2.5, 0.0), pixel(fig, ax, 0, 1)
-    assert red[0] > red[2] + 60 and red[0] > red[1] + 60  # red: RdBu_r's top end
-    assert blue[2] > blue[0] + 60 and blue[2] > blue[1] + 20  # blue: its bottom end
+    high, low, white = pixel(fig, ax, 2.5, 0.0), pixel(fig, ax, -2.5, 0.0), pixel(fig, ax, 0, 1)
+    assert high[1] > high[0] + 60 and high[1] > high[2] + 60  # green: the top end
+    assert low[0] > low[1] + 60 and low[0] > low[2] + 60  # red: the bottom end
     assert min(white) > 200 and abs(white[0] - white[2]) < 40  # tanh(0) = 0: white
     relu = Neuron(2, activation="relu", seed=0)
     relu.w[0].data, relu.w[1].data, relu.b.data = 1.0, 0.0, 0.0
     fig = plot_neuron_maps(relu, resolution=41)
     ax = next(a for a in fig.axes if a.get_label() == "layer 1 neuron 0")
-    assert min(pixel(fig, ax, -2.0, 0.0)) > 230  # relu off: white, not blue
+    assert min(pixel(fig, ax, -2.0, 0.0)) > 230  # relu off: white, not red
     fired = pixel(fig, ax, 2.5, 0.0)
-    assert fired[0] > fired[2] + 60
+    assert fired[1] > fired[0] + 60
+
+
+def test_an_output_map_has_the_colours_of_the_decision_panel():
+    # a sigmoid output that says class 1 ("pass") for x1 > 0: its map and the decision panel
+    # are both green there and both red where it says class 0
+    neuron = Neuron(2, activation="sigmoid", seed=0)
+    neuron.w[0].data, neuron.w[1].data, neuron.b.data = 3.0, 0.0, 0.0
+    fig = plot_neuron_maps(neuron, resolution=41, bounds=((-3.0, 3.0), (-3.0, 3.0)))
+    out = next(a for a in fig.axes if a.get_label() == "layer 1 neuron 0")
+    panel = next(a for a in fig.axes if a.get_label() == "decision regions")
+    for ax in (out, panel):
+        r, g, b = pixel(fig, ax, 2.5, 0.0)
+        assert g > r + 25 and g > b + 25, (ax.get_label(), (r, g, b))  # green: class 1
+        r, g, b = pixel(fig, ax, -2.5, 0.0)
+        assert r > g + 25 and r > b + 25, (ax.get_label(), (r, g, b))  # red: class 0
 
 
 def test_neuron_maps_need_a_two_input_model():

@@ -427,12 +427,35 @@ def test_network_weights_and_grads_on_edges():
     # both numbers in the one label of that edge (an HTML label on a white box)
     line = next(line for line in src.splitlines() if "in_0 -> L1_1" in line)
     assert f"{number(w.data, 2)}<br/>∂ {number(w.grad, 2)}" in line
-    expected = "#1f5fbf" if w.data >= 0 else "#d62728"
+    expected = "#c45c00" if w.data >= 0 else "#1f5fbf"  # orange > 0, blue < 0, as the units
     assert f"color=\"{expected}\"" in line
     b = model.layers[1].neurons[0].b
     assert f"b={number(b.data, 2)}" in src
     plain = draw_network(model).source
     assert "∂" not in plain and "b=" not in plain
+
+
+def test_units_and_edges_share_one_colour_per_sign():
+    # orange above 0 and blue below, for a unit's value and an edge's weight or w·x alike:
+    # in one picture (the network animation draws both) a colour means one thing
+    from tinygrad_edu.pictures.style import NEGATIVE_EDGE, POSITIVE_EDGE, rgb, value_color
+
+    def orange(colour):
+        r, g, b = rgb(colour)
+        return r > g > b and r - b > 100
+
+    def blue(colour):
+        r, g, b = rgb(colour)
+        return b > g > r and b - r > 100
+
+    assert orange(value_color(1.0, 1.0)) and orange(POSITIVE_EDGE)
+    assert blue(value_color(-1.0, 1.0)) and blue(NEGATIVE_EDGE)
+    model = MLP(1, [1], activation="linear", seed=0)
+    model.layers[0].neurons[0].w[0].data = -2.0
+    src = draw_network(model, x=[3.0], contributions=True).source
+    edge = next(line for line in src.splitlines() if "in_0 -> L1_0" in line)
+    colour = re.search(r'color="(#[0-9a-f]{6})"', edge).group(1)
+    assert blue(colour), colour  # w·x = -6 < 0
 
 
 def test_large_layers_are_elided():
@@ -603,6 +626,22 @@ def test_digits_sized_network_stays_readable():
     svg = dot.pipe(format="svg", encoding="utf-8")
     width_pt, _ = svg_size(svg)
     assert width_pt <= FIT_WIDTH_PT  # readable at notebook width
+
+
+@needs_dot
+def test_digits_network_top_to_bottom_fits_a_screen_with_all_ten_outputs():
+    # notebook 6: the digit, its network and its ten probabilities in one 1000 x 800 view
+    model = MLP(64, [16, 10], seed=0)
+    x = [(i % 17) / 16 for i in range(64)]
+    dot = draw_network(model, x=x, softmax=True, rankdir="TB", max_neurons=10, digits=1)
+    circles, _ = network_counts(dot.source)
+    assert circles == 9 + 9 + 10
+    assert "hidden layer 1<br/>(ReLU)" in dot.source  # titles: a narrow column on the left
+    width_pt, height_pt = svg_size(dot.pipe(format="svg", encoding="utf-8"))
+    # at the width of a notebook's output in a 1000-px window (about 820 px) its 10-pt text
+    # stays >= 10.5 px, and it is far less tall than the view
+    scale = min(1.0, 820 / (width_pt * 4 / 3))
+    assert 10 * 4 / 3 * scale >= 10.5 and height_pt * 4 / 3 * scale <= 450
 
 
 # ---------------------------------------------------------------------------------------------

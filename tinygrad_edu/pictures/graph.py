@@ -60,8 +60,10 @@ from tinygrad_edu.pictures.style import (
     CURRENT_BORDER,
     FONT,
     KIND_FILL,
+    NEGATIVE_EDGE,
     PENDING_BG,
     PENDING_FG,
+    POSITIVE_EDGE,
     PX_PER_PT,
     RECEIVING_BG,
     USED_EDGE,
@@ -71,6 +73,7 @@ from tinygrad_edu.pictures.style import (
     mix,
     number,
     printable,
+    rgb,
     shorten,
     text_width,
     value_color,
@@ -945,12 +948,13 @@ def draw_network(
 
     With an input ``x`` the picture shows forward propagation: every input and every unit
     shows its value for ``x`` and is coloured by it (orange positive, blue negative, grey
-    exactly 0: a ReLU that does not fire), so you can see which neurons fire.
+    exactly 0: a ReLU that does not fire), so you can see which neurons fire. Edges use the
+    same colours for their sign.
 
     Args:
         model: the model (anything with ``.layers`` of ``Layer``s, ``.neurons``, or ``.w``/``.b``).
-        show_weights: label each edge with its weight, colour it by sign (blue positive, red
-            negative) and make it thicker the larger |w| is; neurons show their bias.
+        show_weights: label each edge with its weight, colour it by sign (orange positive,
+            blue negative) and make it thicker the larger |w| is; neurons show their bias.
         show_grads: label each edge with the weight's grad (``∂ ...``) and, unless
             ``show_weights``, colour it by the grad's sign.
         max_neurons: a column with more units than this shows only ``max_neurons - 1`` of them
@@ -965,7 +969,7 @@ def draw_network(
             (for a classifier whose output layer is linear); the most likely class gets a
             thick border.
         contributions: with ``x``, each edge's width and colour show its contribution
-            ``w·x`` to the neuron it feeds (blue positive, red negative).
+            ``w·x`` to the neuron it feeds (orange positive, blue negative).
         output_labels: names of the outputs, e.g. the classes (default: none; with
             ``softmax``, the class numbers 0, 1, ...).
     """
@@ -1015,8 +1019,9 @@ def draw_network(
         rankdir = "LR" if lr <= FIT_WIDTH_PT or lr <= tb else "TB"
     dot = Diagram(
         format=format,
+        # top to bottom, a wide layer is a row: units closer, so ten of them fit a notebook
         graph_attr={"rankdir": rankdir, "ranksep": "2.6" if labelled else "1.1",
-                    "nodesep": "0.45" if labelled else "0.2",
+                    "nodesep": "0.45" if labelled else "0.1" if rankdir == "TB" else "0.2",
                     "splines": "line", "ordering": "out"},
         node_attr={"fontname": "Helvetica", "fontsize": "10"},
         edge_attr={"arrowsize": "0.5", "color": "#777777", "fontname": "Helvetica",
@@ -1038,8 +1043,9 @@ def draw_network(
         with dot.subgraph(name=f"col_{name}") as sub:
             # One rank per column; invisible edges keep the units in order, title on top.
             sub.attr(rank="same")
-            sub.node(f"{name}_title", label=f"<{esc(title)}>", shape="plaintext",
-                     fontsize="11")
+            # top to bottom the titles are a column on the left: "(ReLU)" on a line of its own
+            text = esc(title).replace(" (", "<br/>(") if rankdir == "TB" else esc(title)
+            sub.node(f"{name}_title", label=f"<{text}>", shape="plaintext", fontsize="11")
             for pos, i in enumerate(shown):
                 if hidden and pos == head:
                     more = f"{name}_more"
@@ -1137,16 +1143,16 @@ def draw_network(
                 labels = []
                 if show_weights:
                     labels.append(number(w.data, digits))
-                    attrs["color"] = "#1f5fbf" if w.data >= 0 else "#d62728"
+                    attrs["color"] = POSITIVE_EDGE if w.data >= 0 else NEGATIVE_EDGE
                     attrs["penwidth"] = f"{0.5 + 2.5 * abs(w.data) / wmax:.2f}"
                 if show_grads:
                     labels.append(f"∂ {number(w.grad, digits)}")
                     if not show_weights:
-                        attrs["color"] = "#1f5fbf" if w.grad >= 0 else "#d62728"
+                        attrs["color"] = POSITIVE_EDGE if w.grad >= 0 else NEGATIVE_EDGE
                 if contributions:
                     c = w.data * sources[k][i]
                     t = abs(c) / cmax if cmax else 0.0
-                    sign = (31, 95, 191) if c >= 0 else (214, 39, 40)
+                    sign = rgb(POSITIVE_EDGE if c >= 0 else NEGATIVE_EDGE)
                     attrs["color"] = mix((255, 255, 255), sign, 0.25 + 0.75 * t)
                     attrs["penwidth"] = f"{0.3 + 3.7 * t:.2f}"
                     attrs["tooltip"] = (f"w·x = {number(w.data, digits)} × "

@@ -3,10 +3,11 @@
 The numbers come from :mod:`network_frames` (the engine, on a copy of the model). The picture
 is ``draw_network``'s: its Graphviz layout (columns, "⋮ N more" for wide layers, titles) is
 computed once with a loss box added after the output layer, and every frame redraws the same
-positions with that frame's numbers and colours, so nothing moves. Units are coloured as in
-``draw_network(x=...)`` (orange > 0, blue < 0, grey exactly 0), edges as its weights (blue > 0,
-red < 0, thicker = larger). The caption sits inside the picture, in an area as tall as the
-longest caption, so the player never changes height.
+positions with that frame's numbers and colours, so nothing moves. Every unit is a circle of
+one size, big enough for the longest text a frame writes in a unit. Units are coloured as in
+``draw_network(x=...)`` (orange > 0, blue < 0, grey exactly 0), edges as its weights (the
+same: orange > 0, blue < 0, thicker = larger). The caption sits inside the picture, in an
+area as tall as the longest caption, so the player never changes height.
 
 A frame is a list of shapes (lines, circles, boxes, texts); shapes that several frames share
 are written once. The SVG holds every shape, each tagged with the frames it belongs to, and a
@@ -19,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,7 +38,9 @@ from tinygrad_edu.pictures.network_frames import (
 from tinygrad_edu.pictures.player import Player
 from tinygrad_edu.pictures.style import (
     FONT_FAMILY,
+    NEGATIVE_EDGE,
     OFF,
+    POSITIVE_EDGE,
     PX_PER_PT,
     esc,
     mix,
@@ -47,11 +51,14 @@ from tinygrad_edu.pictures.style import (
 
 __all__ = ["NetworkAnimation", "animate_network"]
 
-_BLUE, _RED, _WHITE = (31, 95, 191), (214, 39, 40), (255, 255, 255)  # draw_network's edges
+_POSITIVE, _NEGATIVE = rgb(POSITIVE_EDGE), rgb(NEGATIVE_EDGE)  # draw_network's edges
+_WHITE = (255, 255, 255)
 _CURRENT = "#d62728"  # border of the units computed in this frame
 _PENDING = "#f2f2f2"
 _MIN_WIDTH = 600.0  # points: room for two lines of caption on any network
 _CAPTION_FONT, _TITLE_FONT, _LINE = 11.5, 12.5, 16.0
+_NOTE_FONT, _VALUE_FONT = 9.0, 10.0  # a unit's two lines: its note, then its number
+_MIN_RADIUS = 27.0  # points: draw_network's circles (0.75 inch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,11 +113,28 @@ def _points(ops: list[dict[str, Any]], kind: str) -> list[tuple[float, float]]:
     return []
 
 
+def _unit_radius(frames: Sequence[NetworkFrame]) -> float:
+    """One radius (points) for every unit: the widest note or number of any frame fits."""
+    widest = max((max(text_width(u.note, _NOTE_FONT),
+                      text_width(u.text or "?", _VALUE_FONT, bold=True))
+                  for f in frames for column in f.units for u in column), default=0.0)
+    # the two lines sit 7 points above and below the centre: 12 points out, each must fit
+    return max(_MIN_RADIUS, math.hypot(widest * 1.18 / 2 + 3.0, 12.0))
+
+
 def _layout(model: Any, x: Any, labelled: bool, max_neurons: int, input_labels: Any,
-            output_labels: Any, digits: int) -> _Layout:
+            output_labels: Any, digits: int, rankdir: str = "LR",
+            radius: float = _MIN_RADIUS) -> _Layout:
     dot = draw_network(model, x=x, show_weights=labelled, max_neurons=max_neurons,
-                       rankdir="LR", input_labels=input_labels, output_labels=output_labels,
+                       rankdir=rankdir, input_labels=input_labels, output_labels=output_labels,
                        digits=digits)
+    # draw_network sizes each circle to its own label, which the frames do not show: here
+    # every circle gets the one size the frames need, so the edges end on the circles drawn
+    size = f"width={2 * radius / 72:.3f} fixedsize=true"
+    dot.body[:] = [re.sub(r"\bwidth=[0-9.]+", size, line) if "shape=circle" in line else line
+                   for line in dot.body]
+    if rankdir == "TB" and not labelled:
+        dot.graph_attr["ranksep"] = "0.45"  # rows closer: a wide network stays short
     n_layers = len(layers_of(model))
     with dot.subgraph(name="col_loss") as sub:
         sub.attr(rank="same")
@@ -128,7 +152,7 @@ def _layout(model: Any, x: Any, labelled: bool, max_neurons: int, input_labels: 
     # shrinks to the page, and its text with it): one more layout with the gaps narrowed.
     ranksep = float(dot.graph_attr["ranksep"])
     narrower = ranksep - (x1 - x0 - _MIN_WIDTH) / 72 / (n_layers + 1)
-    if narrower < ranksep:
+    if narrower < ranksep and rankdir == "LR":
         dot.graph_attr["ranksep"] = f"{max(narrower, 0.9 if labelled else 0.5):.2f}"
         layout = json.loads(dot_backend.render(dot.source, "json"))
         x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
@@ -150,7 +174,7 @@ def _layout(model: Any, x: Any, labelled: bool, max_neurons: int, input_labels: 
         col, _, rest = name.partition("_")
         if rest.isdigit() and col != "loss":
             k = 0 if col == "in" else int(col[1:])
-            units[(k, int(rest))] = (cx, cy, float(obj["width"]) * 36)
+            units[(k, int(rest))] = (cx, cy, radius)
         elif name == "loss":
             w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
             loss = (cx - w / 2, cy - h / 2, w, h)
@@ -200,7 +224,7 @@ def _unit_fill(u: Unit) -> str:
 
 def _edge_style(tint: float, current: bool, faded: bool) -> tuple[str, float]:
     t = min(abs(tint), 1.0)
-    base = _BLUE if tint >= 0 else _RED
+    base = _POSITIVE if tint >= 0 else _NEGATIVE
     if faded and not current:
         return mix(_WHITE, base, 0.12 + 0.3 * t), 0.4 + 1.2 * t
     return mix(_WHITE, base, 0.25 + 0.75 * t), 0.4 + 3.6 * t
@@ -216,7 +240,7 @@ def _frame_shapes(lay: _Layout, frame: NetworkFrame, labelled: bool, dx: float,
         moved = tuple(v + dx if n % 2 == 0 else v for n, v in enumerate(geometry))
         shapes.append(_Shape("line", moved, stroke=stroke, width=w))
         if labelled and at is not None:
-            colour = mix(_WHITE, _BLUE if edge.tint >= 0 else _RED, 1.0 if not edge.faded
+            colour = mix(_WHITE, _POSITIVE if edge.tint >= 0 else _NEGATIVE, 1.0 if not edge.faded
                           else 0.45)
             labels.append(_Shape("text", (at[0] + dx, at[1]), fill=colour, text=edge.text,
                                  size=8.0, stroke="white"))
@@ -230,9 +254,10 @@ def _frame_shapes(lay: _Layout, frame: NetworkFrame, labelled: bool, dx: float,
         shapes.append(_Shape("circle", (cx + dx, cy, r), fill=_unit_fill(u), stroke=border,
                              width=2.5 if u.current else 1.0))
         ink = "#888888" if u.faded or u.text is None else "#000000"
-        shapes.append(_Shape("text", (cx + dx, cy - 7), fill=ink, text=u.note, size=9.0))
+        shapes.append(_Shape("text", (cx + dx, cy - 7), fill=ink, text=u.note,
+                             size=_NOTE_FONT))
         shapes.append(_Shape("text", (cx + dx, cy + 7), fill=ink, text=u.text or "?",
-                             size=10.0, bold=u.text is not None))
+                             size=_VALUE_FONT, bold=u.text is not None))
     bx, by, bw, bh = lay.loss
     u = frame.loss
     shapes.append(_Shape("box", (bx + dx, by, bw, bh), fill="#fde0c5" if u.text and not u.faded
@@ -343,8 +368,11 @@ class NetworkAnimation(Player):
                  input_labels: Sequence[str] | None = None,
                  output_labels: Sequence[str] | None = None, max_neurons: int = 8,
                  edge_labels: bool | None = None, digits: int = 2,
-                 interval_ms: int = 1800) -> None:
+                 interval_ms: int = 1800, rankdir: str = "LR") -> None:
         check_digits(digits)
+        if rankdir not in ("LR", "TB"):
+            raise ValueError(f'rankdir must be "LR" (layers left to right) or "TB" (top to '
+                             f'bottom), got {rankdir!r}')
         if isinstance(interval_ms, bool) or not isinstance(interval_ms, int) or interval_ms < 50:
             raise ValueError(f"interval_ms must be an int >= 50, got {interval_ms!r}")
         self.numbers = step_numbers(model, x, target, loss, lr)
@@ -358,7 +386,7 @@ class NetworkAnimation(Player):
             edge_labels = max(a * b for a, b in zip(sizes, sizes[1:])) <= 12
         self.interval_ms = interval_ms
         lay = _layout(model, x, bool(edge_labels), max_neurons, input_labels, output_labels,
-                      digits)
+                      digits, rankdir, _unit_radius(self.frames))
         width = max(lay.width, _MIN_WIDTH)
         dx = (width - lay.width) / 2
         lines = max(_caption_lines(f, width) for f in self.frames)
@@ -514,6 +542,7 @@ def animate_network(model: Any, x: Any, target: Any,
     weights and grads are left as they were (the step runs on a copy). Options:
     ``input_labels``, ``output_labels``, ``max_neurons`` (wider layers show "⋮ N more"),
     ``edge_labels`` (numbers on the edges; default: for small layers), ``digits``,
-    ``interval_ms``.
+    ``interval_ms``, ``rankdir`` (``"LR"``: layers left to right; ``"TB"``: top to bottom,
+    for a wide layer such as ten outputs, which then fit a screen's height).
     """
     return NetworkAnimation(model, x, target, loss, lr, **options)

@@ -208,7 +208,9 @@ def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
     def unit_name(k: int, j: int) -> str:
         if k == 0:
             return names[j]
-        return f"output {j + 1}" if k == L else f"unit {j + 1} of hidden layer {k}"
+        if k == L:  # by its name if it has one: of outputs named 0-9, "output 3" is the 2
+            return f"output “{outs_named[j]}”" if outs_named else f"output {j + 1}"
+        return f"unit {j + 1} of hidden layer {k}"
 
     def fx(v: float) -> str:
         return _fixed(v, digits)
@@ -252,7 +254,7 @@ def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
         "forward", "Forward pass: the input enters the network",
         [f"The input: {shown_x}.",
          "Each unit of the next layer computes z = b + Σ w·(its inputs), then out = act(z); "
-         "edges are the weights (blue > 0, red < 0, thicker = larger)."],
+         "edges are the weights (orange > 0, blue < 0, thicker = larger)."],
         forward_units(0, None), weight_edges(faded=False)))
     for k in range(1, L + 1):
         edges = weight_edges()
@@ -271,11 +273,11 @@ def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
                            "0 (grey) and pass nothing on.")
         elif set(acts) == {"linear"}:
             caption.append("A linear unit outputs z itself. Edges into this layer show "
-                           "w·input (blue > 0, red < 0).")
+                           "w·input (orange > 0, blue < 0).")
         else:
             act = _ACT_NAME.get(acts[0], acts[0]) if len(set(acts)) == 1 else "act"
             caption.append(f"out = {act}(z) for every unit. Edges into this layer show w·input "
-                           "(blue > 0, red < 0).")
+                           "(orange > 0, blue < 0).")
         frames.append(NetworkFrame(
             "forward", f"Forward pass: {layer_name(k)}", caption,
             forward_units(k, k), edges))
@@ -328,6 +330,11 @@ def network_frames(n: StepNumbers, input_names: Sequence[str] | None = None,
     return frames
 
 
+def _capital(text: str) -> str:
+    """``text`` starting with a capital letter; the rest as it is (a name keeps its case)."""
+    return text[:1].upper() + text[1:]
+
+
 def _target_text(target: Any) -> str:
     if isinstance(target, (int, float)) and not isinstance(target, bool):
         return number(float(target))
@@ -346,7 +353,7 @@ def _unit_sum(n: StepNumbers, k: int, j: int, unit_name: Callable[[int, int], st
     act = n.activations[k - 1][j]
     out = "" if act == "linear" else (f", out = {_ACT_NAME.get(act, act)}(z) = "
                                       f"{number(n.out[k - 1][j])}")
-    return f"{unit_name(k, j).capitalize()}: z = {z_text} = {number(n.z[k - 1][j])}{out}."
+    return f"{_capital(unit_name(k, j))}: z = {z_text} = {number(n.z[k - 1][j])}{out}."
 
 
 def _backward_caption(n: StepNumbers, k: int, unit_name: Callable[[int, int], str],
@@ -360,7 +367,7 @@ def _backward_caption(n: StepNumbers, k: int, unit_name: Callable[[int, int], st
         where = "∂L/∂out = Σ over the next layer of w × ∂L/∂z"
     slope = "1 (a linear unit)" if act == "linear" else f"{_ACT_NAME.get(act, act)}'(z)"
     first = (f"{where}; ∂L/∂z = ∂L/∂out × {slope}. "
-             f"{unit_name(k, j).capitalize()}: ∂L/∂z = {factor(n.dout[k - 1][j])} × "
+             f"{_capital(unit_name(k, j))}: ∂L/∂z = {factor(n.dout[k - 1][j])} × "
              f"{factor(n.act_slope[k - 1][j])} = {number(n.dz[k - 1][j])}.")
     row = n.dw[k - 1][j]
     i = max(shown[k - 1], key=lambda t: abs(row[t]))

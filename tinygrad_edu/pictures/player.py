@@ -505,7 +505,8 @@ def _make_widget(player: Player) -> Any:
     titles, captions = player.titles(), player.captions()
     lines = player._caption_lines()
     picture = w.HTML(value=player._picture_html(0), layout=w.Layout(width="100%"))
-    title = w.HTML(layout=w.Layout(min_height="1.6em"))
+    # no row for titles when there are none (the network animation draws its own)
+    title = w.HTML(layout=w.Layout(min_height="1.6em" if any(titles) else "0px"))
     # one height for every caption: the picture below never moves
     caption = w.HTML(layout=w.Layout(height=f"{lines * 1.35 + 0.6:.2f}em" if lines else "0px",
                                      overflow="hidden"))

@@ -24,7 +24,7 @@ from typing import Any
 
 try:
     import matplotlib
-    from matplotlib.colors import ListedColormap
+    from matplotlib.colors import LinearSegmentedColormap, ListedColormap
     from matplotlib.figure import Figure
 except ImportError as _err:  # pragma: no cover - exercised by a test that blocks the import
     raise ImportError(
@@ -36,7 +36,7 @@ from tinygrad_edu import args
 from tinygrad_edu.args import short
 from tinygrad_edu.engine import Value
 from tinygrad_edu.grad_mode import no_grad
-from tinygrad_edu.pictures.style import FAIL, FAIL_BG, PASS, PASS_BG
+from tinygrad_edu.pictures.style import FAIL, FAIL_BG, PASS, PASS_BG, mix, rgb
 
 __all__ = [
     "plot_history",
@@ -861,6 +861,13 @@ def _stages(model: Any) -> list[Any]:
     return [model]
 
 
+# A neuron's output on its map: green high, white neutral, red low, as in the playground. A
+# binary output's map then reads like the decision regions beside it (green: pass, red: fail).
+NEURON_MAP_COLOURS = LinearSegmentedColormap.from_list(
+    "tinygrad_edu_neuron_maps",
+    [mix((255, 255, 255), rgb(FAIL), 0.85), "#ffffff", mix((255, 255, 255), rgb(PASS), 0.85)])
+
+
 def _colour_range(activation: str, values: list[float]) -> tuple[float, float]:
     """A colour scale whose middle (white) is the activation's neutral value."""
     if activation == "sigmoid":
@@ -868,7 +875,7 @@ def _colour_range(activation: str, values: list[float]) -> tuple[float, float]:
     if activation == "tanh":
         return -1.0, 1.0
     top = max((abs(v) for v in values), default=0.0) or 1.0
-    return -top, top  # relu: 0 (off) is white, firing is red
+    return -top, top  # relu: 0 (off) is white, firing is green
 
 
 def plot_neuron_maps(
@@ -888,8 +895,9 @@ def plot_neuron_maps(
 
     For a model with 2 inputs (``Neuron``, ``Layer``, ``MLP`` or ``Sequential`` of those):
     one column per layer, one map per neuron, showing its output at every point
-    ``(x1, x2)`` of a ``resolution × resolution`` grid (under ``no_grad``). Red is a high
-    output, blue a low or negative one, white the neutral value (0, or 0.5 for a sigmoid);
+    ``(x1, x2)`` of a ``resolution × resolution`` grid (under ``no_grad``). Green is a high
+    output, red a low or negative one, white the neutral value (0, or 0.5 for a sigmoid), as
+    in the playground: a binary output's map reads like the decision regions (green: class 1);
     every map of a layer shares that layer's colour bar. The last column shows the decision
     regions of the output (as :func:`plot_decision_boundary`). With ``X`` (and ``y``) the
     data points are drawn on every map (binary: white dots class 0, black class 1).
@@ -962,8 +970,8 @@ def plot_neuron_maps(
         for k, values in enumerate(maps):
             ax = left.add_subplot(grid_spec[top + k, s])
             ax.set_label(f"layer {s + 1} neuron {k}")
-            image = ax.imshow(values, origin="lower", extent=extent, cmap="RdBu_r", vmin=vmin,
-                              vmax=vmax, interpolation="bilinear", aspect="auto")
+            image = ax.imshow(values, origin="lower", extent=extent, cmap=NEURON_MAP_COLOURS,
+                              vmin=vmin, vmax=vmax, interpolation="bilinear", aspect="auto")
             if rows:
                 _draw_map_points(ax, rows, classes, clf.multiclass, len(names))
             ax.set_xlim(extent[0], extent[1])

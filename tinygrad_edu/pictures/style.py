@@ -18,7 +18,7 @@ __all__ = [
     "number", "factor", "printable", "shorten", "esc", "label_html", "text_width",
     "mix", "grad_color", "value_color", "KIND_FILL", "PENDING_BG", "PENDING_FG",
     "CURRENT_BG", "CURRENT_BORDER", "RECEIVING_BG", "CHANGED_BORDER", "USED_EDGE",
-    "AUTO_NAME_FG",
+    "AUTO_NAME_FG", "POSITIVE_EDGE", "NEGATIVE_EDGE",
     "PASS", "FAIL", "PASS_BG", "FAIL_BG", "FONT", "FONT_FAMILY", "PX_PER_PT", "LABEL_MAX",
 ]
 
@@ -163,6 +163,9 @@ _RED = (235, 110, 100)  # exploding gradients
 _FIRE = (245, 140, 40)  # a unit's positive output: orange, stronger when larger
 _NEGATIVE = (90, 140, 225)  # negative output: blue
 OFF = "#eeeeee"  # exactly 0 (a ReLU that does not fire)
+# A network diagram's edges by sign (a weight, its grad, w·x): the units' colours, darker
+# for lines and their labels, so orange is > 0 and blue < 0 in the whole picture
+POSITIVE_EDGE, NEGATIVE_EDGE = "#c45c00", "#1f5fbf"
 
 
 def rgb(hex_colour: str) -> tuple[int, int, int]:
