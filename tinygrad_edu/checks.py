@@ -176,6 +176,9 @@ def describe(op: str, children: tuple[Any, ...], arg: object, most: int = 8
     return op, inputs, shown
 
 
+TOO_LARGE_ADVICE = "Scale the inputs down or use a smaller learning rate."
+
+
 def bad_result(op: str, children: tuple[Any, ...], arg: object, result: float
                ) -> ArithmeticError:
     """The error for a result of ``op`` that is not a finite float: overflow, or NaN."""
@@ -187,12 +190,11 @@ def bad_result(op: str, children: tuple[Any, ...], arg: object, result: float
             )
         return NotANumberError(
             f"'{op}' of ({shown}) is nan: the numbers are too large for a float (their "
-            "products overflow to +inf and -inf, which cancel to nan). "
-            "Scale the inputs down or use a smaller learning rate."
+            f"products overflow to +inf and -inf, which cancel to nan). {TOO_LARGE_ADVICE}"
         )
     return OverflowError(
         f"'{op}' of ({shown}) overflows to {result}: the numbers are too large for a float. "
-        "Scale the inputs down or use a smaller learning rate."
+        + TOO_LARGE_ADVICE
     )
 
 

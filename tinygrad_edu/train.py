@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Real
 from typing import Any
 
-from tinygrad_edu import args
+from tinygrad_edu import args, checks
 from tinygrad_edu import losses as _losses
 from tinygrad_edu.compile import TraceError, compile_step
 from tinygrad_edu.engine import Value
@@ -475,19 +475,20 @@ def _in_jupyter() -> bool:
 def _diverged(at: str, what: str, optimizer: Any) -> FloatingPointError:
     lr = getattr(optimizer, "lr", None)
     lr_text = f" (now lr={lr:g})" if isinstance(lr, float) else ""
-    return FloatingPointError(
-        f"training diverged at {at}: {what}. The updates are too large; try a smaller learning "
-        f"rate{lr_text}, or scale the inputs (see tinygrad_edu.data.standardize). "
-        "The history up to the last whole epoch is in err.history."
-    )
+    advice = ("" if "smaller learning rate" in what else  # (the error said it already)
+              f" The updates are too large; try a smaller learning rate{lr_text}, or scale the "
+              "inputs (see tinygrad_edu.data.standardize).")
+    return FloatingPointError(f"training diverged at {at}: {what}.{advice} The history up to "
+                              "the last whole epoch is in err.history.")
 
 
 def _what_blew_up(err: ArithmeticError) -> str:
+    text = str(err).removesuffix(" " + checks.TOO_LARGE_ADVICE).removesuffix(".")  # (advice: below)
     if isinstance(err, OverflowError):
-        return f"a number overflowed ({err})"
+        return f"a number overflowed ({text})"
     if isinstance(err, ZeroDivisionError):
-        return f"a division by zero ({err})"
-    return str(err)
+        return f"a division by zero ({text})"
+    return text
 
 
 def fit(
