@@ -449,5 +449,5 @@ if HAVE_TORCH:
 # - Nodes are visited in reverse topological order so that a gradient is complete before it
 #   is passed on; gradients add where a value is used more than once.
 # - Leaves accumulate across `backward()` calls: reset them before each step.
-# - Our gradients match PyTorch's and finite differences. Next: neurons, layers and networks
-#   (`03_neuron_layer_network.ipynb`).
+# - Our gradients match finite differences, and PyTorch's where it is installed (the
+#   comparison above). Next: neurons, layers and networks (`03_neuron_layer_network.ipynb`).

@@ -252,3 +252,10 @@ def test_player_in_chromium_plays_fits_1000_px_and_keeps_its_height(chromium_pat
         assert style == anim.frame_css(len(anim) - 1)
         browser.close()
     assert len(heights) == 1
+
+
+def test_a_tiny_negative_number_shows_as_zero_not_minus_zero():
+    from tinygrad_edu.pictures.network_frames import _fixed
+
+    assert [_fixed(v, 2) for v in (-0.001, -0.0, 0.004, -0.005, -0.02)] == [
+        "0.00", "0.00", "0.00", "-0.01", "-0.02"]

@@ -184,7 +184,8 @@ def _tint(v: float, scale: float) -> float:
 
 
 def _fixed(v: float, digits: int) -> str:
-    return f"{v:.{digits}f}" if abs(v) < 1e4 else f"{v:.{digits}e}"
+    text = f"{v:.{digits}f}" if abs(v) < 1e4 else f"{v:.{digits}e}"
+    return text.removeprefix("-") if float(text) == 0.0 else text  # (no "-0.00")
 
 
 def _flat(rows: Sequence[Sequence[float]]) -> list[float]:
