@@ -375,18 +375,25 @@ def blame_hand_set(order: list[Any], err: BaseException) -> None:
         raise bad from err
 
 
+def surely_finite(numbers: Iterable[float]) -> bool:
+    """True when every number is finite, told by one C-speed sum (a sum is inf or NaN when an
+    item is). False also for finite numbers whose sum overflows, or an item that is not a
+    number: callers then look item by item (the cold path that names the culprit)."""
+    try:
+        return -math.inf < math.fsum(numbers) < math.inf
+    except (OverflowError, TypeError, ValueError):
+        return False
+
+
 _grad = operator.attrgetter("grad")
 
 
 def finite_grads(order: list[Any], before: list[float], local_derivatives: Any) -> None:
     """After backward's walk: if a gradient is inf or NaN, put every grad back and raise
     ``OverflowError`` naming the op that made it (a gradient is never left inf or NaN)."""
+    if surely_finite(map(_grad, order)):  # (the common case, in one pass)
+        return
     top = sys.float_info.max
-    try:  # the common case in one C-speed pass: a finite sum means every grad is finite
-        if -top <= math.fsum(map(_grad, order)) <= top:
-            return
-    except (OverflowError, TypeError, ValueError):  # (finite grads whose sum is too large)
-        pass
     for i, node in enumerate(order):
         grad = node.grad
         if type(grad) is float and -top <= grad <= top:

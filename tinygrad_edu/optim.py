@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from tinygrad_edu import args
+from tinygrad_edu import args, checks
 from tinygrad_edu.engine import Value
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
@@ -76,8 +76,7 @@ class Optimizer:
         gradient of 1e155 leaves the parameter finite but makes Adam's ``v = g²`` infinite, and
         that parameter would never move again.
         """
-        if -math.inf < sum(news) < math.inf and all(  # (a sum is inf or NaN when an item is)
-                -math.inf < sum(values) < math.inf for values in state.values()):
+        if checks.surely_finite(news) and all(map(checks.surely_finite, state.values())):
             return
         for i, new in enumerate(news):
             if not -math.inf < new < math.inf:
