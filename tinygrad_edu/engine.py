@@ -84,8 +84,8 @@ class Value:
     def _apply_rule(self) -> None:
         """The chain rule at this node: each input's ``grad += self.grad * local derivative``."""
         if self.children:
-            g = self.grad
-            for child, local in zip(self.children, (self._rule or checks.rule_of(self))(self)):
+            g, rule = self.grad, checks.rule_of(self)
+            for child, local in zip(self.children, rule(self)):
                 child.grad += g * local
 
     # Compare, convert, format by the number: max(), sorted(), `if v > 0.5`, f"{v:.3f}". == and
