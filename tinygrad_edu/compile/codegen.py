@@ -73,10 +73,6 @@ def _negative_zero(*xs: float) -> bool:
     return any(x == 0.0 and math.copysign(1.0, x) < 0.0 for x in xs)
 
 
-def _unusual() -> None:
-    raise Unusual
-
-
 def _function_forward(cls: Any, *xs: float) -> tuple[float, Any]:
     """A Function's own forward on numbers, with a fresh ctx for its backward."""
     ctx = function.FunctionCtx(cls)
@@ -99,7 +95,7 @@ class RuntimeNode:
 RUNTIME: dict[str, Any] = {
     "_m": engine.Math, "_math": math, "_abs": abs, "_max": max, "_format": format,
     "_logsumexp": _logsumexp, "_function_forward": _function_forward, "_node": RuntimeNode,
-    "_sum": sum, "_inf": math.inf, "_negative_zero": _negative_zero, "_unusual": _unusual,
+    "_sum": sum, "_inf": math.inf, "_negative_zero": _negative_zero, "_Unusual": Unusual,
 }
 
 
@@ -276,7 +272,7 @@ class Emitter:
                 "# every parameter is finite and no bias is -0.0; else the eager engine runs this",
                 f"if not -_inf < _sum(_C) < _inf or (0.0 in ({biases},) and "
                 f"_negative_zero({biases})):",
-                "    _unusual()"]
+                "    raise _Unusual"]
 
     def captured_lines(self, names: Sequence[str]) -> tuple[list[str], list[str]]:
         """Lines that load ``_C`` and ``_G`` into ``names`` (the captured Values' names, by
