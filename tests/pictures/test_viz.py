@@ -744,3 +744,16 @@ def test_labels_beyond_graphviz_limit_are_shortened_visibly():
     assert stepper.png()[:4] == b"\x89PNG"  # the still's caption holds the long names too
     big = function_named("Op" + "<" * 10000).apply(a)
     assert "…" in svg_texts(draw_graph(big).pipe(format="svg", encoding="utf-8"))
+
+
+def test_unit_size_makes_every_unit_one_fixed_circle_and_is_checked():
+    model = MLP(2, [3, 1], seed=0)
+    source = draw_network(model, x=[5.0, 4.0], unit_size=0.9).source
+    circles = [line for line in source.splitlines() if "shape=circle" in line]
+    assert len(circles) == 2 + 3 + 1
+    assert all("width=0.900" in c and "fixedsize=true" in c for c in circles)
+    assert "fixedsize" not in draw_network(model, x=[5.0, 4.0]).source  # (default: fit labels)
+    with pytest.raises(ValueError, match="unit_size must be > 0"):
+        draw_network(model, unit_size=0)
+    with pytest.raises(TypeError, match="unit_size must be a number"):
+        draw_network(model, unit_size="big")

@@ -49,7 +49,7 @@ except ImportError as _err:  # pragma: no cover - exercised by a test that block
         "brew install graphviz (macOS) or conda install -c conda-forge graphviz."
     ) from _err
 
-from tinygrad_edu import dot_backend
+from tinygrad_edu import args, dot_backend
 from tinygrad_edu.engine import Value, topological_order
 from tinygrad_edu.explain import Names
 from tinygrad_edu.grad_mode import no_grad
@@ -939,6 +939,8 @@ def draw_network(
     softmax: bool = False,
     contributions: bool = False,
     output_labels: Sequence[str] | None = None,
+    *,
+    unit_size: float | None = None,
 ) -> Diagram:
     """Draw a model as columns of neurons: input layer, hidden layers, output layer.
 
@@ -972,7 +974,11 @@ def draw_network(
             ``w·x`` to the neuron it feeds (orange positive, blue negative).
         output_labels: names of the outputs, e.g. the classes (default: none; with
             ``softmax``, the class numbers 0, 1, ...).
+        unit_size: every unit a circle this many inches across, whatever its label (default:
+            each circle grows to fit its label).
     """
+    if unit_size is not None:
+        unit_size = args.positive(unit_size, "unit_size")
     if isinstance(max_neurons, bool) or not isinstance(max_neurons, int) or max_neurons < 2:
         raise ValueError(f"max_neurons must be an int >= 2, got {max_neurons!r}")
     check_rankdir(rankdir)
@@ -1055,6 +1061,8 @@ def draw_network(
                 nid = f"{name}_{i}"
                 attrs = {"shape": "circle", "style": "filled", "fillcolor": fill(i),
                          "width": "0.75"}
+                if unit_size is not None:
+                    attrs.update(width=f"{unit_size:.3f}", fixedsize="true")
                 if bold is not None and bold(i):
                     attrs["penwidth"] = "3"
                 sub.node(nid, label=f"<{unit(i)}>", **attrs)

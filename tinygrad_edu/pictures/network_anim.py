@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -125,14 +124,11 @@ def _unit_radius(frames: Sequence[NetworkFrame]) -> float:
 def _layout(model: Any, x: Any, labelled: bool, max_neurons: int, input_labels: Any,
             output_labels: Any, digits: int, rankdir: str = "LR",
             radius: float = _MIN_RADIUS) -> _Layout:
+    # every circle the one size the frames need (not sized to draw_network's own labels,
+    # which the frames do not show), so the edges end on the circles drawn
     dot = draw_network(model, x=x, show_weights=labelled, max_neurons=max_neurons,
                        rankdir=rankdir, input_labels=input_labels, output_labels=output_labels,
-                       digits=digits)
-    # draw_network sizes each circle to its own label, which the frames do not show: here
-    # every circle gets the one size the frames need, so the edges end on the circles drawn
-    size = f"width={2 * radius / 72:.3f} fixedsize=true"
-    dot.body[:] = [re.sub(r"\bwidth=[0-9.]+", size, line) if "shape=circle" in line else line
-                   for line in dot.body]
+                       digits=digits, unit_size=2 * radius / 72)
     if rankdir == "TB" and not labelled:
         dot.graph_attr["ranksep"] = "0.45"  # rows closer: a wide network stays short
     n_layers = len(layers_of(model))
