@@ -108,6 +108,29 @@ def test_check_engine_stops_a_loop_in_backward():
     assert all(report[c] for c in ("a + b", "a * b", "a.tanh()"))
 
 
+class LoopCallingAHelper(Engine):
+    """The loop is in backward; nearly all its time is spent inside the helper it calls."""
+
+    def backward(self):
+        topo = self._start()
+        while topo:  # forgot to pop
+            _busy_helper()
+
+
+def _busy_helper() -> None:
+    total = 0
+    for i in range(20_000):
+        total += i
+
+
+def test_the_stuck_place_is_the_loop_not_the_helper_it_calls():
+    for _ in range(3):  # where the stop lands is chance: the report must not depend on it
+        stuck = _timed_out(check_engine(LoopCallingAHelper, timeout=0.05, quiet=True))
+        assert "in backward, line" in stuck.detail and "_busy_helper()" in stuck.detail \
+            or "`while topo:" in stuck.detail, stuck.detail
+        assert stuck.hint.startswith("an infinite loop in backward?")
+
+
 def test_a_loop_that_swallows_the_stop_is_left_behind_and_reported():
     """A bare except inside the loop catches the stop: the case is a ✗ all the same and the
     checker goes on (the loop keeps a daemon thread busy; README's limit)."""

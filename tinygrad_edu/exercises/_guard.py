@@ -21,7 +21,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 import traceback
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -125,11 +127,28 @@ def _stop(worker: threading.Thread) -> None:
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
 
 
-def _stuck_at(worker: threading.Thread) -> str:
-    frame = sys._current_frames().get(worker.ident or -1)
-    if frame is None:
+def _stuck_at(worker: threading.Thread, samples: int = 6, gap: float = 0.002) -> str:
+    """Where the worker is stuck: the innermost frame of the learner's code that is in every
+    one of a few looks at its stack. A loop that keeps calling a helper (``while topo:
+    topo[-1]._backward()``) is named, not whichever helper it was inside at one instant."""
+    stacks: list[list[types.FrameType]] = []
+    for i in range(samples):
+        frame = sys._current_frames().get(worker.ident or -1)
+        if frame is None:
+            break
+        stacks.append([f for f, _ in traceback.walk_stack(frame)
+                       if not in_package(f.f_code.co_filename)])  # innermost first
+        del frame
+        if i < samples - 1:
+            time.sleep(gap)
+    if not stacks or not stacks[-1]:
         return ""
-    return learner_line(traceback.extract_stack(frame))
+    # the same running call is the same frame object in every look (they are all alive here)
+    stuck = next((f for f in stacks[-1] if all(any(f is g for g in s) for s in stacks)),
+                 stacks[-1][0])
+    where = traceback.FrameSummary(stuck.f_code.co_filename, stuck.f_lineno, stuck.f_code.co_name)
+    stacks.clear()  # let the frames go
+    return learner_line([where])
 
 
 def learner_line(frames: list[traceback.FrameSummary]) -> str:
