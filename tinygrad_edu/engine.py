@@ -4,8 +4,8 @@ to bottom to learn reverse-mode automatic differentiation:
 1. Every operation on Values returns a new ``Value`` whose ``children`` are its inputs and
    whose ``op`` names the operation (micrograd's ``_prev`` and ``_op``): a computation graph.
 2. Right below each operation stands its *rule*: it returns the op's local derivatives,
-   ``d out / d input`` for each input (``a * b`` gives ``(b, a)``), reading ``out.data``,
-   ``out.children[i].data`` and ``out._arg`` and calling math through ``m`` (``Math``).
+   ``d out / d input`` for each input (``a * b`` gives ``(b, a)``; ``()``: all 0), reading
+   ``out.data``, ``out.children[i].data``, ``out._arg``, calling math through ``m`` (``Math``).
 3. ``backward()`` visits the nodes from the output back to the inputs, each one after every
    node that uses it (``topological_order``), and applies the chain rule at each:
 
@@ -30,13 +30,10 @@ from tinygrad_edu.grad_mode import is_grad_enabled
 Operand = Union["Value", int, float]
 Rule = Callable[..., Sequence[Any]]  # rule(out, m=Math) -> local derivatives, one per input
 
-
 class Math:
-    """What a rule calls as ``m.f(x)``: math's, ``step`` (1 where x > 0, else 0), ``sigmoid``,
-    an overflow-safe ``pow``. (``compile`` passes a look-alike whose functions write code.)"""
+    """What a rule calls as ``m.f(x)`` (``compile`` passes a look-alike that writes code)."""
     exp, log, sin, cos, pow = math.exp, math.log, math.sin, math.cos, checks.float_pow
-    sigmoid, step = checks.sigmoid, checks.step
-
+    sigmoid, step = checks.sigmoid, checks.step  # step(x): 1.0 if x > 0 else 0.0
 
 class Value:
     """A number in a computation graph: ``data``, ``grad`` (d root / d this after
@@ -230,17 +227,18 @@ def _result(data: float, children: tuple, op: str, rule: Rule, arg: Any = None) 
         if arg is not None:
             out._arg = arg
     return out
-
 # ---- linear(w, x, b) = b + w_0 x_0 + w_1 x_1 + ...: a neuron's sum as one node ----------
 #      d/db = 1,  d/dw_i = x_i,  d/dx_i = w_i        children (b, w_0 .. w_n-1, x_0 .. x_n-1)
-def linear(w: Sequence[Value], x: Sequence[Operand], b: Value) -> Value:
-    """``b + sum(w_i * x_i)`` as one node: the same float as the op-by-op sum (added in the
-    same order), 1 node instead of 2n. As ``torch.nn.functional.linear`` for one output."""
+def linear(w: Sequence[Value], x: Sequence[Operand], b: Value, relu: bool = False) -> Value:
+    """``b + sum(w_i * x_i)``, the op-by-op sum's float (``F.linear``); ``relu=True``: its relu."""
     try:
-        return _result(_weighted_sum(w, x, b), (b, *w, *x), "linear", _d_linear)
+        z = _weighted_sum(w, x, b)
     except (AttributeError, TypeError, ValueError):  # numbers in x, or a wrong argument:
-        xs = checks.linear_inputs(w, x, b, _lift)  # lift the numbers, or say what is wrong
-        return _result(_weighted_sum(w, xs, b), (b, *w, *xs), "linear", _d_linear)
+        x = checks.linear_inputs(w, x, b, _lift)  # lift the numbers, or say what is wrong
+        z = _weighted_sum(w, x, b)
+    if relu and -math.inf < z < math.inf:  # (else linear's _result says the sum overflowed)
+        return _result(z if z > 0 else 0.0, (b, *w, *x), "linear+relu", _d_linear_relu)
+    return _result(z, (b, *w, *x), "linear", _d_linear)
 def _weighted_sum(w: Sequence[Value], x: Sequence[Value], b: Value) -> float:
     acc = b.data
     for wi, xi in zip(w, x, strict=True):
@@ -249,7 +247,9 @@ def _weighted_sum(w: Sequence[Value], x: Sequence[Value], b: Value) -> float:
 def _d_linear(out: Value, m: Any = Math) -> tuple[float, ...]:
     n = len(out.children) // 2  # (b, w..., x...): d/db = 1, then the x's, then the w's
     return (1.0, *[x.data for x in out.children[n + 1:]], *[w.data for w in out.children[1:n + 1]])
-
+# ---- relu(linear(w, x, b))   linear's derivatives times relu's, step(z): all 0 unless z > 0
+def _d_linear_relu(out: Value, m: Any = Math) -> Sequence[float]:  # (out > 0 exactly if z > 0)
+    return _d_linear(out, m) if out.data > 0 else ()  # (): all 0, nothing to pass on
 # ---- logsumexp(z) = log(sum_j e^(z_j))      d/dz_i = e^(z_i) / sum_j e^(z_j) = softmax_i --
 def logsumexp(zs: Sequence[Value]) -> Value:
     """``log(e^z_0 + e^z_1 + ...)`` as one node, the largest ``z`` taken out first so that no
@@ -269,7 +269,7 @@ RULES: dict[str, Rule] = {
     "log": Value._d_log, "log1p": Value._d_log1p, "tanh": Value._d_tanh,
     "sigmoid": Value._d_sigmoid, "softplus": Value._d_softplus, "relu": Value._d_relu,
     "sin": Value._d_sin, "cos": Value._d_cos, "abs": Value._d_abs, "linear": _d_linear,
-    "logsumexp": _d_logsumexp,
+    "linear+relu": _d_linear_relu, "logsumexp": _d_logsumexp,
 }
 
 def topological_order(root: Value) -> list[Value]:
@@ -280,20 +280,21 @@ def topological_order(root: Value) -> list[Value]:
     while path:
         node, inputs = path[-1]
         for child in inputs:
-            if child not in seen:  # walk into it first
+            if child not in seen:
                 seen.add(child)
-                path.append((child, iter(child.children)))
-                break
+                if seen.issuperset(child.children):  # its inputs are in order: so is it
+                    order.append(child)
+                else:  # walk into it first
+                    path.append((child, iter(child.children)))
+                    break
         else:  # all of node's inputs are in order: node comes after them
             path.pop()
             order.append(node)
-    order.reverse()
-    return order
+    return order[::-1]
 
 def local_derivatives(node: Value) -> Sequence[float]:
     """``d node / d input`` for each input (a micrograd closure's: observed by running it)."""
-    if not isinstance(node, Value):
-        raise checks.not_a_node(node, "local_derivatives")
+    node = checks.node(node, "local_derivatives")
     if node._closure is not None:
         return checks.observe_closure(node)
-    return checks.rule_of(node)(node) if node.children else ()
+    return (checks.rule_of(node)(node) or (0.0,) * len(node.children)) if node.children else ()

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,12 +85,13 @@ def _expression(node: Value, kids: Sequence[tuple[str, int]]) -> tuple[str, int]
         return f"{number(arg)}^{_group(kids[0], _ATOM)}", _POW
     if op == "abs" and len(kids) == 1:
         return f"|{kids[0][0]}|", _ATOM
-    if op == "linear" and len(kids) % 2 == 1:
+    if op in ("linear", "linear+relu") and len(kids) % 2 == 1:
         k = len(kids) // 2
         terms = [_group(kids[0], _ADD)] + [
             f"{_group(kids[1 + i], _MUL, True)}·{_group(kids[1 + k + i], _MUL, True)}"
             for i in range(k)]
-        return " + ".join(terms), _ADD
+        return (" + ".join(terms), _ADD) if op == "linear" else (f"relu({' + '.join(terms)})",
+                                                                   _ATOM)
     name = _FUNCTIONS.get(op, printable(op))
     return f"{name}({', '.join(text for text, _ in kids)})", _ATOM
 
@@ -205,6 +207,16 @@ def _step_words(text: str, d: float) -> str:
     return text
 
 
+def _as_read(node: Value) -> Any:
+    """What the formula of ``node``'s local derivatives is read from: a relu neuron
+    (``linear+relu``) has linear's where it fired, and 0 for each input where it did not."""
+    if node.op != "linear+relu" or getattr(node, "_closure", None) is not None:
+        return node
+    rule = engine.RULES["linear"] if node.data > 0 else (
+        lambda out, m=None: [0.0] * len(out.children))
+    return types.SimpleNamespace(_rule=rule, _arg=None, _closure=None)
+
+
 def _locals(node: Value, names: Names) -> list[tuple[str, float] | None]:
     """(formula, number) of d node / d input for each input; None where nothing is known."""
     try:
@@ -217,7 +229,7 @@ def _locals(node: Value, names: Names) -> list[tuple[str, float] | None]:
     texts = {tokens[0]: names.grouped(node)}
     texts.update((tokens[i + 1], names.grouped(c)) for i, c in enumerate(node.children))
     try:
-        templates = formula(node, tokens[0], tokens[1:], m=_ReadableMath())
+        templates = formula(_as_read(node), tokens[0], tokens[1:], m=_ReadableMath())
     except Exception:  # (a rule of the user's that only runs on numbers)
         templates = None
     out: list[tuple[str, float] | None] = []
@@ -270,8 +282,15 @@ def explain(node: Value, names: Names | None = None) -> str:
                 f"({me}.grad = {number(g)} is final)")
     lines = [_line(c, me, g, loc, names)
              for c, loc in zip(node.children, _locals(node, names))]
-    if node.op == "linear" and len(node.children) % 2 == 1:
+    if node.op in ("linear", "linear+relu") and len(node.children) % 2 == 1:
         lines = _summarise_linear(node, lines, me)
+    if node.op == "linear+relu":  # (z: the sum, added in linear's order)
+        kids, z = node.children, node.children[0].data
+        for w, x in zip(kids[1:len(kids) // 2 + 1], kids[len(kids) // 2 + 1:]):
+            z += w.data * x.data
+        lines.append(f"({me} = relu(z), z = b + Σ w·x = {number(z)}: " + (
+            "z > 0, so relu passes the gradient on and these are the sum's local derivatives)"
+            if node.data > 0 else "z ≤ 0, relu did not fire: every local derivative is 0)"))
     if getattr(node, "_closure", None) is not None:
         lines.append(f"({me}'s local derivatives were observed by running its _backward, "
                      "a micrograd closure)")
@@ -308,12 +327,14 @@ def explain_forward(node: Value, names: Names | None = None) -> str:
     if not node.children:
         return f"{me} = {value} is a leaf: its value is given, not computed"
     kids = node.children
-    if node.op == "linear" and len(kids) // 2 > _WIDE and len(kids) % 2 == 1:
+    if node.op in ("linear", "linear+relu") and len(kids) // 2 > _WIDE and len(kids) % 2 == 1:
         k = len(kids) // 2
         terms = [f"{factor(kids[1 + i].data)}·{factor(kids[1 + k + i].data)}"
                  for i in (0, 1, k - 1)]
         written = f"{names.grouped(kids[0])} + Σ w[i]·x[i] over {k} inputs"
         numbers = f"{number(kids[0].data)} + {terms[0]} + {terms[1]} + … + {terms[2]}"
+        if node.op == "linear+relu":
+            written, numbers = f"relu({written})", f"relu({numbers})"
     else:
         written = _expression(node, [names.term(c) for c in kids])[0]
         numbers = _expression(node, [_number_name(c.data) for c in kids])[0]

@@ -17,6 +17,7 @@ from tinygrad_edu import (
     gradcheck,
     is_grad_enabled,
     linear,
+    local_derivatives,
     no_grad,
 )
 
@@ -348,6 +349,58 @@ def test_linear_accepts_numbers_and_checks_lengths():
     assert out.data == 9.0 and out.op == "linear" and len(out.children) == 5
     with pytest.raises(ValueError, match="2 weights but 1 inputs"):
         linear(w, [1], Value(0.0))
+
+
+@pytest.mark.parametrize("b0", [0.5, -3.0, -0.25 - 0.5 * 2.0 + 0.75 * 1.0])  # fires; not; z = 0
+def test_linear_relu_is_relu_of_linear_as_one_node_by_hand(b0):
+    """relu(b + w0 x0 + w1 x1), w = (0.5, 0.75), x = (2, 1): z = b + 1.75; the node's rule
+    gives linear's local derivatives (1, x0, x1, w0, w1) where z > 0, and 0 for each where
+    not (z = 0 included, as PyTorch's relu)."""
+    ws, xs, b = [Value(0.5), Value(0.75)], [Value(2.0), Value(1.0)], Value(b0)
+    out = linear(ws, xs, b, relu=True)
+    z = b0 + 0.5 * 2.0 + 0.75 * 1.0
+    assert out.op == "linear+relu" and out.children == (b, *ws, *xs)
+    assert out.data == max(z, 0.0)
+    fired = 1.0 if z > 0 else 0.0
+    assert list(local_derivatives(out)) == [fired * d for d in (1.0, 2.0, 1.0, 0.5, 0.75)]
+    out.backward(gradient=3.0)
+    assert [v.grad for v in (b, *ws, *xs)] == [3.0 * fired * d for d in (1.0, 2.0, 1.0, 0.5, 0.75)]
+    two = linear(ws, xs, b).relu()  # the same as two nodes, bit for bit
+    assert two.data == out.data
+
+
+def test_linear_relu_matches_pytorch_float64_and_finite_differences():
+    torch = pytest.importorskip("torch")
+    import random
+
+    rng = random.Random(7)
+    for _ in range(30):
+        n = rng.randint(1, 6)
+        wd = [rng.uniform(-2, 2) for _ in range(n)]
+        xd = [rng.uniform(-2, 2) for _ in range(n)]
+        bd = rng.uniform(-1, 1)
+        ws, xs, b = [Value(v) for v in wd], [Value(v) for v in xd], Value(bd)
+        out = linear(ws, xs, b, relu=True)
+        (out * out).backward()  # a root above the node, so its grad is not 1
+        tw, tx = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (wd, xd))
+        tb = torch.tensor(bd, dtype=torch.float64, requires_grad=True)
+        t = torch.relu(tb + (tw * tx).sum())
+        (t * t).backward()
+        assert out.data == pytest.approx(t.item(), rel=1e-14, abs=1e-300)
+        assert [v.grad for v in ws] == pytest.approx(tw.grad.tolist(), rel=1e-12, abs=1e-300)
+        assert [v.grad for v in xs] == pytest.approx(tx.grad.tolist(), rel=1e-12, abs=1e-300)
+        assert b.grad == pytest.approx(tb.grad.item(), rel=1e-12, abs=1e-300)
+        gradcheck(lambda *v, n=n: linear(v[:n], v[n:2 * n], v[2 * n], relu=True), [*wd, *xd, bd])
+
+
+def test_linear_relu_reports_an_overflowed_sum_relu_would_hide():
+    """z = -inf (or nan) would come out of relu as 0: the sum is reported, as linear's."""
+    with pytest.raises(OverflowError, match="'linear' of"):
+        linear([Value(-1e300)], [Value(1e10)], Value(0.0), relu=True)
+    with pytest.raises(ArithmeticError, match="'linear'.*nan"):
+        linear([Value(1e300), Value(-1e300)], [1e10, 1e10], Value(0.0), relu=True)
+    with no_grad(), pytest.raises(OverflowError, match="'linear' of"):  # (no graph kept)
+        linear([Value(-1e300)], [Value(1e10)], Value(0.0), relu=True)
 
 
 # ---------------------------------------------------------------------------------------------

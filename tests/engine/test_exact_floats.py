@@ -217,10 +217,17 @@ def _run_steps(root):
 def test_dense_layer_nodes_equal_linear_then_activation(act):
     layer = Layer(5, 4, act, seed=3)
     x = [0.3, -1.2, 2.0, 0.7, -0.4]
-    out = layer(x)  # per neuron: a "linear" node, then the activation's node
-    assert all(o.op == act and o.children[0].op == "linear" for o in out) if act != "linear" \
-        else all(o.op == "linear" for o in out)
-    ref = [n(x) for n in layer.neurons]  # Neuron.forward: linear, then the activation
+    out = layer(x)  # per neuron: a "linear" node, then the activation's node; relu: one node
+    if act == "relu":
+        assert all(o.op == "linear+relu" and o.children[0] is n.b
+                   for o, n in zip(out, layer.neurons))
+    elif act == "linear":
+        assert all(o.op == "linear" for o in out)
+    else:
+        assert all(o.op == act and o.children[0].op == "linear" for o in out)
+    ref = [n(x) for n in layer.neurons]  # Neuron.forward: the same nodes
+    ops = [n._forward_ops(x) for n in layer.neurons]  # op by op: the same floats
+    assert [o.data for o in out] == [r.data for r in ops]
     assert [o.data for o in out] == [r.data for r in ref]
     for roots in (out, ref):
         total = roots[0] * 1.5
@@ -267,7 +274,7 @@ def test_a_weight_replaced_after_a_forward_is_used_by_the_next():
     assert tied in out[1].children
     assert out[1].data == layer.neurons[1].b.data + 10.0 + layer.neurons[1].w[1].data * 2.0
     layer.neurons[0].activation = "relu"
-    assert layer([1.0, 2.0])[0].op == "relu"
+    assert layer([1.0, 2.0])[0].op == "linear+relu"
 
 
 def test_dense_nodes_under_no_grad_and_on_overflow():

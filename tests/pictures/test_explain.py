@@ -124,6 +124,37 @@ def test_linear_has_a_line_per_weight_and_input():
     ]
 
 
+def test_a_relu_neuron_as_one_node_says_whether_it_fired():
+    """relu(b + w0 x0 + w1 x1) with w = (0.5, -2), x = (1, 3): z = b - 5.5."""
+    w = [Value(0.5, "w0"), Value(-2.0, "w1")]
+    x = [Value(1.0, "x0"), Value(3.0, "x1")]
+    on = named(linear(w, x, Value(6.5, "b"), relu=True), "h", 2.0)  # z = 1
+    assert explain_forward(on) == "h = relu(b + w0·x0 + w1·x1) = relu(6.5 + 0.5·1 + (-2)·3) = 1"
+    assert lines(on) == [
+        "b.grad += h.grad × 1 = 2 × 1 = 2",
+        "w0.grad += h.grad × x0 = 2 × 1 = 2",
+        "x0.grad += h.grad × w0 = 2 × 0.5 = 1",
+        "w1.grad += h.grad × x1 = 2 × 3 = 6",
+        "x1.grad += h.grad × w1 = 2 × (-2) = -4",
+        "(h = relu(z), z = b + Σ w·x = 1: z > 0, so relu passes the gradient on and these are "
+        "the sum's local derivatives)",
+    ]
+    off = named(linear(w, x, Value(0.25, "b"), relu=True), "h", 2.0)  # z = -5.25
+    assert off.data == 0.0
+    assert lines(off) == [
+        "b.grad += h.grad × 0 = 2 × 0 = 0",
+        "w0.grad += h.grad × 0 = 2 × 0 = 0",
+        "x0.grad += h.grad × 0 = 2 × 0 = 0",
+        "w1.grad += h.grad × 0 = 2 × 0 = 0",
+        "x1.grad += h.grad × 0 = 2 × 0 = 0",
+        "(h = relu(z), z = b + Σ w·x = -5.25: z ≤ 0, relu did not fire: every local derivative "
+        "is 0)",
+    ]
+    wide = named(linear([Value(0.1)] * 10, [Value(1.0)] * 10, Value(-2.0, "b"), relu=True), "h")
+    assert explain_forward(wide).startswith("h = relu(b + Σ w[i]·x[i] over 10 inputs) = relu(-2 + ")
+    assert len(lines(wide)) == 9 and lines(wide)[-1].startswith("(h = relu(z), z = b + Σ w·x = -1")
+
+
 def test_wide_linear_is_summarised():
     w = [Value(0.1 * (i + 1), f"w{i}") for i in range(10)]
     x = [Value(float(i), f"x{i}") for i in range(10)]

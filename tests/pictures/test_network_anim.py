@@ -59,6 +59,26 @@ def test_numbers_match_pytorch_float64():
     assert update.edges[1][0][2].text == f"{-0.5 * W2.grad[0][2].item():.2f}"
 
 
+def test_relu_units_show_their_own_z_and_its_gradient_pytorch_float64():
+    """A relu neuron is one node (linear+relu) in the model's graph; the frames still show its
+    z (negative where it did not fire) and dL/dz (0 there), as PyTorch computes them."""
+    torch = pytest.importorskip("torch")
+    net = Sequential(Layer(2, 4, activation="relu", seed=5), Layer(4, 1, "linear", seed=6))
+    n = animate_network(net, [1.5, -2.0], 0.5, loss=mse_loss).numbers
+    sd = net.state_dict()
+    W1, b1, W2, b2 = (torch.tensor(sd[k], dtype=torch.float64, requires_grad=True) for k in
+                      ("layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"))
+    z1 = W1 @ torch.tensor([1.5, -2.0], dtype=torch.float64) + b1
+    z1.retain_grad()
+    loss = ((W2 @ torch.relu(z1) + b2 - 0.5) ** 2).mean()
+    loss.backward()
+    assert min(z1.tolist()) < 0 < max(z1.tolist())  # (a unit that fires, one that does not)
+    assert n.z[0] == pytest.approx(z1.tolist(), rel=1e-12)
+    assert n.out[0] == pytest.approx(torch.relu(z1).tolist(), rel=1e-12)
+    assert n.dz[0] == pytest.approx(z1.grad.tolist(), rel=1e-12)
+    assert n.act_slope[0] == [1.0 if z > 0 else 0.0 for z in z1.tolist()]
+
+
 def test_model_parameters_and_grads_are_left_as_they_were():
     net = pass_fail_net()
     for i, p in enumerate(net.parameters()):

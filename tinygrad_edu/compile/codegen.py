@@ -413,9 +413,12 @@ class Emitter:
             values = [self.p.nodes[r].value for r in roots]
             top = values[0] if len(values) == 1 else Value(0.0, tuple(values), "outputs")
             walk = topological_order(top)[0 if len(values) == 1 else 1:]
-            at = self.p.at
-            self._graphs[key] = (tuple(at[v] for v in walk if v.children),
-                                 frozenset(at[v] for v in walk))
+            at, sums = self.p.at, self.p.sums
+            # a relu neuron's sum (recording.Program._split) right after its relu, as
+            # backward() applies the one node's rule there: the same order of additions
+            inner = [at[v] for v in walk if v.children]
+            inner = [k for i in inner for k in ((i, sums[i]) if i in sums else (i,))]
+            self._graphs[key] = (tuple(inner), frozenset([*(at[v] for v in walk), *inner]))
         return self._graphs[key]
 
     def finite(self, in_graph: AbstractSet[int]) -> tuple[list[str], list[int]]:
@@ -546,11 +549,11 @@ class Emitter:
                 ) -> list[tuple[str, str]] | None:
         """Each input's local derivative, and ``g`` times it, as code (None: no formula);
         ``count``: for the first inputs only."""
-        arg = n.value._arg
+        arg = n.arg
         if n.value._closure is not None or (arg is not None and (
                 isinstance(arg, bool) or not isinstance(arg, (int, float)))):
             return None  # (no formula: see symbolic.formula)
-        template = _template(n.value._rule, len(n.kids), arg, repr(arg))
+        template = _template(n.rule, len(n.kids), arg, repr(arg))
         if template is None:
             return None
         names = dict(zip(_placeholders(len(n.kids)), map(self.ref, n.kids)))

@@ -291,6 +291,7 @@ class Program:
         self.rec = rec
         self.nodes: list[Node] = []
         self.at: dict[Value, int] = {}
+        self.sums: dict[int, int] = {}  # a relu neuron's node -> its sum's (_split)
         wanted = list(roots)
         for d in rec.decisions:
             wanted += [x for x in (d.value, d.other) if isinstance(x, Value)]
@@ -347,8 +348,23 @@ class Program:
                     stack += [(k, False) for k in reversed(kids)]
         at, nodes, node = self.at, self.nodes, self._node
         for v in [*self.inputs, *before, *(now[k] for k in sorted(now))]:
+            n = node(v)
+            if n.op == "linear+relu" and n.kind in ("op", "detached"):
+                nodes.append(self._split(n))
             at[v] = len(nodes)
-            nodes.append(node(v))
+            nodes.append(n)
+
+    def _split(self, n: Node) -> Node:
+        """A relu neuron made by the call, one ``linear+relu`` node, is compiled as what it
+        computes: its sum (the node returned, ``linear``), then ``n`` turned into relu of that
+        sum. The same floats (relu's derivative is exactly 0 or 1), and the code that gives
+        layers their speed (``Emitter.group_layers``) reads sums and relus."""
+        z = Value(0.0)  # (a stand-in: code is written from the node, never from its number)
+        self.rec.order[id(z)] = self.rec.order[id(n.value)]  # (computed where n was)
+        total = Node(z, n.kind, -1, n.kids, "linear", engine.RULES["linear"])
+        n.kids, n.op, n.rule = (len(self.nodes),), "relu", engine.RULES["relu"]
+        self.sums[len(self.nodes) + 1] = len(self.nodes)
+        return total
 
     def _node(self, v: Value) -> Node:
         if v._closure is not None:

@@ -11,8 +11,8 @@ input); an ``MLP`` is a stack of layers, each feeding the next; ``Sequential`` c
 
 Two ways to build a neuron's graph, with the same forward floats:
 
-- ``fused=True`` (default, fewer nodes): one ``linear`` node for ``z`` (children
-  ``b, w..., x...``), then one node for the activation.
+- ``fused=True`` (default, fewer nodes): a relu neuron is one ``linear+relu`` node (children
+  ``b, w..., x...``); any other, one ``linear`` node for ``z``, then one for the activation.
 - ``fused=False`` (for pictures): ``z`` built op by op, ``b + w0*x0 + w1*x1 + ...`` left to
   right, so the graph shows every multiplication and addition.
 
@@ -133,6 +133,8 @@ def _check_count(sizes: Sequence[int], what: str) -> None:
 
 def _inputs(x: Any, nin: int, who: object) -> list[Value]:
     """The model input as a list of ``nin`` Values (numbers become leaves ``x0, x1, ...``)."""
+    if type(x) is list and len(x) == nin and all(type(v) is Value for v in x):
+        return x  # (the usual case, the layer before's outputs: nothing to check or convert)
     who = args.short(who, 80)  # (a deep model's repr is long: messages stay short)
     x = args.scalar(x, f"{who}: the input")
     if isinstance(x, Value) or (isinstance(x, Real) and not isinstance(x, bool)):
@@ -246,9 +248,11 @@ class Neuron(Module):
 
     def forward(self, x: Any) -> Value:
         xs = _inputs(x, self.nin, self)
-        if self.fused:
-            return self._act(linear(self.w, xs, self.b))
-        return self._forward_ops(xs)
+        if not self.fused:
+            return self._forward_ops(xs)
+        if self._activation == "relu":  # relu(b + w·x) as one node
+            return linear(self.w, xs, self.b, relu=True)
+        return self._act(linear(self.w, xs, self.b))
 
     def __repr__(self) -> str:
         fused = "" if self.fused else ", fused=False"
@@ -323,8 +327,9 @@ class Layer(Module):
 
     def _forward(self, xs: list[Value]) -> list[Value]:
         """All neuron outputs for inputs that are already Values of the right length."""
-        if self._fused:  # one linear node per neuron, then its activation
-            return [n._act(linear(n.w, xs, n.b)) for n in self.neurons]
+        if self._fused:  # a relu neuron is one node, linear+relu; others linear, then act
+            return [linear(n.w, xs, n.b, relu=True) if n._activation == "relu"
+                    else n._act(linear(n.w, xs, n.b)) for n in self.neurons]
         return [n._forward_ops(xs) for n in self.neurons]
 
     def forward(self, x: Any) -> Output:

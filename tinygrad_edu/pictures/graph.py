@@ -580,6 +580,8 @@ def op_text(node: Value) -> str:
         return f"{number(arg)}**x" if isinstance(arg, (int, float)) else "c**x"
     if op == "linear":
         return "b + Σ w·x"
+    if op == "linear+relu":
+        return "relu(b + Σ w·x)"
     if op == "-":
         return "a − b"
     if op == "/":
@@ -592,7 +594,7 @@ def op_text(node: Value) -> str:
 def edge_labels(node: Value) -> list[str]:
     """Labels for the edges into an op node, where the order of inputs matters."""
     op, n = node.op, len(node.children)
-    if op == "linear" and n % 2 == 1:
+    if op in ("linear", "linear+relu") and n % 2 == 1:
         k = (n - 1) // 2
         return ["b"] + [f"w[{i}]" for i in range(k)] + [f"x[{i}]" for i in range(k)]
     if op in ("-", "/") and n == 2:

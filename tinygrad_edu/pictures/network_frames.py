@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinygrad_edu.engine import Value, local_derivatives
+from tinygrad_edu.engine import Value, linear, local_derivatives
 from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.losses import binary_cross_entropy, cross_entropy, mse_loss
 from tinygrad_edu.pictures.graph import layers_of
@@ -70,6 +70,15 @@ def _number(v: Any, what: str) -> float:
     return float(v)
 
 
+def _unit(neuron: Any, h: list[Value]) -> Value:
+    """A unit's output, its activation's input ``z`` a node of its own (whose number and
+    gradient the frames show): a relu neuron's forward is one node, ``linear+relu``."""
+    out = neuron(h)
+    if out.op == "linear+relu":  # the same floats as linear, then relu
+        out = linear(neuron.w, h, neuron.b).relu()
+    return out
+
+
 def step_numbers(model: Any, x: Any, target: Any, loss: Callable[[Any, Any], Value] | None = None,
                  lr: float = 0.1) -> StepNumbers:
     """The step's numbers from the engine, on a deep copy of ``model`` (left as it was)."""
@@ -91,7 +100,7 @@ def step_numbers(model: Any, x: Any, target: Any, loss: Callable[[Any, Any], Val
     h: list[Value] = inputs
     outs: list[list[Value]] = []
     for layer in layers:
-        h = [neuron(h) for neuron in layer]
+        h = [_unit(neuron, h) for neuron in layer]
         outs.append(h)
     final = [o.data for o in (whole if isinstance(whole, list) else [whole])]
     if final != [o.data for o in outs[-1]]:
