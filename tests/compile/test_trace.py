@@ -69,6 +69,50 @@ def test_list_inputs_and_the_linear_node():
     assert traced.eager_calls == 0
 
 
+def bits(x):
+    return repr(x)  # (tells -0.0 from 0.0, which == does not)
+
+
+def test_a_relu_neuron_node_is_compiled_as_its_sum_then_relu():
+    """linear(..., relu=True) is one node eagerly; the code computes its sum, then relu of it,
+    with the eager floats where it fires and where it does not, under no_grad, made before
+    the call (captured), and made by hand (its rule at run time, () read as all 0)."""
+    w, b = [Value(0.5, "w0"), Value(-1.5, "w1")], Value(0.25, "b")
+    before = linear(w, [Value(2.0), Value(1.0)], b, relu=True)  # captured: 0.25 + 1 - 1.5 < 0
+
+    def fn(x):
+        from tinygrad_edu import no_grad
+
+        h = linear(w, x, b, relu=True)
+        with no_grad():
+            d = linear(w, x, b, relu=True)  # detached: computed, no gradient
+        return h * 3.0 + d * h + before * x[0]
+
+    def by_hand(x):
+        h = linear(w, x, b, relu=True)
+        return Value(h.data, (b, *w, *x), "linear+relu") * 0.5 + h
+
+    def same(traced, f, x):
+        for v in (*w, b):
+            v.grad = 0.0
+        got = traced(x), [v.grad for v in (*w, b)]
+        for v in (*w, b):
+            v.grad = 0.0
+        assert bits(got) == bits((eager(f, x), [v.grad for v in (*w, b)]))
+
+    traced = trace(fn, [1.0, 0.2])
+    assert "linear = b + w0 * x0 + w1 * x1" in traced.source
+    assert "relu = linear if linear > 0.0 else linear - linear" in traced.source
+    for x in ([1.0, 0.2], [-2.0, 0.5], [0.5, 0.5]):  # fires, does not, does not
+        same(traced, fn, x)
+    assert traced.eager_calls == 0
+    for x in ([1.0, 0.2], [-2.0, 0.5]):  # (a hand-made node's number holds at its point)
+        traced = trace(by_hand, x)
+        assert "made by hand" in traced.source
+        same(traced, by_hand, x)
+        assert traced.eager_calls == 0
+
+
 def test_relu_derivative_is_code_not_frozen():
     fn = lambda x: (x * 3.0).relu() * x  # noqa: E731
     traced = trace(fn, 2.0)  # recorded where the relu fires

@@ -481,7 +481,8 @@ class Emitter:
                 blocks.append((i, set()))
                 path += (i,)
             if locals_ is None:  # the rule runs at run time: its numbers, then the same sums
-                items.append((len(blocks), f"_l = {self._rule_call(i, n)}"))
+                items.append((len(blocks), f"_l = {self._rule_call(i, n)} or (0.0,) * "
+                              f"{len(n.kids)}"))  # (a rule's (): all 0, as backward() reads it)
                 locals_ = [(f"_l[{j}]", f"{g} * _l[{j}]") for j in range(len(n.kids))]
             if i in self.vec:  # w_i.grad += g * x_i and x_i.grad += g * w_i, as lists
                 wname, xname = self.vec[i]  # (locals_: the bias's alone)
