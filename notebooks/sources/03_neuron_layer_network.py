@@ -76,7 +76,9 @@ draw_graph(out, params=neuron.parameters())
 # %% [markdown]
 # With `fused=True` (the default) the sum $b + \sum_i w_i x_i$ is **one** node. The numbers are
 # identical; the graph has one node instead of $2n$, which is what makes bigger networks
-# affordable in pure Python. We use the fused form from here on.
+# affordable in pure Python. A ReLU neuron goes one step further: $\mathrm{relu}(b + \sum_i w_i
+# x_i)$ is a single node (op `linear+relu`), whose local derivatives are the sum's where the
+# neuron fired ($z > 0$) and all $0$ where it did not. We use the fused form from here on.
 
 # %%
 fused = Neuron(2, activation="sigmoid", seed=0)
