@@ -254,7 +254,7 @@ def bench_fit(run: Runner, quick: bool) -> dict:
     raw = take_turns(run, "fit", {"eager": ["--epochs", epochs],
                                   "compiled": ["--epochs", epochs],
                                   "tinygrad_edu": ["--epochs", epochs],
-                                  "baseline": ["--epochs", epochs]}, 1 if quick else 2)
+                                  "baseline": ["--epochs", epochs]}, 1 if quick else 3)
     if "skipped" in raw["eager"][0]:
         return {"skipped": raw["eager"][0]["skipped"]}
     return {e: {"epoch_cpu": summary(r, "cpu"), "epoch_wall": summary(r, "wall"),
