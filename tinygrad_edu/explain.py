@@ -15,8 +15,9 @@ grad it adds to, the local derivative (as a formula and as a number) and the pro
 Nothing here knows a derivative. The numbers are the engine's (``engine.local_derivatives``:
 the op's rule, or for a micrograd closure what running it adds); the formula is the same rule
 read on names instead of numbers (``symbolic.formula``), so ``tanh`` says ``1 - o·o`` because
-its rule computes ``1.0 - out.data * out.data``. A ``Function`` op, whose backward computes on
-numbers, shows ``∂z/∂a`` and the number.
+its rule computes ``1.0 - out.data * out.data``; a rule that branches on a number is read at
+the node's numbers (a relu neuron, ``linear+relu``, shows the sum's formulas where it fired).
+A ``Function`` op, whose backward computes on numbers, shows ``∂z/∂a`` and the number.
 
 ``explain_forward(node)`` says how ``node``'s value was computed from its inputs
 (``s = x1·w1 = 2·(-3) = -6``). Both read the numbers now in the graph: call ``explain`` after
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -207,16 +207,6 @@ def _step_words(text: str, d: float) -> str:
     return text
 
 
-def _as_read(node: Value) -> Any:
-    """What the formula of ``node``'s local derivatives is read from: a relu neuron
-    (``linear+relu``) has linear's where it fired, and 0 for each input where it did not."""
-    if node.op != "linear+relu" or getattr(node, "_closure", None) is not None:
-        return node
-    rule = engine.RULES["linear"] if node.data > 0 else (
-        lambda out, m=None: [0.0] * len(out.children))
-    return types.SimpleNamespace(_rule=rule, _arg=None, _closure=None)
-
-
 def _locals(node: Value, names: Names) -> list[tuple[str, float] | None]:
     """(formula, number) of d node / d input for each input; None where nothing is known."""
     try:
@@ -229,7 +219,8 @@ def _locals(node: Value, names: Names) -> list[tuple[str, float] | None]:
     texts = {tokens[0]: names.grouped(node)}
     texts.update((tokens[i + 1], names.grouped(c)) for i, c in enumerate(node.children))
     try:
-        templates = formula(_as_read(node), tokens[0], tokens[1:], m=_ReadableMath())
+        templates = formula(node, tokens[0], tokens[1:], m=_ReadableMath(),
+                            numbers=[node.data, *(c.data for c in node.children)])
     except Exception:  # (a rule of the user's that only runs on numbers)
         templates = None
     out: list[tuple[str, float] | None] = []

@@ -9,7 +9,10 @@ becomes ``"1.0 - t * t"``. ``compile`` writes that text into the code it generat
 
 A rule that decides on numbers (a Python ``if`` on a ``Sym``), calls ``math`` directly, or is a
 ``Function``'s or a micrograd closure has no formula: ``formula`` returns None and the
-consumer falls back to the numbers (``engine.local_derivatives``).
+consumer falls back to the numbers (``engine.local_derivatives``). Given the node's
+``numbers``, its comparisons are decided by them instead: the formula of the branch the rule
+takes at those numbers (``explain``, which shows one node at its numbers, reads a relu
+neuron's this way). A rule's ``()`` reads as 0 for every input, as ``backward()`` reads it.
 
 The text keeps the rule's order of operations (``a * (b * c)`` keeps its parentheses), so code
 built from it computes the same floats as the rule.
@@ -91,6 +94,29 @@ class SymMath:
             setattr(self, name, _call(prefix + name))
 
 
+class _Decided(Sym):
+    """A name whose comparisons (``out.data > 0``) are decided by its number."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, text: str, number: float) -> None:
+        super().__init__(text)
+        self.number = number
+
+    def __gt__(self, o: Any) -> bool: return self.number > _number_of(o)  # type: ignore[override]
+    def __lt__(self, o: Any) -> bool: return self.number < _number_of(o)  # type: ignore[override]
+    def __ge__(self, o: Any) -> bool: return self.number >= _number_of(o)
+    def __le__(self, o: Any) -> bool: return self.number <= _number_of(o)
+
+
+def _number_of(x: Any) -> float:
+    if isinstance(x, _Decided):
+        return x.number
+    if isinstance(x, Sym):
+        raise TypeError("a comparison with an expression: no formula")
+    return x
+
+
 class _Node:
     """What a rule reads of a node: ``data``, ``children`` (each with ``data``), ``_arg``."""
 
@@ -100,20 +126,27 @@ class _Node:
         self.data, self.children, self._arg = data, tuple(children), arg
 
 
-def formula(node: Any, out: str, inputs: Sequence[str], m: Any = None) -> tuple[Sym, ...] | None:
+def formula(node: Any, out: str, inputs: Sequence[str], m: Any = None,
+            numbers: Sequence[float] | None = None) -> tuple[Sym, ...] | None:
     """The local derivatives of ``node`` as expressions in the names ``out`` (its result) and
     ``inputs`` (one per child), or None when its rule has no formula (see the module text).
-    ``node._arg`` goes in as the number it is (the ``k`` of ``a ** k``)."""
+    ``node._arg`` goes in as the number it is (the ``k`` of ``a ** k``); ``numbers`` (out's,
+    then each input's) decide the comparisons the rule makes."""
     rule, arg = getattr(node, "_rule", None), getattr(node, "_arg", None)
     if rule is None or getattr(node, "_closure", None) is not None:
         return None
     if arg is not None and (isinstance(arg, bool) or not isinstance(arg, (int, float))):
         return None  # (a Function's ctx: its backward computes on this example's numbers)
-    fake = _Node(Sym(out), [_Node(Sym(name)) for name in inputs], node._arg)
+    names = [out, *inputs]
+    syms = [Sym(t) for t in names] if numbers is None else [
+        _Decided(t, x) for t, x in zip(names, numbers, strict=True)]
+    fake = _Node(syms[0], [_Node(s) for s in syms[1:]], node._arg)
     try:
         locals_ = tuple(rule(fake, m if m is not None else SymMath()))
     except (TypeError, AttributeError, ValueError, ArithmeticError):
         return None
+    if not locals_:  # (): nothing to pass on, every local derivative is 0
+        locals_ = (0.0,) * len(inputs)
     if len(locals_) != len(inputs):
         return None
     try:

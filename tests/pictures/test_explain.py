@@ -349,6 +349,22 @@ def test_a_rule_added_at_run_time_is_read_as_a_formula(monkeypatch):
     assert lines(c) == ["a.grad += c.grad × 3·a·a = 0.5 × 12 = 6"]
 
 
+def test_a_rule_that_branches_is_read_at_the_nodes_numbers(monkeypatch):
+    """A rule with an ``if`` on a number has no formula for code, but explain shows one node
+    at its numbers: the branch taken there. ``()`` reads as 0 for every input."""
+    monkeypatch.setitem(engine.RULES, "sq_or_neg", lambda out, m=engine.Math: (
+        2.0 * out.children[0].data if out.children[0].data > 0 else -1.0,))
+    monkeypatch.setitem(engine.RULES, "quiet", lambda out, m=engine.Math: (
+        () if out.data < 1 else (out.data,)))
+    a = Value(1.5, "a")
+    assert lines(named(Value(2.25, (a,), "sq_or_neg"), "s", 2.0)) == [
+        "a.grad += s.grad × 2·a = 2 × 3 = 6"]
+    b = Value(-1.0, "b")
+    assert lines(named(Value(1.0, (b,), "sq_or_neg"), "s", 2.0))[0].endswith("= 2 × (-1) = -2")
+    assert lines(named(Value(0.5, (a, b), "quiet"), "q", 2.0)) == [
+        "a.grad += q.grad × 0 = 2 × 0 = 0", "b.grad += q.grad × 0 = 2 × 0 = 0"]
+
+
 def test_a_micrograd_closure_says_its_derivatives_were_observed():
     """out._backward = fn: no rule to read; running the closure gives the numbers."""
     a = Value(3.0, "a")
