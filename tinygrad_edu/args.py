@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any
 
+from tinygrad_edu.checks import digits
+
 __all__ = ["short", "scalar", "whole", "number", "flag", "rng", "length", "items", "plain",
            "digits", "without_numbers", "MAX_ITEMS", "positive", "sequence", "pair", "span",
            "names", "title", "function"]
@@ -40,15 +42,6 @@ def short(x: Any, limit: int = 60) -> str:
     except Exception:  # noqa: BLE001 - a __repr__ that raises
         return f"a {type(x).__name__}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def digits(n: int) -> int:
-    """How many decimal digits ``abs(n)`` has (``str()`` refuses ints of over 4300 digits)."""
-    n = abs(n)
-    if n < 10**4000:
-        return len(str(n))
-    estimate = int(n.bit_length() * math.log10(2))  # may be one short
-    return estimate + (n >= 10**estimate)
 
 
 def without_numbers(x: Any) -> str:

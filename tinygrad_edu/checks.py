@@ -37,6 +37,15 @@ def _not_a_real(x: object) -> bool:
     return type(x) not in (float, int) and (isinstance(x, bool) or not isinstance(x, Real))
 
 
+def digits(n: int) -> int:
+    """How many decimal digits ``abs(n)`` has (``str()`` refuses ints of over 4300 digits)."""
+    n = abs(n)
+    if n < 10**4000:
+        return len(str(n))
+    estimate = int(n.bit_length() * math.log10(2))  # may be one short
+    return estimate + (n >= 10**estimate)
+
+
 def as_float(x: object, what: str) -> float:
     """``x`` as a finite float, or a clear error saying what was wrong."""
     if type(x) is float and -math.inf < x < math.inf:  # (the common case, first)
@@ -52,7 +61,7 @@ def as_float(x: object, what: str) -> float:
     except OverflowError:  # an int beyond the largest float (~1.8e308)
         f = math.inf
     if not -math.inf < f < math.inf:
-        shown = f if type(x) is not int else f"an int of {len(str(abs(x)))} digits"
+        shown = f if type(x) is not int else f"an int of {digits(x)} digits"
         raise ValueError(f"{what} must be a finite number, got {shown}")
     return f
 
@@ -75,8 +84,8 @@ def number(x: object, what: str, *, finite: bool = True,
     try:
         f = float(x)  # type: ignore[arg-type]
     except OverflowError:  # an int (or Fraction, Decimal) beyond the largest float, ~1.8e308
-        digits = f"an int of {len(str(abs(x)))} digits" if type(x) is int else repr(x)[:60]
-        raise error(f"{what} is too large for a float: got {digits} (floats end near "
+        shown = f"an int of {digits(x)} digits" if type(x) is int else repr(x)[:60]
+        raise error(f"{what} is too large for a float: got {shown} (floats end near "
                     "1.8e308); use a smaller number") from None
     if finite and not -math.inf < f < math.inf:
         raise error(f"{what} must be a finite number, got {f}")

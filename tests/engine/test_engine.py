@@ -408,6 +408,14 @@ def test_linear_relu_reports_an_overflowed_sum_relu_would_hide():
 # ---------------------------------------------------------------------------------------------
 
 
+def test_ints_too_long_for_str_are_named_by_their_digits():
+    """str() refuses ints of over 4300 digits: the messages count them without it."""
+    with pytest.raises(ValueError, match="got an int of 5001 digits"):
+        Value(10**5000)
+    with pytest.raises(ValueError, match="eps is too large for a float: got an int of 5001 d"):
+        gradcheck(lambda a: a * 2.0, [1.0], eps=10**5000)
+
+
 @pytest.mark.parametrize("bad", ["abc", None, [1.0], (1,), True, False, {"a": 1}, 1j])
 def test_value_rejects_non_numbers(bad):
     with pytest.raises(TypeError, match="real number"):

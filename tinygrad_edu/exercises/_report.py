@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TextIO
 
+from tinygrad_edu import checks
 from tinygrad_edu.exercises._guard import DEFAULT_TIMEOUT, TimeLimit, in_package, learner_line
 from tinygrad_edu.exercises._guard import run as run_limited
 
@@ -295,14 +296,9 @@ def fmt(x: Any, digits: int = 12) -> str:
             return fmt(x.item(), digits)
         return f"{_short(_repr(x))} (a {type(x).__name__}, not a number)"
     if type(x) is int and not -sys.float_info.max <= x <= sys.float_info.max:  # float() fails
-        return f"an int of {_digits(x)} digits (too large for a float)"
+        return f"an int of {checks.digits(x)} digits (too large for a float)"
     text = f"{float(x):.{digits}g}"
     return text if any(c in text for c in ".en") else text + ".0"  # 14 -> 14.0, as Python
-
-
-def _digits(n: int) -> int:
-    """How many decimal digits |n| has (str() refuses ints of more than 4300 digits)."""
-    return len(str(abs(n))) if abs(n) < 10**4000 else int(abs(n).bit_length() * 0.30103) + 1
 
 
 class _Text(str):
@@ -325,7 +321,7 @@ def _repr(x: Any, depth: int = 0) -> str:
     if x is None or t in (bool, float, complex, str, bytes):
         return repr(x)
     if t is int:
-        return repr(x) if abs(x) < 10**30 else f"<an int of {_digits(x)} digits>"
+        return repr(x) if abs(x) < 10**30 else f"<an int of {checks.digits(x)} digits>"
     if t in (list, tuple, set, frozenset) and depth < 2:
         items = [_repr(e, depth + 1) for e in itertools.islice(x, 4)]
         items += ["..."] if len(x) > 4 else []
