@@ -19,7 +19,8 @@ from typing import Any
 
 from tinygrad_edu.checks import digits
 
-__all__ = ["short", "scalar", "whole", "number", "flag", "rng", "length", "items", "plain",
+__all__ = ["short", "scalar", "whole", "number", "flag", "rng", "length", "at_most", "items",
+           "plain",
            "digits", "without_numbers", "MAX_ITEMS", "positive", "sequence", "pair", "span",
            "names", "title", "function"]
 
@@ -106,6 +107,20 @@ def length(x: Any) -> int | None:
         return None
 
 
+def at_most(x: Any, what: str, most: int = MAX_ITEMS, unit: str = "items") -> int | None:
+    """``length(x)`` (asked without reading ``x``), or a ValueError when it is over ``most``:
+    ``range(10**18)`` is refused, not read."""
+    k = length(x)
+    if k is not None and k > most:
+        raise _too_many(what, f"{k:,}", most, unit)
+    return k
+
+
+def _too_many(what: str, shown: str, most: int, unit: str = "items") -> ValueError:
+    return ValueError(f"{what} holds {shown} {unit}; a scalar engine uses at most {most:,} "
+                      "(a typo such as range(10**18)?)")
+
+
 def items(x: Any, what: str, n: int | None = None, most: int = MAX_ITEMS,
           each: Callable[[int, Any], Any] | None = None) -> list[Any]:
     """``x`` (a list, tuple, range, array, tensor, or an iterator such as a generator) as a
@@ -131,8 +146,7 @@ def items(x: Any, what: str, n: int | None = None, most: int = MAX_ITEMS,
     if n is not None and k != n:
         raise ValueError(f"{what} must hold {n:,} items, got {shown}")
     if k > most:
-        raise ValueError(f"{what} holds {shown} items; a scalar engine uses at most {most:,} "
-                         "(a typo such as range(10**18)?)")
+        raise _too_many(what, shown, most)
     return [v if each is None else each(i, v) for i, v in enumerate(x)]
 
 

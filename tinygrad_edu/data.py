@@ -220,9 +220,7 @@ def _sequence(x: Any, what: str) -> Sequence[Any]:
             f"{what} must be a list (or tuple, or NumPy array), got {type(x).__name__} "
             f"{args.short(x)}"
         )
-    if (args.length(x) or 0) > MAX_ROWS:
-        raise ValueError(f"{what} holds {args.length(x):,} rows, more than the {MAX_ROWS:,} "
-                         "a scalar engine can use (a typo such as range(10**18)?)")
+    args.at_most(x, what, MAX_ROWS, "rows")
     return x
 
 

@@ -97,10 +97,7 @@ def _listlike(x: Any, what: str) -> Sequence[Any] | None:
         x = args.plain(x, what)
     if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
         return None
-    n = args.length(x)
-    if n is not None and n > args.MAX_ITEMS:
-        raise ValueError(f"{what} holds {n:,} items, more than the {args.MAX_ITEMS:,} a "
-                         "scalar engine can use (a typo such as range(10**18)?)")
+    args.at_most(x, what)
     return x
 
 
