@@ -228,6 +228,10 @@ def test_bad_input_gives_clear_errors():
     net = pass_fail_net()
     with pytest.raises(ValueError, match="lr must be > 0"):
         animate_network(net, [5.0, 4.0], 1, lr=0)
+    with pytest.raises(TypeError, match="lr must be a number, got str"):
+        animate_network(net, [5.0, 4.0], 1, lr="fast")
+    with pytest.raises(ValueError, match="lr must be a finite number"):
+        animate_network(net, [5.0, 4.0], 1, lr=math.inf)
     with pytest.raises(ValueError, match="2"):
         animate_network(net, [5.0, 4.0, 1.0], 1)  # the model's own length check
     with pytest.raises(TypeError, match="Neuron, Layer, MLP or Sequential"):

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tinygrad_edu import args
 from tinygrad_edu.engine import Value, linear, local_derivatives
 from tinygrad_edu.grad_mode import no_grad
 from tinygrad_edu.losses import binary_cross_entropy, cross_entropy, mse_loss
@@ -64,12 +65,6 @@ def _default_loss(layers: list[list[Any]]) -> Callable[[Any, Any], Value]:
     return mse_loss
 
 
-def _number(v: Any, what: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ValueError(f"animate_network: {what} must be a finite number, got {v!r}")
-    return float(v)
-
-
 def _unit(neuron: Any, h: list[Value]) -> Value:
     """A unit's output, its activation's input ``z`` a node of its own (whose number and
     gradient the frames show): a relu neuron's forward is one node, ``linear+relu``."""
@@ -82,7 +77,7 @@ def _unit(neuron: Any, h: list[Value]) -> Value:
 def step_numbers(model: Any, x: Any, target: Any, loss: Callable[[Any, Any], Value] | None = None,
                  lr: float = 0.1) -> StepNumbers:
     """The step's numbers from the engine, on a deep copy of ``model`` (left as it was)."""
-    lr = _number(lr, "lr")
+    lr = args.number(lr, "animate_network: lr")
     if lr <= 0:
         raise ValueError(f"animate_network: lr must be > 0 (the step size), got {lr!r}")
     layers_of(model)  # a clear error for something that is not a network of dense layers
